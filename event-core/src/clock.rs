@@ -1,0 +1,108 @@
+//! Time: the [`Clock`] the engine reads, and microsecond truncation.
+//!
+//! The Kubernetes API stores `eventTime` and `series.lastObservedTime` as
+//! `MicroTime`: microsecond precision. A timestamp with nanoseconds that is
+//! written, read back and compared fails the server's immutability check, so
+//! every timestamp this crate hands to a sink is truncated to microseconds.
+
+use std::fmt::Debug;
+
+use jiff::Timestamp;
+
+/// A source of the current time.
+///
+/// The [`Recorder`](crate::Recorder) reads the clock for event times, series
+/// times and for deciding when a series is due for a flush, a heartbeat or
+/// eviction. Tests inject a manual clock (see the `event-testing` crate) to
+/// drive those decisions deterministically.
+///
+/// Implementations must be cheap and must not block.
+///
+/// # Example
+///
+/// ```
+/// use event_core::{Clock, SystemClock};
+///
+/// let now = SystemClock.now();
+/// assert_eq!(now.subsec_nanosecond() % 1_000, 0);
+/// ```
+pub trait Clock: Send + Sync + Debug {
+    /// The current time, already truncated to microseconds.
+    fn now(&self) -> Timestamp;
+}
+
+/// The wall clock.
+///
+/// # Example
+///
+/// ```
+/// use event_core::{Clock, SystemClock};
+///
+/// assert!(SystemClock.now() > jiff::Timestamp::UNIX_EPOCH);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        truncate_to_micros(Timestamp::now())
+    }
+}
+
+/// Drops the sub-microsecond part of a timestamp.
+///
+/// # Example
+///
+/// ```
+/// use event_core::truncate_to_micros;
+/// use jiff::Timestamp;
+///
+/// let t = Timestamp::from_nanosecond(1_700_000_000_123_456_789).unwrap();
+/// assert_eq!(truncate_to_micros(t).as_nanosecond(), 1_700_000_000_123_456_000);
+/// ```
+pub fn truncate_to_micros(ts: Timestamp) -> Timestamp {
+    let nanos = ts.as_nanosecond();
+    // `rem_euclid` keeps times before the epoch rounding down as well.
+    let truncated = nanos - nanos.rem_euclid(1_000);
+    Timestamp::from_nanosecond(truncated).unwrap_or(ts)
+}
+
+/// Formats a timestamp the way the API writes a `MicroTime`:
+/// `2006-01-02T15:04:05.000000Z`.
+///
+/// # Example
+///
+/// ```
+/// use event_core::format_micro_time;
+/// use jiff::Timestamp;
+///
+/// let t = Timestamp::from_second(0).unwrap();
+/// assert_eq!(format_micro_time(t), "1970-01-01T00:00:00.000000Z");
+/// ```
+pub fn format_micro_time(ts: Timestamp) -> String {
+    ts.strftime("%Y-%m-%dT%H:%M:%S.%6fZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncation_drops_nanoseconds_only() {
+        let t = Timestamp::from_nanosecond(1_234_567_891).unwrap();
+        assert_eq!(truncate_to_micros(t).as_nanosecond(), 1_234_567_000);
+        let neg = Timestamp::from_nanosecond(-1).unwrap();
+        assert_eq!(truncate_to_micros(neg).as_nanosecond(), -1_000);
+    }
+
+    #[test]
+    fn system_clock_is_truncated() {
+        assert_eq!(SystemClock.now().as_nanosecond() % 1_000, 0);
+    }
+
+    #[test]
+    fn micro_time_format() {
+        let t = Timestamp::from_nanosecond(1_700_000_000_123_456_000).unwrap();
+        assert_eq!(format_micro_time(t), "2023-11-14T22:13:20.123456Z");
+    }
+}

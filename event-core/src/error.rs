@@ -1,0 +1,62 @@
+//! The [`Error`] the Recorder returns.
+
+use std::fmt;
+
+use crate::{SinkError, ValidationError};
+
+/// Why a `publish` or `emit` did not succeed.
+///
+/// # Example
+///
+/// ```
+/// use event_core::{Error, SinkError};
+///
+/// let e = Error::Sink(SinkError::NotFound);
+/// assert_eq!(e.to_string(), "event write failed: event not found");
+/// assert_eq!(Error::ShutDown.to_string(), "the recorder is shut down");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The event (or the recorder's configuration) breaks a rule; nothing
+    /// was written.
+    Invalid(ValidationError),
+    /// The write failed for good (after any retries).
+    Sink(SinkError),
+    /// The recorder was shut down; nothing more is accepted.
+    ShutDown,
+}
+
+/// A `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Invalid(e) => write!(f, "{e}"),
+            Self::Sink(e) => write!(f, "event write failed: {e}"),
+            Self::ShutDown => f.write_str("the recorder is shut down"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Invalid(e) => Some(e),
+            Self::Sink(e) => Some(e),
+            Self::ShutDown => None,
+        }
+    }
+}
+
+impl From<ValidationError> for Error {
+    fn from(e: ValidationError) -> Self {
+        Self::Invalid(e)
+    }
+}
+
+impl From<SinkError> for Error {
+    fn from(e: SinkError) -> Self {
+        Self::Sink(e)
+    }
+}

@@ -1,0 +1,201 @@
+//! The [`EventSink`] trait: where events are written.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::EventRecord;
+
+/// Where the [`Recorder`](crate::Recorder) writes events: the Kubernetes API
+/// (`event_kube::KubeSink`), memory (`event_testing::MemorySink`), or a mock.
+///
+/// # Contract
+///
+/// - **Two writes.** [`create`](Self::create) writes a whole new event;
+///   [`patch_series`](Self::patch_series) changes only the `series` of an
+///   existing one (`count` and `lastObservedTime`; everything else is
+///   immutable on the server). The record passed to `patch_series` always has
+///   `series` set.
+/// - **One attempt per call.** A sink makes one attempt and classifies the
+///   outcome as a [`SinkError`]; the Recorder owns retries, backoff and
+///   recovery (re-creating an expired event, renaming on a name clash).
+///   A sink must not retry on its own.
+/// - **Concurrency.** Calls may run concurrently from several tasks, for
+///   different events. The Recorder never runs two writes for the same event
+///   at once.
+/// - **Bounded.** A call should finish or fail within a bounded time (a
+///   request timeout); the Recorder also bounds the total time it spends on
+///   one write.
+/// - **No computation.** The record is final: names, namespaces, truncated
+///   notes and microsecond times are already decided.
+///
+/// The trait is object-safe; the Recorder holds an `Arc<dyn EventSink>`.
+///
+/// # Example
+///
+/// ```
+/// use async_trait::async_trait;
+/// use event_core::{EventRecord, EventSink, SinkError};
+///
+/// /// Prints events instead of writing them.
+/// struct Stdout;
+///
+/// #[async_trait]
+/// impl EventSink for Stdout {
+///     async fn create(&self, e: &EventRecord) -> Result<(), SinkError> {
+///         println!("{} {} {}", e.type_, e.reason, e.note.as_deref().unwrap_or(""));
+///         Ok(())
+///     }
+///     async fn patch_series(&self, e: &EventRecord) -> Result<(), SinkError> {
+///         println!("{} x{}", e.name, e.count());
+///         Ok(())
+///     }
+/// }
+///
+/// let sink: std::sync::Arc<dyn EventSink> = std::sync::Arc::new(Stdout);
+/// ```
+#[cfg_attr(feature = "mock", mockall::automock)]
+#[async_trait]
+pub trait EventSink: Send + Sync {
+    /// Writes a new event.
+    ///
+    /// # Errors
+    ///
+    /// [`SinkError::AlreadyExists`] when the name is taken; the other
+    /// variants as classified by the sink.
+    async fn create(&self, event: &EventRecord) -> Result<(), SinkError>;
+
+    /// Updates the `series` of an existing event named `event.name` in
+    /// `event.namespace` to `event.series`.
+    ///
+    /// # Errors
+    ///
+    /// [`SinkError::NotFound`] when the event no longer exists (it expired
+    /// or was deleted); the other variants as classified by the sink.
+    async fn patch_series(&self, event: &EventRecord) -> Result<(), SinkError>;
+}
+
+/// Why a sink write failed, in the classes the Recorder acts on.
+///
+/// | variant | Recorder's reaction |
+/// | --- | --- |
+/// | `NotFound` | on a series patch: create the event again, with its series, under a new name |
+/// | `AlreadyExists` | on a create: new name, try again |
+/// | `Throttled` | retry after `retry_after` (or backoff) |
+/// | `Transient` | retry with exponential backoff and jitter, bounded |
+/// | `Invalid`, `Forbidden`, `Fatal` | no retry; counted and logged |
+///
+/// # Example
+///
+/// ```
+/// use event_core::SinkError;
+/// use std::time::Duration;
+///
+/// assert!(SinkError::Throttled { retry_after: Some(Duration::from_secs(1)) }.is_retryable());
+/// assert!(!SinkError::Invalid { message: "reason: Too long".into() }.is_retryable());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SinkError {
+    /// The event does not exist (HTTP 404).
+    NotFound,
+    /// An event with that name exists (HTTP 409).
+    AlreadyExists,
+    /// The server refused the event as invalid (HTTP 422).
+    Invalid {
+        /// The server's explanation.
+        message: String,
+    },
+    /// Not allowed (HTTP 401/403).
+    Forbidden {
+        /// The server's explanation and the permission needed.
+        message: String,
+    },
+    /// Too many requests (HTTP 429).
+    Throttled {
+        /// How long the server asked to wait.
+        retry_after: Option<Duration>,
+    },
+    /// A failure that may pass: 5xx, timeout, connection error.
+    Transient {
+        /// What happened.
+        message: String,
+    },
+    /// Anything else; not retried.
+    Fatal {
+        /// What happened.
+        message: String,
+    },
+}
+
+impl SinkError {
+    /// Whether the Recorder retries this error with backoff.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// assert!(event_core::SinkError::Transient { message: "503".into() }.is_retryable());
+    /// assert!(!event_core::SinkError::NotFound.is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Throttled { .. } | Self::Transient { .. })
+    }
+}
+
+impl fmt::Display for SinkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotFound => f.write_str("event not found"),
+            Self::AlreadyExists => f.write_str("an event with this name already exists"),
+            Self::Invalid { message } => write!(f, "event rejected as invalid: {message}"),
+            Self::Forbidden { message } => write!(f, "forbidden: {message}"),
+            Self::Throttled {
+                retry_after: Some(d),
+            } => write!(f, "throttled; retry after {}s", d.as_secs_f64()),
+            Self::Throttled { retry_after: None } => f.write_str("throttled"),
+            Self::Transient { message } => write!(f, "transient failure: {message}"),
+            Self::Fatal { message } => write!(f, "write failed: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for SinkError {}
+
+/// The RBAC rule a publisher needs, for messages about `Forbidden` errors.
+pub const RBAC_HINT: &str = "the publisher needs RBAC: apiGroups [\"events.k8s.io\"], resources [\"events\"], verbs [\"create\", \"patch\"]";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_classes() {
+        let retryable = [
+            SinkError::Throttled { retry_after: None },
+            SinkError::Transient {
+                message: String::new(),
+            },
+        ];
+        let final_ = [
+            SinkError::NotFound,
+            SinkError::AlreadyExists,
+            SinkError::Invalid {
+                message: String::new(),
+            },
+            SinkError::Forbidden {
+                message: String::new(),
+            },
+            SinkError::Fatal {
+                message: String::new(),
+            },
+        ];
+        assert!(retryable.iter().all(SinkError::is_retryable));
+        assert!(!final_.iter().any(SinkError::is_retryable));
+    }
+
+    #[test]
+    fn sink_is_object_safe() {
+        fn takes(_: &dyn EventSink) {}
+        let _ = takes;
+    }
+}

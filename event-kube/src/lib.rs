@@ -1,0 +1,1 @@
+//! The [`EventSink`](event_core::EventSink) over the Kubernetes API.

@@ -1,0 +1,1 @@
+//! Offline testing of controllers that publish Kubernetes Events.

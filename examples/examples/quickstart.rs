@@ -1,0 +1,2 @@
+//! The quickstart (filled in below).
+fn main() {}
