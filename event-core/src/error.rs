@@ -24,6 +24,10 @@ pub enum Error {
     Sink(SinkError),
     /// The recorder was shut down; nothing more is accepted.
     ShutDown,
+    /// [`Recorder::emit`](crate::Recorder::emit) was called outside a tokio
+    /// runtime before the Recorder was first used inside one, so there is no
+    /// runtime for its background writers.
+    NoRuntime,
 }
 
 /// A `Result` with this crate's [`Error`].
@@ -35,6 +39,7 @@ impl fmt::Display for Error {
             Self::Invalid(e) => write!(f, "{e}"),
             Self::Sink(e) => write!(f, "event write failed: {e}"),
             Self::ShutDown => f.write_str("the recorder is shut down"),
+            Self::NoRuntime => f.write_str("no tokio runtime to run the event writers on"),
         }
     }
 }
@@ -44,7 +49,7 @@ impl std::error::Error for Error {
         match self {
             Self::Invalid(e) => Some(e),
             Self::Sink(e) => Some(e),
-            Self::ShutDown => None,
+            Self::ShutDown | Self::NoRuntime => None,
         }
     }
 }

@@ -69,7 +69,7 @@ impl fmt::Display for EventType {
 pub struct Event {
     /// Normal or Warning.
     pub type_: EventType,
-    /// Why the action was taken, UpperCamelCase by convention
+    /// Why the action was taken, `UpperCamelCase` by convention
     /// (`ReconcileFailed`). Required, at most 128 bytes.
     pub reason: String,
     /// Human-readable description, at most 1024 bytes (longer notes are

@@ -194,8 +194,14 @@ mod tests {
             EventKey::new(e, &pod, c.into(), i.into(), NotePolicy::Ignore)
         };
         let reference = k(&base, "c", "i");
-        assert_ne!(reference, k(&Event::warning("Synced", "Reconciling"), "c", "i"));
-        assert_ne!(reference, k(&Event::normal("Other", "Reconciling"), "c", "i"));
+        assert_ne!(
+            reference,
+            k(&Event::warning("Synced", "Reconciling"), "c", "i")
+        );
+        assert_ne!(
+            reference,
+            k(&Event::normal("Other", "Reconciling"), "c", "i")
+        );
         assert_ne!(reference, k(&Event::normal("Synced", "Other"), "c", "i"));
         assert_ne!(reference, k(&base, "c2", "i"));
         assert_ne!(reference, k(&base, "c", "i2"));

@@ -59,7 +59,10 @@ mod reporter;
 mod sink;
 mod validate;
 
-// ENGINE-MODULES
+mod recorder;
+mod retry;
+mod series;
+mod spam;
 
 pub use clock::{Clock, SystemClock, format_micro_time, truncate_to_micros};
 pub use error::{Error, Result};
@@ -77,7 +80,16 @@ pub use validate::{
     MAX_DNS_SUBDOMAIN, MAX_INSTANCE_BYTES, MAX_NOTE_BYTES, MAX_QUALIFIED_NAME_PART,
     MAX_REASON_BYTES, NOTE_TRUNCATION_MARKER, NoteOverflow, Rule, ValidReporter, ValidationError,
     Violation, cut_to_bytes, is_dns_label, is_dns_subdomain, is_qualified_name, truncate_note,
-    validate_event, validate_reporter, validate_regarding,
+    validate_event, validate_regarding, validate_reporter,
 };
 
-// ENGINE-EXPORTS
+pub use recorder::{
+    DEFAULT_HEARTBEAT, DEFAULT_MAX_CACHED_KEYS, DEFAULT_QUEUE_CAPACITY,
+    DEFAULT_SERIES_FLUSH_INTERVAL, DEFAULT_SERIES_TTL, DEFAULT_WRITERS, DropReason, Published,
+    Recorder, RecorderBuilder, ShutdownReport, SkipReason, Stats,
+};
+pub use retry::{
+    DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_INITIAL_BACKOFF, DEFAULT_RETRY_MAX_BACKOFF,
+    DEFAULT_RETRY_MAX_ELAPSED, RetryPolicy,
+};
+pub use spam::{DEFAULT_SPAM_BURST, DEFAULT_SPAM_MAX_KEYS, DEFAULT_SPAM_REFILL, SpamFilter};

@@ -107,6 +107,7 @@ impl EventRecord {
     /// # }
     /// ```
     pub fn last_seen(&self) -> Timestamp {
-        self.series.map_or(self.event_time, |s| s.last_observed_time)
+        self.series
+            .map_or(self.event_time, |s| s.last_observed_time)
     }
 }

@@ -1,0 +1,185 @@
+//! [`RetryPolicy`]: how the Recorder retries a write that failed for a
+//! reason that may pass.
+
+use std::time::Duration;
+
+/// Most attempts for one write (the first try included).
+pub const DEFAULT_RETRY_ATTEMPTS: u32 = 5;
+/// Backoff before the second attempt; doubled after each further failure.
+pub const DEFAULT_RETRY_INITIAL_BACKOFF: Duration = Duration::from_millis(200);
+/// Longest single backoff.
+pub const DEFAULT_RETRY_MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// Most time spent on one write, retries and waits included.
+pub const DEFAULT_RETRY_MAX_ELAPSED: Duration = Duration::from_secs(30);
+
+/// Exponential backoff with jitter, bounded in attempts and in total time.
+///
+/// Applies to [`SinkError::Throttled`](crate::SinkError::Throttled) (waiting
+/// at least the server's `Retry-After`) and
+/// [`SinkError::Transient`](crate::SinkError::Transient). Other errors are
+/// never retried with backoff.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use event_core::RetryPolicy;
+///
+/// let p = RetryPolicy::default().max_attempts(3).initial_backoff(Duration::from_millis(50));
+/// assert_eq!(p.attempts(), 3);
+/// assert!(RetryPolicy::none().attempts() == 1);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    max_elapsed: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: DEFAULT_RETRY_ATTEMPTS,
+            initial_backoff: DEFAULT_RETRY_INITIAL_BACKOFF,
+            max_backoff: DEFAULT_RETRY_MAX_BACKOFF,
+            max_elapsed: DEFAULT_RETRY_MAX_ELAPSED,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// One attempt, no retries.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// assert_eq!(event_core::RetryPolicy::none().attempts(), 1);
+    /// ```
+    pub fn none() -> Self {
+        Self {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// Sets the most attempts (at least 1).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// assert_eq!(event_core::RetryPolicy::default().max_attempts(0).attempts(), 1);
+    /// ```
+    #[must_use]
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// Sets the first backoff.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let p = event_core::RetryPolicy::default().initial_backoff(Duration::from_millis(10));
+    /// assert!(p.backoff(1, 0.0) >= Duration::from_millis(5));
+    /// ```
+    #[must_use]
+    pub fn initial_backoff(mut self, backoff: Duration) -> Self {
+        self.initial_backoff = backoff;
+        self
+    }
+
+    /// Sets the longest single backoff.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let p = event_core::RetryPolicy::default().max_backoff(Duration::from_secs(1));
+    /// assert!(p.backoff(30, 1.0) <= Duration::from_secs(1));
+    /// ```
+    #[must_use]
+    pub fn max_backoff(mut self, backoff: Duration) -> Self {
+        self.max_backoff = backoff;
+        self
+    }
+
+    /// Sets the most total time for one write.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let p = event_core::RetryPolicy::default().max_elapsed(Duration::from_secs(5));
+    /// assert_eq!(p.elapsed_limit(), Duration::from_secs(5));
+    /// ```
+    #[must_use]
+    pub fn max_elapsed(mut self, elapsed: Duration) -> Self {
+        self.max_elapsed = elapsed;
+        self
+    }
+
+    /// The most attempts.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// assert_eq!(event_core::RetryPolicy::default().attempts(), event_core::DEFAULT_RETRY_ATTEMPTS);
+    /// ```
+    pub fn attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The most total time for one write.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// assert_eq!(event_core::RetryPolicy::default().elapsed_limit(), event_core::DEFAULT_RETRY_MAX_ELAPSED);
+    /// ```
+    pub fn elapsed_limit(&self) -> Duration {
+        self.max_elapsed
+    }
+
+    /// The wait after failed attempt number `failed` (1-based), for a
+    /// jitter sample in `[0, 1]`: the exponential delay scaled into its
+    /// upper half, so waits never collapse to zero.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let p = event_core::RetryPolicy::default();
+    /// assert_eq!(p.backoff(1, 1.0), Duration::from_millis(200));
+    /// assert_eq!(p.backoff(2, 1.0), Duration::from_millis(400));
+    /// assert_eq!(p.backoff(1, 0.0), Duration::from_millis(100));
+    /// ```
+    pub fn backoff(&self, failed: u32, jitter: f64) -> Duration {
+        let exp = failed.saturating_sub(1).min(20);
+        let base = self
+            .initial_backoff
+            .saturating_mul(1u32 << exp)
+            .min(self.max_backoff);
+        base.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let p = RetryPolicy::default();
+        let mut last = Duration::ZERO;
+        for n in 1..8 {
+            let b = p.backoff(n, 1.0);
+            assert!(b >= last);
+            assert!(b <= DEFAULT_RETRY_MAX_BACKOFF);
+            last = b;
+        }
+        assert_eq!(p.backoff(100, 1.0), DEFAULT_RETRY_MAX_BACKOFF);
+    }
+}

@@ -1,0 +1,557 @@
+//! Engine behaviour, asserted by counts of writes.
+#![allow(missing_docs, clippy::unwrap_used)]
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use event_core::{
+    DropReason, Error, Event, ObjectRef, Published, Recorder, RecorderBuilder, RetryPolicy,
+    SinkError, SkipReason,
+};
+use support::{Op, TestClock, TestSink};
+
+const CTL: &str = "example.com/widgets";
+
+fn pod(name: &str) -> ObjectRef {
+    ObjectRef::new("v1", "Pod", name)
+        .within("shop")
+        .with_uid(format!("uid-{name}"))
+}
+
+fn builder(sink: &TestSink, clock: &TestClock) -> RecorderBuilder {
+    Recorder::builder(Arc::new(sink.clone()), CTL).clock(Arc::new(clock.clone()))
+}
+
+#[tokio::test(start_paused = true)]
+async fn flood_of_ten_thousand_makes_three_writes() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock).build().unwrap();
+    let e = Event::warning("BackOff", "Starting").note("exit 1");
+    let p = pod("web-0");
+    for i in 0..10_000u32 {
+        let out = rec.publish(&e, &p).await.unwrap();
+        match i {
+            0 => assert_eq!(out, Published::Created),
+            1 => assert_eq!(out, Published::SeriesUpdated { count: 2 }),
+            _ => assert_eq!(out, Published::Coalesced { count: i + 1 }),
+        }
+        if i % 100 == 0 {
+            clock.advance(Duration::from_millis(10)); // 10,000 within one second
+        }
+    }
+    assert_eq!(sink.writes().len(), 2);
+    rec.flush().await;
+    let writes = sink.writes();
+    assert_eq!(writes.len(), 3);
+    assert_eq!(writes[2].op, Op::Patch);
+    assert_eq!(writes[2].record.count(), 10_000);
+    assert_eq!(sink.count_of("BackOff"), 10_000);
+    let s = rec.stats();
+    assert_eq!(
+        (s.published, s.created, s.patched, s.coalesced),
+        (10_000, 1, 2, 9_998)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sixty_four_concurrent_first_publishes_make_one_create() {
+    let sink = TestSink::new();
+    let rec = Recorder::builder(Arc::new(sink.clone()), CTL)
+        .build()
+        .unwrap();
+    let barrier = Arc::new(tokio::sync::Barrier::new(64));
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let (rec, barrier) = (rec.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                rec.publish(&Event::normal("Synced", "Reconciling"), &pod("p"))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    rec.flush().await;
+    assert_eq!(sink.creates(), 1);
+    assert_eq!(sink.count_of("Synced"), 64);
+    assert_eq!(rec.stats().published, 64);
+}
+
+#[tokio::test(start_paused = true)]
+async fn patch_not_found_recreates_once_with_the_series_under_a_new_name() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock).build().unwrap();
+    let e = Event::normal("Synced", "Reconciling");
+    rec.publish(&e, &pod("p")).await.unwrap();
+    let first_name = sink.writes()[0].record.name.clone();
+    sink.delete_all(); // the event expired on the server
+    let out = rec.publish(&e, &pod("p")).await.unwrap();
+    assert_eq!(out, Published::Created);
+    let writes = sink.writes();
+    assert_eq!(writes.len(), 2);
+    assert_eq!(writes[1].op, Op::Create);
+    assert_ne!(writes[1].record.name, first_name);
+    assert_eq!(writes[1].record.series.map(|s| s.count), Some(2));
+    assert_eq!(sink.attempts(), 3, "create, failed patch, create");
+    // The series goes on under the new name.
+    rec.publish(&e, &pod("p")).await.unwrap();
+    rec.flush().await;
+    assert_eq!(
+        sink.writes().last().unwrap().record.name,
+        writes[1].record.name
+    );
+    assert_eq!(sink.count_of("Synced"), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn name_clash_on_create_renames_and_retries() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    sink.fail_next([SinkError::AlreadyExists]);
+    let rec = builder(&sink, &clock).build().unwrap();
+    let out = rec
+        .publish(&Event::normal("Synced", "Reconciling"), &pod("p"))
+        .await;
+    assert_eq!(out.unwrap(), Published::Created);
+    assert_eq!(sink.attempts(), 2);
+    assert_eq!(sink.creates(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn spam_filter_limits_new_events_but_never_repeats() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock).build().unwrap();
+    let p = pod("noisy");
+    let mut dropped = 0;
+    for i in 0..30 {
+        let e = Event::warning(format!("Reason{i}"), "Reconciling");
+        if rec.publish(&e, &p).await.unwrap() == Published::Dropped(DropReason::Spam) {
+            dropped += 1;
+        }
+        clock.advance(Duration::from_millis(30));
+    }
+    assert_eq!(dropped, 5);
+    assert_eq!(sink.creates(), 25);
+    assert_eq!(rec.stats().dropped_spam, 5);
+    // Repeats of the 25 live series in the same second: all counted.
+    for round in 0..4 {
+        for i in 0..25 {
+            let e = Event::warning(format!("Reason{i}"), "Reconciling");
+            let out = rec.publish(&e, &p).await.unwrap();
+            assert!(
+                !matches!(out, Published::Dropped(_)),
+                "round {round}: {out:?}"
+            );
+        }
+    }
+    rec.flush().await;
+    assert_eq!(rec.stats().dropped_spam, 5);
+    for i in 0..25 {
+        assert_eq!(sink.count_of(&format!("Reason{i}")), 5);
+    }
+    // Another object has its own bucket; Normal events have their own too.
+    let out = rec
+        .publish(&Event::warning("Reason0", "Reconciling"), &pod("quiet"))
+        .await;
+    assert_eq!(out.unwrap(), Published::Created);
+    let out = rec.publish(&Event::normal("Fine", "Reconciling"), &p).await;
+    assert_eq!(out.unwrap(), Published::Created);
+}
+
+#[tokio::test(start_paused = true)]
+async fn emit_never_waits_and_drops_when_the_queue_is_full() {
+    let sink = TestSink::hanging();
+    let rec = Recorder::builder(Arc::new(sink.clone()), CTL)
+        .queue_capacity(8)
+        .writers(2)
+        .no_spam_filter()
+        .build()
+        .unwrap();
+    // Fill the writers (2 in flight) and the queue (8).
+    for i in 0..8 {
+        rec.emit(&Event::normal(format!("R{i}"), "A"), &pod("p"))
+            .unwrap();
+    }
+    while sink.in_flight.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+        tokio::task::yield_now().await;
+    }
+    for i in 0..2 {
+        rec.emit(&Event::normal(format!("S{i}"), "A"), &pod("p"))
+            .unwrap();
+    }
+    assert_eq!(
+        rec.stats().dropped_queue_full,
+        0,
+        "the queue holds 8 behind 2 writers"
+    );
+    for i in 0..100u64 {
+        rec.emit(&Event::normal(format!("T{i}"), "A"), &pod("p"))
+            .unwrap();
+        assert_eq!(rec.stats().dropped_queue_full, i + 1);
+    }
+    let report = rec.shutdown(Duration::from_secs(1)).await;
+    assert_eq!(report.dropped_queue_full, 100);
+    assert_eq!(
+        report.unwritten.len(),
+        10,
+        "the queued and in-flight creates"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_writes_every_dirty_series_then_refuses() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock).no_spam_filter().build().unwrap();
+    for i in 0..100 {
+        for _ in 0..5 {
+            rec.publish(&Event::normal(format!("R{i}"), "A"), &pod("p"))
+                .await
+                .unwrap();
+        }
+    }
+    assert_eq!(sink.writes().len(), 200);
+    let report = rec.shutdown(Duration::from_secs(30)).await;
+    assert!(report.is_complete(), "{report:?}");
+    for i in 0..100 {
+        assert_eq!(sink.count_of(&format!("R{i}")), 5);
+    }
+    assert_eq!(sink.writes().len(), 300);
+    let after = rec.publish(&Event::normal("R0", "A"), &pod("p")).await;
+    assert_eq!(after, Err(Error::ShutDown));
+    assert_eq!(
+        rec.emit(&Event::normal("R0", "A"), &pod("p")),
+        Err(Error::ShutDown)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn cache_is_bounded() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock)
+        .no_spam_filter()
+        .max_cached_keys(1_000)
+        .build()
+        .unwrap();
+    for i in 0..10_000 {
+        rec.publish(&Event::normal(format!("R{i}"), "A"), &pod("p"))
+            .await
+            .unwrap();
+        assert!(rec.cached_keys() <= 1_000);
+    }
+    assert_eq!(rec.cached_keys(), 1_000);
+    assert_eq!(sink.creates(), 10_000);
+}
+
+#[tokio::test(start_paused = true)]
+async fn evicting_a_dirty_series_writes_its_count() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock)
+        .no_spam_filter()
+        .max_cached_keys(2)
+        .build()
+        .unwrap();
+    for _ in 0..7 {
+        rec.publish(&Event::normal("Old", "A"), &pod("p"))
+            .await
+            .unwrap();
+    }
+    rec.publish(&Event::normal("New1", "A"), &pod("p"))
+        .await
+        .unwrap();
+    rec.publish(&Event::normal("New2", "A"), &pod("p"))
+        .await
+        .unwrap();
+    assert_eq!(rec.cached_keys(), 2);
+    rec.flush().await;
+    assert_eq!(sink.count_of("Old"), 7);
+}
+
+#[tokio::test(start_paused = true)]
+async fn seeded_transient_failures_lose_no_counts() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    sink.fail_fraction(7, 0.3);
+    let rec = builder(&sink, &clock)
+        .no_spam_filter()
+        .retry(RetryPolicy::default().max_attempts(3))
+        .build()
+        .unwrap();
+    let mut expected = std::collections::BTreeMap::new();
+    let mut rng = fastrand::Rng::with_seed(11);
+    for _ in 0..2_000 {
+        let obj = rng.usize(0..20);
+        let p = pod(&format!("p{obj}"));
+        let e = Event::warning(format!("R{obj}"), "A");
+        // Errors are allowed; counts must not be lost.
+        let _ = rec.publish(&e, &p).await;
+        *expected.entry(format!("R{obj}")).or_insert(0u32) += 1;
+        if rng.u8(..) < 10 {
+            clock.advance(Duration::from_secs(3));
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
+    }
+    let report = rec.shutdown(Duration::from_secs(600)).await;
+    assert!(report.is_complete(), "{report:?}");
+    for (reason, n) in expected {
+        assert_eq!(sink.count_of(&reason), n, "{reason}");
+    }
+    assert!(rec.stats().retried > 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn background_task_flushes_at_most_once_per_interval() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock).build().unwrap();
+    let e = Event::normal("Tick", "A");
+    for _ in 0..3 {
+        rec.publish(&e, &pod("p")).await.unwrap();
+    }
+    assert_eq!(sink.writes().len(), 2);
+    // Not yet due.
+    clock.advance(Duration::from_secs(4));
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(sink.writes().len(), 2);
+    clock.advance(Duration::from_secs(7));
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(sink.writes().len(), 3);
+    assert_eq!(sink.count_of("Tick"), 3);
+    // Clean series: nothing more is written.
+    clock.advance(Duration::from_secs(60));
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    assert_eq!(sink.writes().len(), 3);
+}
+
+#[tokio::test(start_paused = true)]
+async fn idle_keys_are_flushed_and_forgotten() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock).build().unwrap();
+    let e = Event::normal("Idle", "A");
+    for _ in 0..4 {
+        rec.publish(&e, &pod("p")).await.unwrap();
+    }
+    clock.advance(Duration::from_secs(6 * 60 + 1));
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(rec.cached_keys(), 0);
+    assert_eq!(sink.count_of("Idle"), 4);
+    // The next occurrence starts a new Event.
+    assert_eq!(
+        rec.publish(&e, &pod("p")).await.unwrap(),
+        Published::Created
+    );
+    assert_eq!(sink.creates(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn long_series_get_a_heartbeat_before_the_server_ttl() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock)
+        .series_ttl(Duration::from_secs(3 * 3600))
+        .build()
+        .unwrap();
+    let e = Event::normal("Long", "A");
+    rec.publish(&e, &pod("p")).await.unwrap();
+    rec.publish(&e, &pod("p")).await.unwrap();
+    assert_eq!(sink.writes().len(), 2);
+    for _ in 0..12 {
+        clock.advance(Duration::from_secs(5 * 60));
+        tokio::time::sleep(Duration::from_secs(5 * 60)).await;
+    }
+    // An hour with no occurrences: refreshed at least twice (every 30 min).
+    let heartbeats = sink.writes().len() - 2;
+    assert!((2..=4).contains(&heartbeats), "{heartbeats}");
+    assert!(
+        sink.writes()[2..]
+            .iter()
+            .all(|w| w.op == Op::Patch && w.record.count() == 2)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn invalid_and_forbidden_are_not_retried() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock).build().unwrap();
+    sink.fail_next([SinkError::Invalid {
+        message: "note: Too long".into(),
+    }]);
+    let out = rec.publish(&Event::normal("Bad", "A"), &pod("p")).await;
+    assert!(matches!(out, Err(Error::Sink(SinkError::Invalid { .. }))));
+    assert_eq!(sink.attempts(), 1);
+    // An invalid event is never tried again.
+    rec.publish(&Event::normal("Bad", "A"), &pod("p"))
+        .await
+        .unwrap();
+    rec.flush().await;
+    assert_eq!(sink.attempts(), 1);
+
+    sink.fail_next([SinkError::Forbidden {
+        message: "cannot create events".into(),
+    }]);
+    let out = rec.publish(&Event::normal("NoRbac", "A"), &pod("p")).await;
+    assert!(matches!(out, Err(Error::Sink(SinkError::Forbidden { .. }))));
+    assert_eq!(sink.attempts(), 2);
+    assert_eq!(rec.stats().failed, 2);
+    assert_eq!(rec.stats().retried, 0);
+    // RBAC fixed: the next flush writes the owed event with its count.
+    rec.publish(&Event::normal("NoRbac", "A"), &pod("p"))
+        .await
+        .unwrap();
+    rec.flush().await;
+    assert_eq!(sink.count_of("NoRbac"), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_waits_for_retry_after() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    sink.fail_next([SinkError::Throttled {
+        retry_after: Some(Duration::from_secs(3)),
+    }]);
+    let rec = builder(&sink, &clock).build().unwrap();
+    let start = tokio::time::Instant::now();
+    let out = rec.publish(&Event::normal("Slow", "A"), &pod("p")).await;
+    assert_eq!(out.unwrap(), Published::Created);
+    assert_eq!(start.elapsed(), Duration::from_secs(3));
+    assert_eq!(rec.stats().retried, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn transient_failures_are_retried_with_bounded_attempts() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let transient = || SinkError::Transient {
+        message: "503".into(),
+    };
+    sink.fail_next((0..10).map(|_| transient()));
+    let rec = builder(&sink, &clock).build().unwrap();
+    let out = rec.publish(&Event::normal("Down", "A"), &pod("p")).await;
+    assert_eq!(out, Err(Error::Sink(transient())));
+    assert_eq!(
+        sink.attempts(),
+        u64::from(event_core::DEFAULT_RETRY_ATTEMPTS)
+    );
+    // The occurrence is kept: once the server is back, flush writes it.
+    sink.fail_next([]);
+    clock.advance(Duration::from_secs(1));
+    let out = rec
+        .publish(&Event::normal("Down", "A"), &pod("p"))
+        .await
+        .unwrap();
+    assert_eq!(
+        out,
+        Published::Coalesced { count: 2 },
+        "no hammering right after a failure"
+    );
+    rec.flush().await; // 5 more failures queued: attempts 6..=10 fail
+    rec.flush().await;
+    assert_eq!(sink.count_of("Down"), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn events_about_events_are_skipped_and_invalid_input_is_typed() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock).build().unwrap();
+    let ev = ObjectRef::new("events.k8s.io/v1", "Event", "x.123").within("shop");
+    let out = rec.publish(&Event::normal("Seen", "A"), &ev).await.unwrap();
+    assert_eq!(out, Published::Skipped(SkipReason::AboutAnEvent));
+    let long = "R".repeat(129);
+    let err = rec
+        .publish(&Event::normal(&long, ""), &pod("p").within("Bad_NS"))
+        .await
+        .unwrap_err();
+    let Error::Invalid(v) = err else {
+        panic!("{err:?}")
+    };
+    assert!(v.concerns("reason") && v.concerns("action") && v.concerns("regarding.namespace"));
+    assert!(sink.writes().is_empty());
+    assert_eq!(rec.stats().skipped, 1);
+    assert_eq!(rec.stats().published, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cluster_scoped_objects_go_to_the_configured_namespace() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let node = ObjectRef::new("v1", "Node", "worker-1").with_uid("n-uid");
+    let rec = builder(&sink, &clock).build().unwrap();
+    rec.publish(&Event::normal("Ready", "A"), &node)
+        .await
+        .unwrap();
+    let rec = builder(&sink, &clock)
+        .cluster_scoped_namespace(event_core::ClusterScopedNamespace::KubeSystem)
+        .build()
+        .unwrap();
+    rec.publish(&Event::normal("Ready", "A"), &node)
+        .await
+        .unwrap();
+    let w = sink.writes();
+    assert_eq!(w[0].record.namespace, "default");
+    assert_eq!(w[1].record.namespace, "kube-system");
+    assert_eq!(
+        w[0].record.regarding.namespace, None,
+        "the reference is never rewritten"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn resource_version_changes_do_not_split_a_series_and_records_are_complete() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock).build().unwrap();
+    let e = Event::warning("Failed", "Reconciling")
+        .note("n".repeat(5000))
+        .related(&ObjectRef::new("v1", "Secret", "s").within("shop"))
+        .annotation("example.com/k", "v");
+    rec.publish(&e, &pod("p").with_resource_version("1"))
+        .await
+        .unwrap();
+    rec.publish(&e, &pod("p").with_resource_version("2"))
+        .await
+        .unwrap();
+    let w = sink.writes();
+    assert_eq!(w.len(), 2);
+    let r = &w[0].record;
+    assert!(r.note.as_ref().unwrap().len() <= 1024);
+    assert_eq!(r.reporting_controller, CTL);
+    assert!(!r.reporting_instance.is_empty());
+    assert_eq!(r.related.as_ref().unwrap().name, "s");
+    assert_eq!(r.annotations["example.com/k"], "v");
+    assert_eq!(r.regarding.resource_version.as_deref(), Some("1"));
+    assert!(event_core::is_dns_subdomain(&r.name));
+    assert_eq!(r.event_time.subsec_nanosecond() % 1000, 0);
+}
+
+#[test]
+fn works_on_a_current_thread_runtime_and_tasks_end_on_drop() {
+    let sink = TestSink::new();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let rec = Recorder::builder(Arc::new(sink.clone()), CTL)
+            .build()
+            .unwrap();
+        for _ in 0..5 {
+            rec.emit(&Event::normal("Emitted", "A"), &pod("p")).unwrap();
+            tokio::task::yield_now().await;
+        }
+        let weak = Arc::downgrade(&Arc::new(()));
+        drop(weak);
+        drop(rec);
+        // The last clone is gone: the background task makes its final flush.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    });
+    assert_eq!(sink.count_of("Emitted"), 5);
+    drop(rt);
+}
+
+#[test]
+fn emit_outside_a_runtime_is_an_error_not_a_panic() {
+    let rec = Recorder::builder(Arc::new(TestSink::new()), CTL)
+        .build()
+        .unwrap();
+    assert_eq!(
+        rec.emit(&Event::normal("R", "A"), &pod("p")),
+        Err(Error::NoRuntime)
+    );
+}

@@ -1,0 +1,176 @@
+//! A small in-memory sink and a manual clock for the engine tests.
+#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use event_core::{Clock, EventRecord, EventSink, SinkError};
+use jiff::Timestamp;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Op {
+    Create,
+    Patch,
+}
+
+#[derive(Clone, Debug)]
+pub struct Write {
+    pub op: Op,
+    pub record: EventRecord,
+}
+
+#[derive(Default)]
+struct State {
+    events: HashMap<(String, String), EventRecord>,
+    writes: Vec<Write>,
+    fail_next: VecDeque<SinkError>,
+    random: Option<(fastrand::Rng, f64)>,
+    attempts: u64,
+}
+
+/// Behaves like the API server for our two calls.
+#[derive(Clone, Default)]
+pub struct TestSink {
+    state: Arc<Mutex<State>>,
+    hang: Arc<std::sync::atomic::AtomicBool>,
+    pub in_flight: Arc<AtomicU64>,
+}
+
+impl TestSink {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn hanging() -> Self {
+        let s = Self::default();
+        s.hang.store(true, Ordering::SeqCst);
+        s
+    }
+    pub fn fail_next(&self, errors: impl IntoIterator<Item = SinkError>) {
+        self.state.lock().unwrap().fail_next.extend(errors);
+    }
+    pub fn fail_fraction(&self, seed: u64, fraction: f64) {
+        self.state.lock().unwrap().random = Some((fastrand::Rng::with_seed(seed), fraction));
+    }
+    pub fn writes(&self) -> Vec<Write> {
+        self.state.lock().unwrap().writes.clone()
+    }
+    pub fn creates(&self) -> usize {
+        self.writes().iter().filter(|w| w.op == Op::Create).count()
+    }
+    pub fn patches(&self) -> usize {
+        self.writes().iter().filter(|w| w.op == Op::Patch).count()
+    }
+    pub fn attempts(&self) -> u64 {
+        self.state.lock().unwrap().attempts
+    }
+    pub fn events(&self) -> Vec<EventRecord> {
+        let mut v: Vec<_> = self
+            .state
+            .lock()
+            .unwrap()
+            .events
+            .values()
+            .cloned()
+            .collect();
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        v
+    }
+    pub fn delete_all(&self) {
+        self.state.lock().unwrap().events.clear();
+    }
+    /// The stored count of the event with this reason (exactly one expected).
+    pub fn count_of(&self, reason: &str) -> u32 {
+        let events: Vec<_> = self
+            .events()
+            .into_iter()
+            .filter(|e| e.reason == reason)
+            .collect();
+        assert_eq!(events.len(), 1, "events with reason {reason}: {events:?}");
+        events[0].count()
+    }
+
+    fn inject(&self) -> Result<(), SinkError> {
+        let mut st = self.state.lock().unwrap();
+        st.attempts += 1;
+        if let Some(e) = st.fail_next.pop_front() {
+            return Err(e);
+        }
+        if let Some((rng, fraction)) = &mut st.random
+            && rng.f64() < *fraction
+        {
+            return Err(SinkError::Transient {
+                message: "injected 503".into(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn hang_if_asked(&self) {
+        if self.hang.load(Ordering::SeqCst) {
+            self.in_flight.fetch_add(1, Ordering::SeqCst);
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+#[async_trait]
+impl EventSink for TestSink {
+    async fn create(&self, e: &EventRecord) -> Result<(), SinkError> {
+        self.hang_if_asked().await;
+        tokio::task::yield_now().await;
+        self.inject()?;
+        let mut st = self.state.lock().unwrap();
+        let k = (e.namespace.clone(), e.name.clone());
+        if st.events.contains_key(&k) {
+            return Err(SinkError::AlreadyExists);
+        }
+        st.events.insert(k, e.clone());
+        st.writes.push(Write {
+            op: Op::Create,
+            record: e.clone(),
+        });
+        Ok(())
+    }
+
+    async fn patch_series(&self, e: &EventRecord) -> Result<(), SinkError> {
+        self.hang_if_asked().await;
+        tokio::task::yield_now().await;
+        self.inject()?;
+        let mut st = self.state.lock().unwrap();
+        let k = (e.namespace.clone(), e.name.clone());
+        let Some(stored) = st.events.get_mut(&k) else {
+            return Err(SinkError::NotFound);
+        };
+        assert!(e.series.is_some(), "patch without series");
+        stored.series = e.series;
+        st.writes.push(Write {
+            op: Op::Patch,
+            record: e.clone(),
+        });
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct TestClock(Arc<Mutex<Timestamp>>);
+
+impl TestClock {
+    pub fn new() -> Self {
+        Self(Arc::new(Mutex::new(
+            Timestamp::from_second(1_800_000_000).unwrap(),
+        )))
+    }
+    pub fn advance(&self, d: Duration) {
+        let mut t = self.0.lock().unwrap();
+        *t += d;
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        *self.0.lock().unwrap()
+    }
+}
