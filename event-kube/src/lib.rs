@@ -1,1 +1,83 @@
-//! The [`EventSink`](event_core::EventSink) over the Kubernetes API.
+//! Kubernetes Events for Rust controllers, written to the Kubernetes API:
+//! [`KubeSink`], the [`EventSink`](event_core::EventSink) over
+//! `events.k8s.io/v1`, references from any [`kube::Resource`]
+//! ([`EventRefExt`]), and [`compat`], a drop-in for kube-rs's event
+//! recorder.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use event_core::{Event, Recorder};
+//! use event_kube::{EventRefExt, KubeSink};
+//! use k8s_openapi::api::core::v1::Pod;
+//! use kube::{Api, Client};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let sink = Arc::new(KubeSink::try_default().await?);
+//! let recorder = Recorder::builder(sink, "example.com/widgets").build()?;
+//!
+//! let pods: Api<Pod> = Api::namespaced(Client::try_default().await?, "shop");
+//! let pod = pods.get("web-0").await?;
+//! let event = Event::warning("BackOff", "Starting").note("container exited with 1");
+//! recorder.publish(&event, &pod.event_ref()).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Writes
+//!
+//! | write | request |
+//! | --- | --- |
+//! | new event | `POST /apis/events.k8s.io/v1/namespaces/{ns}/events`, the whole event |
+//! | series update | `PATCH .../events/{name}`, `application/merge-patch+json`, body `{"series":{"count":N,"lastObservedTime":"..."}}` |
+//!
+//! Answers map to [`SinkError`](event_core::SinkError) as described in
+//! [`classify_response`]: 404 `NotFound`, 409 `AlreadyExists`, 422 `Invalid`,
+//! 401/403 `Forbidden`, 429 `Throttled` (with `Retry-After`), 408/5xx and
+//! transport failures `Transient`, anything else `Fatal`. Each write is one
+//! request; the Recorder retries. See [`KubeSink`] about the retry layer
+//! `kube::Client` adds by default.
+//!
+//! # RBAC
+//!
+//! Publishing needs `create` and `patch` on `events` in the `events.k8s.io`
+//! group, in every namespace the controller reports on (and in `default` for
+//! cluster-scoped objects). The crate ships this as `rbac.yaml`:
+//!
+//! ```yaml
+//! apiVersion: rbac.authorization.k8s.io/v1
+//! kind: ClusterRole
+//! metadata:
+//!   name: event-publisher
+//! rules:
+//!   - apiGroups: ["events.k8s.io"]
+//!     resources: ["events"]
+//!     verbs: ["create", "patch"]
+//! ---
+//! apiVersion: rbac.authorization.k8s.io/v1
+//! kind: ClusterRoleBinding
+//! metadata:
+//!   name: my-controller-event-publisher
+//! roleRef:
+//!   apiGroup: rbac.authorization.k8s.io
+//!   kind: ClusterRole
+//!   name: event-publisher
+//! subjects:
+//!   - kind: ServiceAccount
+//!     name: my-controller
+//!     namespace: my-controller-system
+//! ```
+//!
+//! A controller confined to one namespace can use a `Role` and `RoleBinding`
+//! with the same rule instead (also in `rbac.yaml`).
+//!
+//! # Kubernetes versions
+//!
+//! This crate does not select a `k8s-openapi` version feature; the
+//! application does, as with kube.
+
+mod classify;
+mod convert;
+mod sink;
+
+pub use classify::{classify_error, classify_response};
+pub use convert::{EventRefExt, event_object, series_patch};
+pub use sink::{DEFAULT_REQUEST_TIMEOUT, KubeSink};

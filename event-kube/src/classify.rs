@@ -1,0 +1,348 @@
+//! How answers from the Kubernetes API map to [`SinkError`].
+
+use std::time::Duration;
+
+use event_core::{RBAC_HINT, SinkError};
+use http::{HeaderMap, StatusCode, header::RETRY_AFTER};
+use kube::core::Status;
+
+/// Classifies an HTTP answer from the API server.
+///
+/// | status | result |
+/// | --- | --- |
+/// | 2xx | `Ok(())` |
+/// | 404 | [`SinkError::NotFound`] |
+/// | 409 | [`SinkError::AlreadyExists`] (a `Conflict` reason is [`SinkError::Transient`]) |
+/// | 422 | [`SinkError::Invalid`] with the server's message and causes |
+/// | 401, 403 | [`SinkError::Forbidden`] with the server's message and the RBAC rule needed |
+/// | 429 | [`SinkError::Throttled`], `retry_after` from the `Retry-After` header (seconds), else from the body's `details.retryAfterSeconds` |
+/// | 408, 5xx | [`SinkError::Transient`] |
+/// | anything else | [`SinkError::Fatal`] |
+///
+/// The body is read as a Kubernetes `Status` when it is one; otherwise its
+/// text is the message.
+///
+/// # Errors
+///
+/// The [`SinkError`] for any status that is not a success.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// use event_core::SinkError;
+/// use event_kube::classify_response;
+/// use http::{HeaderMap, HeaderValue, StatusCode};
+///
+/// let mut headers = HeaderMap::new();
+/// headers.insert("retry-after", HeaderValue::from_static("1"));
+/// assert_eq!(
+///     classify_response(StatusCode::TOO_MANY_REQUESTS, &headers, b""),
+///     Err(SinkError::Throttled { retry_after: Some(Duration::from_secs(1)) }),
+/// );
+/// assert_eq!(classify_response(StatusCode::CREATED, &headers, b"{}"), Ok(()));
+/// ```
+pub fn classify_response(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), SinkError> {
+    if status.is_success() {
+        return Ok(());
+    }
+    let parsed = serde_json::from_slice::<Status>(body)
+        .ok()
+        .filter(|s| !s.message.is_empty() || !s.reason.is_empty() || s.details.is_some());
+    let parsed = parsed.unwrap_or_else(|| {
+        let text = String::from_utf8_lossy(body);
+        let text = text.trim();
+        let text = if text.is_empty() {
+            status.canonical_reason().unwrap_or("")
+        } else {
+            text
+        };
+        Status::failure(text, "")
+    });
+    let retry_after = headers.get(RETRY_AFTER).and_then(|v| {
+        v.to_str()
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .map(Duration::from_secs)
+    });
+    Err(classify_status(status.as_u16(), &parsed, retry_after))
+}
+
+/// Classifies an error from a [`kube::Client`] call.
+///
+/// `kube::Error::Api` is classified by its status code as in
+/// [`classify_response`] (the `Retry-After` header is not kept by that
+/// error; the body's `retryAfterSeconds` is used when present). Transport
+/// failures — `HyperError`, `Service` (connection refused or reset,
+/// timeouts), errors while reading a response, and credential refreshes that
+/// failed — are [`SinkError::Transient`]. Anything else (building or
+/// encoding the request, configuration) is [`SinkError::Fatal`].
+///
+/// # Example
+///
+/// ```
+/// use event_core::SinkError;
+/// use event_kube::classify_error;
+/// use kube::core::Status;
+///
+/// let not_found = kube::Error::Api(Status::failure("events \"x\" not found", "NotFound").with_code(404).boxed());
+/// assert_eq!(classify_error(&not_found), SinkError::NotFound);
+///
+/// let refused = kube::Error::Service(std::io::Error::from(std::io::ErrorKind::ConnectionRefused).into());
+/// assert!(matches!(classify_error(&refused), SinkError::Transient { .. }));
+/// ```
+pub fn classify_error(error: &kube::Error) -> SinkError {
+    match error {
+        kube::Error::Api(status) => classify_status(status.code, status, None),
+        kube::Error::HyperError(_)
+        | kube::Error::Service(_)
+        | kube::Error::ReadEvents(_)
+        | kube::Error::Auth(_) => SinkError::Transient {
+            message: error_chain(error),
+        },
+        _ => SinkError::Fatal {
+            message: error_chain(error),
+        },
+    }
+}
+
+/// The error's message followed by its sources, `: `-separated.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+fn classify_status(code: u16, status: &Status, retry_after: Option<Duration>) -> SinkError {
+    match code {
+        404 => SinkError::NotFound,
+        409 if status.reason == "Conflict" => SinkError::Transient {
+            message: format!("HTTP 409: {}", describe(status)),
+        },
+        409 => SinkError::AlreadyExists,
+        422 => SinkError::Invalid {
+            message: describe(status),
+        },
+        401 | 403 => SinkError::Forbidden {
+            message: format!("{}; {RBAC_HINT}", describe(status)),
+        },
+        429 => SinkError::Throttled {
+            retry_after: retry_after.or_else(|| {
+                status
+                    .details
+                    .as_ref()
+                    .map(|d| d.retry_after_seconds)
+                    .filter(|&s| s > 0)
+                    .map(|s| Duration::from_secs(u64::from(s)))
+            }),
+        },
+        408 | 500..=599 => SinkError::Transient {
+            message: format!("HTTP {code}: {}", describe(status)),
+        },
+        _ => SinkError::Fatal {
+            message: format!("HTTP {code}: {}", describe(status)),
+        },
+    }
+}
+
+/// The server's message, its reason when there is no message, and every
+/// cause the message does not already contain.
+fn describe(status: &Status) -> String {
+    let mut text = if status.message.is_empty() {
+        status.reason.clone()
+    } else {
+        status.message.clone()
+    };
+    let causes = status.details.iter().flat_map(|d| d.causes.iter());
+    for cause in causes {
+        if cause.message.is_empty() || text.contains(&cause.message) {
+            continue;
+        }
+        text.push_str(if text.is_empty() { "" } else { "; " });
+        if !cause.field.is_empty() {
+            text.push_str(&cause.field);
+            text.push_str(": ");
+        }
+        text.push_str(&cause.message);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use http::HeaderValue;
+
+    use super::*;
+
+    fn classify(code: u16, body: &str) -> SinkError {
+        let status = StatusCode::from_u16(code).unwrap();
+        classify_response(status, &HeaderMap::new(), body.as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn success_is_ok() {
+        for code in [200, 201, 204] {
+            let status = StatusCode::from_u16(code).unwrap();
+            assert_eq!(classify_response(status, &HeaderMap::new(), b""), Ok(()));
+        }
+    }
+
+    #[test]
+    fn statuses_map_to_their_class() {
+        assert_eq!(classify(404, ""), SinkError::NotFound);
+        assert_eq!(
+            classify(409, r#"{"reason":"AlreadyExists"}"#),
+            SinkError::AlreadyExists
+        );
+        assert!(matches!(
+            classify(409, r#"{"reason":"Conflict"}"#),
+            SinkError::Transient { .. }
+        ));
+        assert!(matches!(classify(422, ""), SinkError::Invalid { .. }));
+        assert!(matches!(classify(401, ""), SinkError::Forbidden { .. }));
+        assert!(matches!(classify(403, ""), SinkError::Forbidden { .. }));
+        assert_eq!(
+            classify(429, ""),
+            SinkError::Throttled { retry_after: None }
+        );
+        for code in [408, 500, 502, 503, 504] {
+            assert!(
+                matches!(classify(code, ""), SinkError::Transient { .. }),
+                "{code}"
+            );
+        }
+        for code in [301, 400, 405, 410, 413, 415] {
+            assert!(
+                matches!(classify(code, ""), SinkError::Fatal { .. }),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn invalid_carries_message_and_new_causes() {
+        let body = r#"{"kind":"Status","apiVersion":"v1","status":"Failure",
+            "message":"Event.events.k8s.io \"x\" is invalid: note: Too long: may not be more than 1024 bytes",
+            "reason":"Invalid","code":422,
+            "details":{"name":"x","group":"events.k8s.io","kind":"Event","causes":[
+                {"reason":"FieldValueTooLong","message":"Too long: may not be more than 1024 bytes","field":"note"},
+                {"reason":"FieldValueRequired","message":"Required value","field":"reportingController"}]}}"#;
+        let SinkError::Invalid { message } = classify(422, body) else {
+            panic!("not Invalid")
+        };
+        assert_eq!(
+            message,
+            "Event.events.k8s.io \"x\" is invalid: note: Too long: may not be more than 1024 bytes; \
+             reportingController: Required value"
+        );
+    }
+
+    #[test]
+    fn forbidden_names_the_rbac_rule() {
+        let body = r#"{"message":"events.events.k8s.io is forbidden: User \"system:serviceaccount:a:b\" cannot create resource \"events\"","reason":"Forbidden","code":403}"#;
+        let SinkError::Forbidden { message } = classify(403, body) else {
+            panic!("not Forbidden")
+        };
+        assert!(message.starts_with("events.events.k8s.io is forbidden"));
+        assert!(message.contains(RBAC_HINT));
+    }
+
+    #[test]
+    fn non_status_bodies_become_the_message() {
+        assert_eq!(
+            classify(502, "<html>bad gateway</html>"),
+            SinkError::Transient {
+                message: "HTTP 502: <html>bad gateway</html>".into()
+            }
+        );
+        assert_eq!(
+            classify(503, ""),
+            SinkError::Transient {
+                message: "HTTP 503: Service Unavailable".into()
+            }
+        );
+    }
+
+    #[test]
+    fn retry_after_from_header_then_body() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("3"));
+        let body = br#"{"reason":"TooManyRequests","details":{"retryAfterSeconds":7}}"#;
+        let status = StatusCode::TOO_MANY_REQUESTS;
+        assert_eq!(
+            classify_response(status, &headers, body),
+            Err(SinkError::Throttled {
+                retry_after: Some(Duration::from_secs(3))
+            })
+        );
+        assert_eq!(
+            classify_response(status, &HeaderMap::new(), body),
+            Err(SinkError::Throttled {
+                retry_after: Some(Duration::from_secs(7))
+            })
+        );
+        // An HTTP date or garbage is not understood: no hint.
+        headers.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
+        assert_eq!(
+            classify_response(status, &headers, b""),
+            Err(SinkError::Throttled { retry_after: None })
+        );
+    }
+
+    #[test]
+    fn kube_errors() {
+        let api = |code: u16, reason: &str| {
+            kube::Error::Api(Status::failure("m", reason).with_code(code).boxed())
+        };
+        assert_eq!(classify_error(&api(404, "NotFound")), SinkError::NotFound);
+        assert_eq!(
+            classify_error(&api(409, "AlreadyExists")),
+            SinkError::AlreadyExists
+        );
+        assert_eq!(
+            classify_error(&api(422, "Invalid")),
+            SinkError::Invalid {
+                message: "m".into()
+            }
+        );
+        assert!(matches!(
+            classify_error(&api(503, "")),
+            SinkError::Transient { .. }
+        ));
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(matches!(
+            classify_error(&kube::Error::Service(io.into())),
+            SinkError::Transient { .. }
+        ));
+        let serde = serde_json::from_str::<u8>("x").unwrap_err();
+        assert!(matches!(
+            classify_error(&kube::Error::SerdeError(serde)),
+            SinkError::Fatal { .. }
+        ));
+    }
+
+    #[test]
+    fn chains_are_flattened_without_repeats() {
+        let io = std::io::Error::other("connection reset by peer");
+        let e = kube::Error::Service(io.into());
+        let SinkError::Transient { message } = classify_error(&e) else {
+            panic!("not Transient")
+        };
+        assert_eq!(message, "ServiceError: connection reset by peer");
+    }
+}

@@ -1,0 +1,241 @@
+//! Conversions between this project's model and the Kubernetes API types.
+
+use event_core::{EventRecord, ObjectRef, Series, format_micro_time};
+use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::api::events::v1::{Event as K8sEvent, EventSeries};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+
+/// The `events.k8s.io/v1` object written for a record: every field taken
+/// from the record as is, `series` only when the record has one, and none of
+/// the `deprecated*` fields.
+///
+/// # Example
+///
+/// ```
+/// use event_core::{EventRecord, EventType, ObjectRef};
+/// use event_kube::event_object;
+///
+/// let record = EventRecord {
+///     name: "web-0.17a1b2c3d4e5f6a7-x1y2z".into(),
+///     namespace: "shop".into(),
+///     event_time: jiff::Timestamp::UNIX_EPOCH,
+///     series: None,
+///     regarding: ObjectRef::new("v1", "Pod", "web-0").within("shop"),
+///     related: None,
+///     reason: "Started".into(),
+///     action: "Starting".into(),
+///     note: Some("started container".into()),
+///     type_: EventType::Normal,
+///     reporting_controller: "example.com/c".into(),
+///     reporting_instance: "c-0".into(),
+///     annotations: Default::default(),
+/// };
+/// let object = event_object(&record);
+/// assert_eq!(object.metadata.namespace.as_deref(), Some("shop"));
+/// assert_eq!(object.type_.as_deref(), Some("Normal"));
+/// assert!(object.series.is_none() && object.deprecated_count.is_none());
+/// ```
+pub fn event_object(record: &EventRecord) -> K8sEvent {
+    let annotations = (!record.annotations.is_empty()).then(|| record.annotations.clone());
+    K8sEvent {
+        metadata: ObjectMeta {
+            name: Some(record.name.clone()),
+            namespace: Some(record.namespace.clone()),
+            annotations,
+            ..ObjectMeta::default()
+        },
+        event_time: Some(MicroTime(record.event_time)),
+        series: record.series.map(event_series),
+        regarding: Some(ObjectReference::from(&record.regarding)),
+        related: record.related.as_ref().map(ObjectReference::from),
+        reason: Some(record.reason.clone()),
+        action: Some(record.action.clone()),
+        note: record.note.clone(),
+        type_: Some(record.type_.as_str().to_owned()),
+        reporting_controller: Some(record.reporting_controller.clone()),
+        reporting_instance: Some(record.reporting_instance.clone()),
+        deprecated_count: None,
+        deprecated_first_timestamp: None,
+        deprecated_last_timestamp: None,
+        deprecated_source: None,
+    }
+}
+
+fn event_series(series: Series) -> EventSeries {
+    EventSeries {
+        count: i32::try_from(series.count).unwrap_or(i32::MAX),
+        last_observed_time: MicroTime(series.last_observed_time),
+    }
+}
+
+/// The JSON merge patch that updates an event's series and nothing else:
+/// `{"series":{"count":N,"lastObservedTime":"..."}}`.
+///
+/// # Example
+///
+/// ```
+/// use event_core::Series;
+/// use event_kube::series_patch;
+///
+/// let series = Series { count: 2, last_observed_time: jiff::Timestamp::UNIX_EPOCH };
+/// assert_eq!(
+///     series_patch(series).to_string(),
+///     r#"{"series":{"count":2,"lastObservedTime":"1970-01-01T00:00:00.000000Z"}}"#,
+/// );
+/// ```
+pub fn series_patch(series: Series) -> serde_json::Value {
+    serde_json::json!({
+        "series": {
+            "count": series.count,
+            "lastObservedTime": format_micro_time(series.last_observed_time),
+        }
+    })
+}
+
+/// References to Kubernetes objects for events, from any [`kube::Resource`].
+///
+/// The reference carries the object's API version, kind, name, namespace,
+/// UID and resource version. The resource version does not take part in
+/// correlating repeats (see [`event_core::EventKey`]), so an object that
+/// changed between two occurrences still continues the same series.
+///
+/// # Example
+///
+/// ```
+/// use event_kube::EventRefExt;
+/// use k8s_openapi::api::core::v1::Pod;
+/// use kube::api::ObjectMeta;
+///
+/// let pod = Pod {
+///     metadata: ObjectMeta {
+///         name: Some("web-0".into()),
+///         namespace: Some("shop".into()),
+///         uid: Some("6c1b8f1e-0000-4000-8000-000000000001".into()),
+///         resource_version: Some("42".into()),
+///         ..ObjectMeta::default()
+///     },
+///     ..Pod::default()
+/// };
+/// let r = pod.event_ref();
+/// assert_eq!((r.api_version.as_str(), r.kind.as_str()), ("v1", "Pod"));
+/// assert_eq!(r.namespace.as_deref(), Some("shop"));
+/// assert_eq!(r.resource_version.as_deref(), Some("42"));
+/// ```
+pub trait EventRefExt: kube::Resource {
+    /// A reference to this object, for a type whose API information is
+    /// known at compile time (k8s-openapi types, custom resources).
+    ///
+    /// # Example
+    ///
+    /// See [`EventRefExt`].
+    fn event_ref(&self) -> ObjectRef
+    where
+        Self::DynamicType: Default,
+    {
+        self.event_ref_with(&Self::DynamicType::default())
+    }
+
+    /// A reference to this object, for a type whose API information is given
+    /// at run time (such as [`kube::core::DynamicObject`]).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_kube::EventRefExt;
+    /// use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
+    ///
+    /// let gvk = GroupVersionKind::gvk("example.com", "v1", "Widget");
+    /// let ar = ApiResource::from_gvk(&gvk);
+    /// let widget = DynamicObject::new("w1", &ar).within("shop");
+    /// let r = widget.event_ref_with(&ar);
+    /// assert_eq!(r.api_version, "example.com/v1");
+    /// assert_eq!(r.kind, "Widget");
+    /// ```
+    fn event_ref_with(&self, dynamic_type: &Self::DynamicType) -> ObjectRef;
+}
+
+impl<K: kube::Resource> EventRefExt for K {
+    fn event_ref_with(&self, dynamic_type: &Self::DynamicType) -> ObjectRef {
+        let mut reference = ObjectRef::from(self.object_ref(dynamic_type));
+        if reference.resource_version.is_none() {
+            reference
+                .resource_version
+                .clone_from(&self.meta().resource_version);
+        }
+        reference
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use event_core::EventType;
+    use jiff::Timestamp;
+    use k8s_openapi::api::core::v1::Node;
+
+    use super::*;
+
+    fn record() -> EventRecord {
+        EventRecord {
+            name: "n1.1-abcde".into(),
+            namespace: "default".into(),
+            event_time: Timestamp::from_microsecond(1_700_000_000_123_456).unwrap(),
+            series: None,
+            regarding: ObjectRef::new("v1", "Node", "n1").with_uid("u1"),
+            related: Some(ObjectRef::new("v1", "Pod", "p").within("ns")),
+            reason: "Rebooted".into(),
+            action: "Checking".into(),
+            note: None,
+            type_: EventType::Warning,
+            reporting_controller: "example.com/c".into(),
+            reporting_instance: "c-0".into(),
+            annotations: BTreeMap::from([("a.example.com/x".into(), "1".into())]),
+        }
+    }
+
+    #[test]
+    fn object_json_has_only_v1_fields() {
+        let mut r = record();
+        r.series = Some(Series {
+            count: 3,
+            last_observed_time: Timestamp::from_second(1_700_000_100).unwrap(),
+        });
+        let json = serde_json::to_value(event_object(&r)).unwrap();
+        assert_eq!(json["apiVersion"], "events.k8s.io/v1");
+        assert_eq!(json["kind"], "Event");
+        assert_eq!(json["eventTime"], "2023-11-14T22:13:20.123456Z");
+        assert_eq!(json["series"]["count"], 3);
+        assert_eq!(
+            json["series"]["lastObservedTime"],
+            "2023-11-14T22:15:00.000000Z"
+        );
+        assert_eq!(json["metadata"]["annotations"]["a.example.com/x"], "1");
+        assert_eq!(json["related"]["namespace"], "ns");
+        // A cluster-scoped regarding object keeps no namespace.
+        assert!(json["regarding"].get("namespace").is_none());
+        let object = json.as_object().unwrap();
+        assert!(object.keys().all(|k| !k.starts_with("deprecated")));
+    }
+
+    #[test]
+    fn huge_counts_saturate() {
+        let s = event_series(Series {
+            count: u32::MAX,
+            last_observed_time: Timestamp::UNIX_EPOCH,
+        });
+        assert_eq!(s.count, i32::MAX);
+    }
+
+    #[test]
+    fn resource_refs_keep_the_resource_version() {
+        let mut node = Node::default();
+        node.metadata.name = Some("n1".into());
+        node.metadata.resource_version = Some("9".into());
+        let r = node.event_ref();
+        assert_eq!(
+            r,
+            ObjectRef::new("v1", "Node", "n1").with_resource_version("9")
+        );
+    }
+}

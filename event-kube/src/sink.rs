@@ -1,0 +1,256 @@
+//! [`KubeSink`]: events written to the Kubernetes API.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use event_core::{EventRecord, EventSink, SinkError};
+use k8s_openapi::api::events::v1::Event as K8sEvent;
+use kube::api::{Patch, PatchParams, PostParams};
+use kube::client::Body;
+use kube::{Client, Config, Resource};
+use tracing::Instrument;
+
+use crate::{classify_error, classify_response, event_object, series_patch};
+
+/// How long one request may take, from sending it to reading the whole
+/// answer, unless changed with [`KubeSink::with_timeout`].
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An [`EventSink`] that writes `events.k8s.io/v1` Events through a
+/// [`kube::Client`].
+///
+/// - [`create`](EventSink::create): `POST /apis/events.k8s.io/v1/namespaces/{namespace}/events`
+///   with the whole event (see [`event_object`]).
+/// - [`patch_series`](EventSink::patch_series): `PATCH .../events/{name}`
+///   with `Content-Type: application/merge-patch+json` and only the series
+///   as body (see [`series_patch`]).
+/// - Answers are classified by [`classify_response`], transport failures by
+///   [`classify_error`]; a request that takes longer than the timeout
+///   ([`DEFAULT_REQUEST_TIMEOUT`]) is [`SinkError::Transient`].
+///
+/// Each call makes exactly one request; retrying is the
+/// [`Recorder`](event_core::Recorder)'s job.
+///
+/// # Retries inside `kube::Client`
+///
+/// A client built from a [`Config`] (`Client::try_default()`,
+/// `Client::try_from(config)`) retries 429, 503 and 504 answers by itself
+/// (kube's `Config::default_retry`, on by default: up to 15 retries with
+/// exponential backoff, honoring `Retry-After`). The Recorder's own bounded
+/// retries then run on top of those. To keep one attempt per write, build the
+/// sink with [`KubeSink::try_default`] or [`KubeSink::from_config`], which
+/// turn that layer off, or set `config.default_retry = false` yourself.
+///
+/// Clones share the client.
+///
+/// # Example
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use event_core::{Event, Recorder};
+/// use event_kube::{EventRefExt, KubeSink};
+/// use k8s_openapi::api::core::v1::Pod;
+///
+/// # async fn run(pod: Pod) -> Result<(), Box<dyn std::error::Error>> {
+/// let sink = Arc::new(KubeSink::try_default().await?);
+/// let recorder = Recorder::builder(sink, "example.com/widgets").build()?;
+/// recorder
+///     .publish(&Event::normal("Synced", "Reconciling"), &pod.event_ref())
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct KubeSink {
+    client: Client,
+    timeout: Duration,
+}
+
+impl fmt::Debug for KubeSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KubeSink")
+            .field("default_namespace", &self.client.default_namespace())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KubeSink {
+    /// A sink over an existing client. See [the notes on
+    /// retries](KubeSink#retries-inside-kubeclient) for clients built from a
+    /// [`Config`].
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), kube::Error> {
+    /// let client = kube::Client::try_default().await?;
+    /// let sink = event_kube::KubeSink::new(client);
+    /// # Ok(()) }
+    /// ```
+    pub fn new(client: Client) -> Self {
+        Self {
+            client,
+            timeout: DEFAULT_REQUEST_TIMEOUT,
+        }
+    }
+
+    /// A sink over a client built from `config`, with kube's own retry layer
+    /// turned off so that each write is one request.
+    ///
+    /// Must be called within a Tokio runtime (the client starts a task).
+    ///
+    /// # Errors
+    ///
+    /// The [`kube::Error`] from building the client (for example TLS
+    /// configuration).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), kube::Error> {
+    /// let config = kube::Config::new("https://127.0.0.1:6443".parse().unwrap());
+    /// let sink = event_kube::KubeSink::from_config(config)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn from_config(mut config: Config) -> Result<Self, kube::Error> {
+        config.default_retry = false;
+        Ok(Self::new(Client::try_from(config)?))
+    }
+
+    /// A sink over a client configured from the environment (kubeconfig, or
+    /// the in-cluster service account), with kube's own retry layer turned
+    /// off.
+    ///
+    /// # Errors
+    ///
+    /// The [`kube::Error`] when no configuration is found or the client
+    /// cannot be built.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), kube::Error> {
+    /// let sink = event_kube::KubeSink::try_default().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn try_default() -> Result<Self, kube::Error> {
+        let config = Config::infer().await.map_err(kube::Error::InferConfig)?;
+        Self::from_config(config)
+    }
+
+    /// Sets how long one request may take; a slower one fails with
+    /// [`SinkError::Transient`].
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn run(client: kube::Client) {
+    /// use std::time::Duration;
+    /// let sink = event_kube::KubeSink::new(client).with_timeout(Duration::from_secs(5));
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The client the sink writes with.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn run(sink: event_kube::KubeSink) {
+    /// let namespace = sink.client().default_namespace();
+    /// # }
+    /// ```
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Sends one request and classifies the answer.
+    async fn send(&self, request: http::Request<Vec<u8>>) -> Result<(), SinkError> {
+        let exchange = async {
+            let response = self
+                .client
+                .send(request.map(Body::from))
+                .await
+                .map_err(|e| classify_error(&e))?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            // Reading the whole body also lets the connection be reused.
+            let body = response
+                .into_body()
+                .collect_bytes()
+                .await
+                .map_err(|e| classify_error(&e))?;
+            classify_response(status, &headers, &body)
+        };
+        let result = match tokio::time::timeout(self.timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(SinkError::Transient {
+                message: format!(
+                    "no answer from the API server within {}s",
+                    self.timeout.as_secs_f64()
+                ),
+            }),
+        };
+        if let Err(error) = &result {
+            tracing::debug!(%error, "event write failed");
+        }
+        result
+    }
+}
+
+fn events_request(namespace: &str) -> kube::core::Request {
+    kube::core::Request::new(K8sEvent::url_path(&(), Some(namespace)))
+}
+
+fn build_failed(error: impl fmt::Display) -> SinkError {
+    SinkError::Fatal {
+        message: format!("could not build the request: {error}"),
+    }
+}
+
+#[async_trait]
+impl EventSink for KubeSink {
+    async fn create(&self, event: &EventRecord) -> Result<(), SinkError> {
+        let span =
+            tracing::debug_span!("create event", name = %event.name, namespace = %event.namespace);
+        async {
+            let body = serde_json::to_vec(&event_object(event)).map_err(build_failed)?;
+            let mut request = events_request(&event.namespace)
+                .create(&PostParams::default(), body)
+                .map_err(build_failed)?;
+            request.extensions_mut().insert("create");
+            self.send(request).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn patch_series(&self, event: &EventRecord) -> Result<(), SinkError> {
+        let span = tracing::debug_span!(
+            "patch event series",
+            name = %event.name,
+            namespace = %event.namespace,
+            count = event.count(),
+        );
+        async {
+            let Some(series) = event.series else {
+                return Err(SinkError::Fatal {
+                    message: "a series patch needs a record with a series".into(),
+                });
+            };
+            let patch = Patch::Merge(series_patch(series));
+            let mut request = events_request(&event.namespace)
+                .patch(&event.name, &PatchParams::default(), &patch)
+                .map_err(build_failed)?;
+            request.extensions_mut().insert("patch");
+            self.send(request).await
+        }
+        .instrument(span)
+        .await
+    }
+}
