@@ -1,0 +1,384 @@
+//! Expectations: describe the event you expect, then assert it against a
+//! [`MemorySink`](crate::MemorySink).
+//!
+//! Start from [`warning`], [`normal`] or [`event`], narrow with the builder
+//! methods, and hand the result to
+//! [`assert_emitted`](crate::MemorySink::assert_emitted),
+//! [`assert_not_emitted`](crate::MemorySink::assert_not_emitted),
+//! [`assert_count`](crate::MemorySink::assert_count) or
+//! [`assert_series_count`](crate::MemorySink::assert_series_count).
+//! Everything not narrowed matches anything.
+//!
+//! ```
+//! use event_core::{Event, ObjectRef, Recorder};
+//! use event_testing::{MemorySink, expect};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), event_core::Error> {
+//! let sink = MemorySink::new();
+//! let recorder = Recorder::builder(sink.arc(), "example.com/widgets").build()?;
+//! let widget = ObjectRef::new("example.com/v1", "Widget", "w1").within("shop");
+//!
+//! let err = std::io::Error::other("connect timeout");
+//! recorder.publish(&Event::from_error("ReconcileFailed", "Reconciling", &err), &widget).await?;
+//!
+//! sink.assert_emitted(expect::warning("ReconcileFailed").regarding(&widget).note_contains("timeout"));
+//! sink.assert_not_emitted(expect::normal("Reconciled"));
+//! # Ok(()) }
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use event_core::{EventRecord, EventType, ObjectRef, RefKey};
+
+use crate::describe::object_label;
+
+/// An expected Warning event with this reason.
+///
+/// # Example
+///
+/// ```
+/// let e = event_testing::expect::warning("ReconcileFailed");
+/// assert_eq!(e.to_string(), r#"a Warning event with reason "ReconcileFailed""#);
+/// ```
+pub fn warning(reason: impl Into<String>) -> Expectation {
+    Expectation::new(Some(EventType::Warning), Some(reason.into()))
+}
+
+/// An expected Normal event with this reason.
+///
+/// # Example
+///
+/// ```
+/// let e = event_testing::expect::normal("Reconciled");
+/// assert_eq!(e.to_string(), r#"a Normal event with reason "Reconciled""#);
+/// ```
+pub fn normal(reason: impl Into<String>) -> Expectation {
+    Expectation::new(Some(EventType::Normal), Some(reason.into()))
+}
+
+/// An expected event of either type with this reason.
+///
+/// # Example
+///
+/// ```
+/// let e = event_testing::expect::event("Scaled");
+/// assert_eq!(e.to_string(), r#"an event with reason "Scaled""#);
+/// ```
+pub fn event(reason: impl Into<String>) -> Expectation {
+    Expectation::new(None, Some(reason.into()))
+}
+
+/// An expected event of any type and reason; narrow it with the builder
+/// methods.
+///
+/// # Example
+///
+/// ```
+/// use event_core::ObjectRef;
+///
+/// let pod = ObjectRef::new("v1", "Pod", "web-0").within("shop");
+/// let e = event_testing::expect::any().regarding(&pod);
+/// assert_eq!(e.to_string(), "an event regarding Pod shop/web-0");
+/// ```
+pub fn any() -> Expectation {
+    Expectation::new(None, None)
+}
+
+/// A description of an expected event; see the [module docs](self).
+///
+/// Each builder method adds one condition; an event matches when it meets
+/// all of them. [`Display`](fmt::Display) writes the conditions in words,
+/// as failed assertions show them.
+///
+/// # Example
+///
+/// ```
+/// use event_core::ObjectRef;
+/// use event_testing::expect;
+///
+/// let pod = ObjectRef::new("v1", "Pod", "web-0").within("shop");
+/// let e = expect::warning("BackOff").regarding(&pod).note_contains("exit code 1").count(3);
+/// assert_eq!(
+///     e.to_string(),
+///     r#"a Warning event with reason "BackOff", regarding Pod shop/web-0, with a note containing "exit code 1", with count 3"#
+/// );
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Expectation {
+    type_: Option<EventType>,
+    reason: Option<String>,
+    regarding: Option<ObjectRef>,
+    related: Option<Option<ObjectRef>>,
+    action: Option<String>,
+    note: Option<Option<String>>,
+    note_contains: Vec<String>,
+    count: Option<u32>,
+    series_count: Option<u32>,
+    reporting_controller: Option<String>,
+    annotations: BTreeMap<String, String>,
+}
+
+impl Expectation {
+    fn new(type_: Option<EventType>, reason: Option<String>) -> Self {
+        Self {
+            type_,
+            reason,
+            ..Self::default()
+        }
+    }
+
+    /// The event is about `object` (compared without the resource version).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let node = event_core::ObjectRef::new("v1", "Node", "worker-1");
+    /// let e = event_testing::expect::warning("NodeNotReady").regarding(&node);
+    /// ```
+    #[must_use]
+    pub fn regarding(mut self, object: &ObjectRef) -> Self {
+        self.regarding = Some(object.clone());
+        self
+    }
+
+    /// The event's related object is `object` (compared without the
+    /// resource version).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let node = event_core::ObjectRef::new("v1", "Node", "worker-1");
+    /// let e = event_testing::expect::normal("Scheduled").related(&node);
+    /// ```
+    #[must_use]
+    pub fn related(mut self, object: &ObjectRef) -> Self {
+        self.related = Some(Some(object.clone()));
+        self
+    }
+
+    /// The event has no related object.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let e = event_testing::expect::normal("Synced").no_related();
+    /// assert_eq!(e.to_string(), r#"a Normal event with reason "Synced", without a related object"#);
+    /// ```
+    #[must_use]
+    pub fn no_related(mut self) -> Self {
+        self.related = Some(None);
+        self
+    }
+
+    /// The event's action is `action`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let e = event_testing::expect::warning("ReconcileFailed").action("Reconciling");
+    /// ```
+    #[must_use]
+    pub fn action(mut self, action: impl Into<String>) -> Self {
+        self.action = Some(action.into());
+        self
+    }
+
+    /// The event's note is exactly `note`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let e = event_testing::expect::normal("Synced").note("3 replicas ready");
+    /// ```
+    #[must_use]
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(Some(note.into()));
+        self
+    }
+
+    /// The event has no note.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let e = event_testing::expect::normal("Synced").no_note();
+    /// ```
+    #[must_use]
+    pub fn no_note(mut self) -> Self {
+        self.note = Some(None);
+        self
+    }
+
+    /// The event's note contains `text`. May be given several times; all
+    /// must be contained.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let e = event_testing::expect::warning("ReconcileFailed")
+    ///     .note_contains("ConfigMap")
+    ///     .note_contains("timeout");
+    /// ```
+    #[must_use]
+    pub fn note_contains(mut self, text: impl Into<String>) -> Self {
+        self.note_contains.push(text.into());
+        self
+    }
+
+    /// The event stands for exactly `n` occurrences: its series count, or
+    /// 1 for an event without a series. The count is what the sink holds,
+    /// so after repeats call `recorder.flush().await` first.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let once = event_testing::expect::normal("Synced").count(1);
+    /// ```
+    #[must_use]
+    pub fn count(mut self, n: u32) -> Self {
+        self.count = Some(n);
+        self
+    }
+
+    /// The event has a series with count `n` (so `n` is at least 2).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let e = event_testing::expect::warning("BackOff").series_count(10_000);
+    /// assert_eq!(e.to_string(), r#"a Warning event with reason "BackOff", with series count 10000"#);
+    /// ```
+    #[must_use]
+    pub fn series_count(mut self, n: u32) -> Self {
+        self.series_count = Some(n);
+        self
+    }
+
+    /// The event was reported by `controller` (`reportingController`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let e = event_testing::expect::normal("Synced").from("example.com/widgets");
+    /// ```
+    #[must_use]
+    pub fn from(mut self, controller: impl Into<String>) -> Self {
+        self.reporting_controller = Some(controller.into());
+        self
+    }
+
+    /// The event carries the annotation `key` with `value`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let e = event_testing::expect::normal("Synced").annotation("example.com/trace", "abc");
+    /// ```
+    #[must_use]
+    pub fn annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.annotations.insert(key.into(), value.into());
+        self
+    }
+
+    /// Whether `record` meets every condition.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # fn demo(record: &event_core::EventRecord) {
+    /// use event_testing::expect;
+    /// if expect::warning("BackOff").matches(record) {
+    ///     println!("{}", record.name);
+    /// }
+    /// # }
+    /// ```
+    pub fn matches(&self, record: &EventRecord) -> bool {
+        let same_ref = |a: &ObjectRef, b: &ObjectRef| RefKey::from(a) == RefKey::from(b);
+        self.type_.is_none_or(|t| t == record.type_)
+            && self.reason.as_ref().is_none_or(|r| *r == record.reason)
+            && self
+                .regarding
+                .as_ref()
+                .is_none_or(|o| same_ref(o, &record.regarding))
+            && self
+                .related
+                .as_ref()
+                .is_none_or(|want| match (want, &record.related) {
+                    (None, None) => true,
+                    (Some(a), Some(b)) => same_ref(a, b),
+                    _ => false,
+                })
+            && self.action.as_ref().is_none_or(|a| *a == record.action)
+            && self.note.as_ref().is_none_or(|n| *n == record.note)
+            && self.note_contains.iter().all(|part| {
+                record
+                    .note
+                    .as_deref()
+                    .is_some_and(|note| note.contains(part.as_str()))
+            })
+            && self.count.is_none_or(|n| n == record.count())
+            && self
+                .series_count
+                .is_none_or(|n| record.series.is_some_and(|s| s.count == n))
+            && self
+                .reporting_controller
+                .as_ref()
+                .is_none_or(|c| *c == record.reporting_controller)
+            && self
+                .annotations
+                .iter()
+                .all(|(k, v)| record.annotations.get(k) == Some(v))
+    }
+}
+
+impl fmt::Display for Expectation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.type_ {
+            Some(t) => write!(f, "a {t} event")?,
+            None => f.write_str("an event")?,
+        }
+        let mut sep = " ";
+        let mut part = |f: &mut fmt::Formatter<'_>, text: fmt::Arguments<'_>| {
+            let result = write!(f, "{sep}{text}");
+            sep = ", ";
+            result
+        };
+        if let Some(reason) = &self.reason {
+            part(f, format_args!("with reason {reason:?}"))?;
+        }
+        if let Some(object) = &self.regarding {
+            part(f, format_args!("regarding {}", object_label(object)))?;
+        }
+        match &self.related {
+            Some(Some(object)) => part(f, format_args!("related to {}", object_label(object)))?,
+            Some(None) => part(f, format_args!("without a related object"))?,
+            None => {}
+        }
+        if let Some(action) = &self.action {
+            part(f, format_args!("with action {action:?}"))?;
+        }
+        match &self.note {
+            Some(Some(note)) => part(f, format_args!("with note {note:?}"))?,
+            Some(None) => part(f, format_args!("without a note"))?,
+            None => {}
+        }
+        for text in &self.note_contains {
+            part(f, format_args!("with a note containing {text:?}"))?;
+        }
+        if let Some(n) = self.count {
+            part(f, format_args!("with count {n}"))?;
+        }
+        if let Some(n) = self.series_count {
+            part(f, format_args!("with series count {n}"))?;
+        }
+        if let Some(controller) = &self.reporting_controller {
+            part(f, format_args!("from {controller:?}"))?;
+        }
+        for (key, value) in &self.annotations {
+            part(f, format_args!("with annotation {key:?}={value:?}"))?;
+        }
+        Ok(())
+    }
+}
