@@ -22,6 +22,14 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Coming from kube-rs
+//!
+//! [`compat`] has kube-rs's recorder API (`Recorder::new(client, reporter)`,
+//! `publish(&Event, &ObjectReference)`, `Event`, `EventType`, `Reporter`) on
+//! top of the engine; migrating is a change of `use` lines.
+//! [`Recorder`] at the crate root is the same type as
+//! [`compat::Recorder`].
+//!
 //! # Writes
 //!
 //! | write | request |
@@ -75,9 +83,11 @@
 //! application does, as with kube.
 
 mod classify;
+pub mod compat;
 mod convert;
 mod sink;
 
 pub use classify::{classify_error, classify_response};
+pub use compat::Recorder;
 pub use convert::{EventRefExt, event_object, series_patch};
 pub use sink::{DEFAULT_REQUEST_TIMEOUT, KubeSink};
