@@ -44,6 +44,15 @@
 //! request; the Recorder retries. See [`KubeSink`] about the retry layer
 //! `kube::Client` adds by default.
 //!
+//! # Defaults
+//!
+//! | setting | constant | value |
+//! | --- | --- | --- |
+//! | time for one request, answer included | [`DEFAULT_REQUEST_TIMEOUT`] | 10 s |
+//!
+//! Everything about retries, series and queues is the engine's
+//! ([`event_core::Recorder`]).
+//!
 //! # RBAC
 //!
 //! Publishing needs `create` and `patch` on `events` in the `events.k8s.io`

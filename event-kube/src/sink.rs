@@ -254,3 +254,21 @@ impl EventSink for KubeSink {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn defaults() {
+        assert_eq!(DEFAULT_REQUEST_TIMEOUT, Duration::from_secs(10));
+        let service = tower::service_fn(|_: http::Request<Body>| async {
+            Err::<http::Response<Body>, _>(std::io::Error::other("unused"))
+        });
+        let sink = KubeSink::new(Client::new(service, "default"));
+        assert_eq!(sink.timeout, DEFAULT_REQUEST_TIMEOUT);
+        let shorter = sink.with_timeout(Duration::from_secs(1));
+        assert_eq!(shorter.timeout, Duration::from_secs(1));
+        assert_eq!(shorter.client().default_namespace(), "default");
+    }
+}
