@@ -58,9 +58,9 @@ impl MemorySink {
     /// // expected an event matching: a Warning event with reason "ReconcileFailed", regarding Widget shop/w1
     /// // but none of the 1 recorded events matches. Recorded events:
     /// // Widget shop/w1:
-    /// //   Type    Reason      Age  From                 Message
-    /// //   ----    ------      ---- ----                 -------
-    /// //   Normal  Reconciled  5s   example.com/widgets  3 replicas
+    /// //   Type    Reason      Age   From                 Message
+    /// //   ----    ------      ----  ----                 -------
+    /// //   Normal  Reconciled  5s    example.com/widgets  3 replicas
     /// # Ok(()) }
     /// ```
     ///
@@ -119,11 +119,11 @@ impl MemorySink {
     /// // expected no event matching: a Warning event with reason "ReconcileFailed"
     /// // but 1 of the 1 recorded events matches:
     /// // Widget shop/w1:
-    /// //   Type     Reason           Age  From                 Message
-    /// //   ----     ------           ---- ----                 -------
-    /// //   Warning  ReconcileFailed  0s   example.com/widgets  quota exceeded
+    /// //   Type     Reason           Age   From                 Message
+    /// //   ----     ------           ----  ----                 -------
+    /// //   Warning  ReconcileFailed  0s    example.com/widgets  quota exceeded
     /// // Recorded events:
-    /// // (the same table, for every recorded event)
+    /// // (the same table again: here every recorded event matches)
     /// # Ok(()) }
     /// ```
     ///
@@ -182,8 +182,8 @@ impl MemorySink {
     /// // expected 3 occurrences of: a Normal event with reason "Synced"
     /// // but found 2 (in 1 matching event). Recorded events:
     /// // Widget shop/w1:
-    /// //   Type    Reason  Age             From                 Message
-    /// //   ----    ------  ----            ----                 -------
+    /// //   Type    Reason  Age              From                 Message
+    /// //   ----    ------  ----             ----                 -------
     /// //   Normal  Synced  0s (x2 over 0s)  example.com/widgets
     /// # Ok(()) }
     /// ```
@@ -240,8 +240,8 @@ impl MemorySink {
     /// // expected one event with count 3 matching: a Warning event with reason "BackOff"
     /// // but the matching event has count 2. Recorded events:
     /// // Widget shop/w1:
-    /// //   Type     Reason   Age             From                 Message
-    /// //   ----     ------   ----            ----                 -------
+    /// //   Type     Reason   Age              From                 Message
+    /// //   ----     ------   ----             ----                 -------
     /// //   Warning  BackOff  0s (x2 over 0s)  example.com/widgets
     /// # Ok(()) }
     /// ```
