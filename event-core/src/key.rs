@@ -96,8 +96,8 @@ pub struct EventKey {
     pub reporting_instance: Arc<str>,
     /// The object the event is about.
     pub regarding: RefKey,
-    /// The second object, if any.
-    pub related: Option<RefKey>,
+    /// The second object, if any (boxed: most events have none).
+    pub related: Option<Box<RefKey>>,
     /// The note, under [`NotePolicy::Distinct`] only.
     pub note: Option<String>,
 }
@@ -129,7 +129,7 @@ impl EventKey {
             reporting_controller,
             reporting_instance,
             regarding: regarding.into(),
-            related: event.secondary.as_ref().map(RefKey::from),
+            related: event.secondary.as_ref().map(|r| Box::new(RefKey::from(r))),
             note: match notes {
                 NotePolicy::Ignore => None,
                 NotePolicy::Distinct => event.note.clone(),

@@ -1,0 +1,41 @@
+//! Shared pieces of the event-core benchmarks.
+#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use event_core::{Event, EventRecord, EventSink, ObjectRef, Recorder, SinkError};
+
+/// Accepts every write and does nothing.
+pub struct NoopSink;
+
+#[async_trait]
+impl EventSink for NoopSink {
+    async fn create(&self, _: &EventRecord) -> Result<(), SinkError> {
+        Ok(())
+    }
+    async fn patch_series(&self, _: &EventRecord) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+/// A recorder with room for `keys` live keys and no spam filter.
+pub fn recorder(keys: usize) -> Recorder {
+    Recorder::builder(Arc::new(NoopSink), "example.com/bench")
+        .max_cached_keys(keys.max(1))
+        .no_spam_filter()
+        .build()
+        .unwrap()
+}
+
+/// The i-th object: realistic names, namespaces and uids.
+pub fn object(i: usize) -> ObjectRef {
+    ObjectRef::new("v1", "Pod", format!("web-{i:06}"))
+        .within(format!("team-{:03}", i % 100))
+        .with_uid(format!("0f3c6a4e-5d1b-4c2a-9e8f-{i:012}"))
+}
+
+/// The event used for the i-th key.
+pub fn event() -> Event {
+    Event::warning("BackOff", "Starting").note("Back-off restarting failed container")
+}
