@@ -1,1 +1,3 @@
 //! Example code for the kube-events crates.
+
+pub mod reconcile;
