@@ -161,3 +161,22 @@ async fn the_background_task_writes_counts_under_paused_time() {
     }
     t.assert_series_count(expect::warning("ReconcileFailed"), 5);
 }
+
+#[tokio::test]
+async fn a_failed_assertion_shows_what_was_recorded() {
+    let t = harness();
+    t.reconcile().await.unwrap();
+    let failed = expect::warning("ReconcileFailed").regarding(&t.obj);
+    let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| t.assert_emitted(failed)));
+    let message = *panic.unwrap_err().downcast::<String>().unwrap();
+    assert_eq!(
+        message,
+        "expected an event matching: a Warning event with reason \"ReconcileFailed\", regarding Widget shop/w1
+but none of the 1 recorded events matches. Recorded events:
+Widget shop/w1:
+  Type    Reason      Age   From                           Message
+  ----    ------      ----  ----                           -------
+  Normal  Reconciled  0s    example.com/widget-controller  Deployment shop/w1 has 3 replicas
+"
+    );
+}
