@@ -217,3 +217,197 @@ mod tests {
         assert_eq!(key(&a), key(&b));
     }
 }
+
+/// The cache's form of a key: every field of [`EventKey`] except the
+/// reporter (fixed per Recorder), packed into one byte string. One
+/// allocation per key and one contiguous comparison per lookup keep a
+/// repeat publish cheap however many keys are cached.
+pub(crate) mod packed {
+    use super::{EventKey, NotePolicy, RefKey};
+    use crate::{Event, EventType, ObjectRef};
+    use std::sync::Arc;
+
+    fn put_str(out: &mut Vec<u8>, s: &str) {
+        let len = u32::try_from(s.len()).unwrap_or(u32::MAX);
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&s.as_bytes()[..len as usize]);
+    }
+
+    fn put_opt(out: &mut Vec<u8>, s: Option<&str>) {
+        match s {
+            None => out.push(0),
+            Some(s) => {
+                out.push(1);
+                put_str(out, s);
+            }
+        }
+    }
+
+    fn put_ref(out: &mut Vec<u8>, r: &ObjectRef) {
+        put_str(out, &r.api_version);
+        put_str(out, &r.kind);
+        put_opt(out, r.namespace.as_deref().filter(|ns| !ns.is_empty()));
+        put_str(out, &r.name);
+        put_opt(out, r.uid.as_deref());
+        put_opt(out, r.field_path.as_deref());
+    }
+
+    /// Writes the packed key of `event` about `regarding` into `out`
+    /// (cleared first).
+    pub(crate) fn encode(
+        out: &mut Vec<u8>,
+        event: &Event,
+        regarding: &ObjectRef,
+        notes: NotePolicy,
+    ) {
+        out.clear();
+        out.push(match event.type_ {
+            EventType::Normal => 0,
+            EventType::Warning => 1,
+        });
+        put_str(out, &event.action);
+        put_str(out, &event.reason);
+        put_ref(out, regarding);
+        match &event.secondary {
+            None => out.push(0),
+            Some(r) => {
+                out.push(1);
+                put_ref(out, r);
+            }
+        }
+        put_opt(
+            out,
+            match notes {
+                NotePolicy::Ignore => None,
+                NotePolicy::Distinct => event.note.as_deref(),
+            },
+        );
+    }
+
+    struct Reader<'a>(&'a [u8]);
+
+    impl Reader<'_> {
+        fn byte(&mut self) -> Option<u8> {
+            let (&b, rest) = self.0.split_first()?;
+            self.0 = rest;
+            Some(b)
+        }
+        fn string(&mut self) -> Option<String> {
+            let (len, rest) = self.0.split_first_chunk::<4>()?;
+            let len = u32::from_le_bytes(*len) as usize;
+            let bytes = rest.get(..len)?;
+            self.0 = &rest[len..];
+            String::from_utf8(bytes.to_vec()).ok()
+        }
+        fn opt(&mut self) -> Option<Option<String>> {
+            match self.byte()? {
+                0 => Some(None),
+                _ => self.string().map(Some),
+            }
+        }
+        fn reference(&mut self) -> Option<RefKey> {
+            Some(RefKey {
+                api_version: self.string()?,
+                kind: self.string()?,
+                namespace: self.opt()?,
+                name: self.string()?,
+                uid: self.opt()?,
+                field_path: self.opt()?,
+            })
+        }
+    }
+
+    /// The [`EventKey`] a packed key stands for.
+    pub(crate) fn decode(
+        bytes: &[u8],
+        controller: &Arc<str>,
+        instance: &Arc<str>,
+    ) -> Option<EventKey> {
+        let mut r = Reader(bytes);
+        let type_ = match r.byte()? {
+            0 => EventType::Normal,
+            _ => EventType::Warning,
+        };
+        let action = r.string()?;
+        let reason = r.string()?;
+        let regarding = r.reference()?;
+        let related = match r.byte()? {
+            0 => None,
+            _ => Some(Box::new(r.reference()?)),
+        };
+        let note = r.opt()?;
+        Some(EventKey {
+            type_,
+            action,
+            reason,
+            reporting_controller: Arc::clone(controller),
+            reporting_instance: Arc::clone(instance),
+            regarding,
+            related,
+            note,
+        })
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn arb_ref() -> impl Strategy<Value = ObjectRef> {
+            (
+                "[a-z/0-9]{0,3}",
+                "[A-Za-z]{0,3}",
+                proptest::option::of("[a-z]{0,2}"),
+                "[a-z.]{0,3}",
+                proptest::option::of("[a-z]{0,2}"),
+                proptest::option::of("[a-z]{0,2}"),
+                proptest::option::of("[0-9]{0,2}"),
+            )
+                .prop_map(|(av, k, ns, n, uid, fp, rv)| ObjectRef {
+                    api_version: av,
+                    kind: k,
+                    name: n,
+                    namespace: ns,
+                    uid,
+                    field_path: fp,
+                    resource_version: rv,
+                })
+        }
+
+        fn arb_event() -> impl Strategy<Value = Event> {
+            (
+                any::<bool>(),
+                "[A-Za-z]{0,3}",
+                "[A-Za-z]{0,3}",
+                proptest::option::of("[a-z ]{0,3}"),
+                proptest::option::of(arb_ref()),
+            )
+                .prop_map(|(w, reason, action, note, related)| {
+                    let mut e = if w {
+                        Event::warning(reason, action)
+                    } else {
+                        Event::normal(reason, action)
+                    };
+                    e.note = note;
+                    e.secondary = related;
+                    e
+                })
+        }
+
+        proptest! {
+            /// Packed keys are equal exactly when the keys are, and decode
+            /// back to the key.
+            #[test]
+            fn packing_preserves_key_identity(
+                a in arb_event(), ra in arb_ref(), b in arb_event(), rb in arb_ref(), distinct in any::<bool>()
+            ) {
+                let policy = if distinct { NotePolicy::Distinct } else { NotePolicy::Ignore };
+                let (c, i): (Arc<str>, Arc<str>) = ("ctl".into(), "inst".into());
+                let key = |e: &Event, r: &ObjectRef| EventKey::new(e, r, c.clone(), i.clone(), policy);
+                let pack = |e: &Event, r: &ObjectRef| { let mut v = Vec::new(); encode(&mut v, e, r, policy); v };
+                prop_assert_eq!(key(&a, &ra) == key(&b, &rb), pack(&a, &ra) == pack(&b, &rb));
+                prop_assert_eq!(decode(&pack(&a, &ra), &c, &i), Some(key(&a, &ra)));
+            }
+        }
+    }
+}

@@ -8,11 +8,14 @@ use std::time::Duration;
 use jiff::Timestamp;
 use tokio::task::JoinHandle;
 
+use std::borrow::Cow;
+
+use crate::key::packed;
 use crate::series::{Cache, Entry, EntryState, NewEntry};
 use crate::spam::{Admission, SpamBuckets};
 use crate::{
-    Clock, ClusterScopedNamespace, Error, Event, EventKey, EventRecord, EventSink, NoteOverflow,
-    NotePolicy, ObjectRef, RBAC_HINT, Reporter, RetryPolicy, SinkError, SpamFilter, SystemClock,
+    Clock, ClusterScopedNamespace, Error, Event, EventRecord, EventSink, NoteOverflow, NotePolicy,
+    ObjectRef, RBAC_HINT, RefKey, Reporter, RetryPolicy, SinkError, SpamFilter, SystemClock,
     event_name, validate_event, validate_regarding, validate_reporter,
 };
 
@@ -903,16 +906,26 @@ impl Shared {
             (Err(a), Err(b)) => return Err(Error::Invalid(a.merge(b))),
             (Err(e), _) | (_, Err(e)) => return Err(Error::Invalid(e)),
         };
-        let key = EventKey::new(
-            event,
-            regarding,
-            Arc::clone(&self.controller),
-            Arc::clone(&self.instance),
-            self.config.note_policy,
-        );
         let now = self.clock.now();
+        thread_local! {
+            static KEY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        KEY.with_borrow_mut(|buf| {
+            packed::encode(buf, event, regarding, self.config.note_policy);
+            self.observe_key(buf, event, regarding, note, now)
+        })
+    }
+
+    fn observe_key(
+        &self,
+        key: &[u8],
+        event: &Event,
+        regarding: &ObjectRef,
+        note: Option<Cow<'_, str>>,
+        now: Timestamp,
+    ) -> Result<Observation, Error> {
         let mut cache = lock(&self.cache);
-        if let Some(entry) = cache.entries.get(&key) {
+        if let Some(entry) = cache.entries.get(key) {
             let entry = Arc::clone(entry);
             let mut st = entry.state();
             st.count = st.count.saturating_add(1);
@@ -933,14 +946,15 @@ impl Shared {
             return Ok(Observation::Coalesced(st.count));
         }
         if let Some(spam) = &self.spam
-            && let Admission::Denied { first } = lock(spam).admit(&key.regarding, key.type_, now)
+            && let Admission::Denied { first } =
+                lock(spam).admit(&RefKey::from(regarding), event.type_, now)
         {
             bump(&self.stats.dropped_spam);
             if first {
                 tracing::debug!(
-                    kind = %key.regarding.kind,
-                    name = %key.regarding.name,
-                    reason = %key.reason,
+                    kind = %regarding.kind,
+                    name = %regarding.name,
+                    reason = %event.reason,
                     "spam filter dropped a new event for this object"
                 );
             }
@@ -956,14 +970,14 @@ impl Shared {
             Some(ns) if !ns.is_empty() => ns.into(),
             _ => self.config.cluster_namespace.as_str().into(),
         };
-        let key = Arc::new(key);
+        let key: Arc<[u8]> = Arc::from(key);
         let entry = Arc::new(Entry::new(
             Arc::clone(&key),
             NewEntry {
                 name: event_name(&regarding.name, &self.controller, now),
                 namespace,
                 now,
-                note,
+                note: note.map(Cow::into_owned),
                 annotations: event.annotations.clone(),
                 regarding_rv: regarding.resource_version.clone(),
                 related_rv: event
@@ -1003,10 +1017,10 @@ impl Shared {
             // Forget the event entirely, as if it never came.
             let still_cached = cache
                 .entries
-                .peek(&entry.key)
+                .peek(&*entry.key)
                 .is_some_and(|e| Arc::ptr_eq(e, entry));
             if still_cached {
-                cache.entries.pop(&entry.key);
+                cache.entries.pop(&*entry.key);
             }
             st.poisoned = true;
             bump(&self.stats.dropped_queue_full);
@@ -1055,7 +1069,10 @@ impl Shared {
                     break Outcome::Nothing(st.count);
                 };
                 st.last_attempt = Some(now);
-                (op, entry.record(&st))
+                (
+                    op,
+                    entry.record(&st, &entry.key(&self.controller, &self.instance)),
+                )
             };
             let result = match op {
                 Op::Create => self.sink.create(&record).await,
@@ -1087,7 +1104,11 @@ impl Shared {
                 (SinkError::AlreadyExists, Op::Create) if renames < policy.attempts() => {
                     renames += 1;
                     let mut st = entry.state();
-                    st.name = event_name(&entry.key.regarding.name, &self.controller, now);
+                    st.name = event_name(
+                        &entry.key(&self.controller, &self.instance).regarding.name,
+                        &self.controller,
+                        now,
+                    );
                     tracing::debug!(name = %st.name, "event name taken; retrying under a new name");
                     continue;
                 }
@@ -1097,7 +1118,11 @@ impl Shared {
                     st.live = false;
                     st.series_written = false;
                     st.written = 0;
-                    st.name = event_name(&entry.key.regarding.name, &self.controller, now);
+                    st.name = event_name(
+                        &entry.key(&self.controller, &self.instance).regarding.name,
+                        &self.controller,
+                        now,
+                    );
                     tracing::debug!(name = %st.name, "event gone from the server; creating it again with its series");
                     continue;
                 }
@@ -1139,7 +1164,7 @@ impl Shared {
         }
         let first = !st.warned;
         st.warned = true;
-        let key = &entry.key;
+        let key = &entry.key(&self.controller, &self.instance);
         match err {
             SinkError::Forbidden { .. } if first => tracing::warn!(
                 error = %err, reason = %key.reason, kind = %key.regarding.kind, name = %key.regarding.name,
@@ -1295,7 +1320,7 @@ impl Shared {
             }
             let st = entry.state();
             if st.count > st.written {
-                out.push(entry.record(&st));
+                out.push(entry.record(&st, &entry.key(&self.controller, &self.instance)));
             }
         }
         out

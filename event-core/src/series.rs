@@ -7,12 +7,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use jiff::Timestamp;
 use lru::LruCache;
 
+use crate::key::packed;
 use crate::{EventKey, EventRecord, ObjectRef, RefKey, Series};
 
 /// One correlated event: its identity, what the server has, and what has
 /// happened since.
 pub(crate) struct Entry {
-    pub(crate) key: Arc<EventKey>,
+    /// The packed key (see `key::packed`), shared with the cache.
+    pub(crate) key: Arc<[u8]>,
     /// Serializes writes of this event (held across the sink call; other
     /// keys never wait on it).
     pub(crate) write_lock: tokio::sync::Mutex<()>,
@@ -67,7 +69,7 @@ pub(crate) struct NewEntry {
 }
 
 impl Entry {
-    pub(crate) fn new(key: Arc<EventKey>, new: NewEntry) -> Self {
+    pub(crate) fn new(key: Arc<[u8]>, new: NewEntry) -> Self {
         Self {
             key,
             write_lock: tokio::sync::Mutex::new(()),
@@ -103,9 +105,22 @@ impl Entry {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The key this entry stands for.
+    pub(crate) fn key(&self, controller: &Arc<str>, instance: &Arc<str>) -> EventKey {
+        packed::decode(&self.key, controller, instance).unwrap_or_else(|| EventKey {
+            type_: crate::EventType::Normal,
+            action: String::new(),
+            reason: String::new(),
+            reporting_controller: Arc::clone(controller),
+            reporting_instance: Arc::clone(instance),
+            regarding: RefKey::from(&ObjectRef::default()),
+            related: None,
+            note: None,
+        })
+    }
+
     /// The record as it stands, for a write.
-    pub(crate) fn record(&self, st: &EntryState) -> EventRecord {
-        let key = &self.key;
+    pub(crate) fn record(&self, st: &EntryState, key: &EventKey) -> EventRecord {
         let to_ref = |r: &RefKey, rv: &Option<String>| ObjectRef {
             api_version: r.api_version.clone(),
             kind: r.kind.clone(),
@@ -138,7 +153,7 @@ impl Entry {
 
 /// The bounded cache plus the list of entries with unwritten occurrences.
 pub(crate) struct Cache {
-    pub(crate) entries: LruCache<Arc<EventKey>, Arc<Entry>>,
+    pub(crate) entries: LruCache<Arc<[u8]>, Arc<Entry>>,
     /// Entries whose count is ahead of the server (each listed once).
     pub(crate) dirty: Vec<Arc<Entry>>,
     /// Evicted entries waiting in `dirty` for their final write.

@@ -5,6 +5,7 @@
 //! the limit instead of an opaque 422. Lengths are counted in bytes, as the
 //! server counts them.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Most bytes in `reason`.
@@ -304,15 +305,15 @@ impl std::str::FromStr for ClusterScopedNamespace {
 pub fn validate_event(
     event: &crate::Event,
     overflow: NoteOverflow,
-) -> Result<Option<String>, ValidationError> {
+) -> Result<Option<Cow<'_, str>>, ValidationError> {
     let mut violations = Vec::new();
     check_identifier("reason", &event.reason, MAX_REASON_BYTES, &mut violations);
     check_identifier("action", &event.action, MAX_ACTION_BYTES, &mut violations);
     let note = match &event.note {
         None => None,
-        Some(note) if note.len() <= MAX_NOTE_BYTES => Some(note.clone()),
+        Some(note) if note.len() <= MAX_NOTE_BYTES => Some(Cow::Borrowed(note.as_str())),
         Some(note) => match overflow {
-            NoteOverflow::Truncate => Some(truncate_note(note, MAX_NOTE_BYTES)),
+            NoteOverflow::Truncate => Some(Cow::Owned(truncate_note(note, MAX_NOTE_BYTES))),
             NoteOverflow::Reject => {
                 violations.push(Violation {
                     field: "note",

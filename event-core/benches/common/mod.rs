@@ -1,5 +1,11 @@
 //! Shared pieces of the event-core benchmarks.
-#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::missing_panics_doc
+)]
 
 use std::sync::Arc;
 
