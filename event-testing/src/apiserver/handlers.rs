@@ -1,0 +1,719 @@
+//! Routing and the REST verbs.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Method, Response};
+use http_body_util::BodyExt;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod};
+use serde_json::{Value, json};
+
+use super::auth::TokenEntry;
+use super::events::{EventDoc, validate_create, validate_update};
+use super::http::{Body, Shared, WatchBody, error, full, json};
+use super::names::{dns_label_errors, dns_subdomain_errors};
+use super::patch::{merge_patch, strip_directives};
+use super::resources::{self, EVENTS_GROUP, Kind, View};
+use super::selector::{FieldSelector, LabelSelector};
+use super::status::{ApiError, FieldError, quote, success_status};
+use super::store::{WatchFilter, render, watch_line};
+use super::table::{IncludeObject, table};
+
+/// Default length of a watch when the client gives no `timeoutSeconds`.
+const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(1800);
+
+/// One request, read and authenticated.
+pub(crate) struct Req<'a> {
+    pub(crate) method: &'a Method,
+    pub(crate) path: &'a str,
+    pub(crate) query: Vec<(String, String)>,
+    pub(crate) accept: &'a str,
+    pub(crate) content_type: &'a str,
+    pub(crate) body: &'a Bytes,
+    pub(crate) user: Option<&'a TokenEntry>,
+}
+
+impl Req<'_> {
+    fn param(&self, key: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn flag(&self, key: &str) -> bool {
+        matches!(self.param(key), Some("true" | "1" | ""))
+    }
+
+    fn json_body(&self) -> Result<Value, ApiError> {
+        if self.body.is_empty() {
+            return Err(ApiError::bad_request("the request body is empty"));
+        }
+        serde_json::from_slice(self.body).map_err(|e| {
+            ApiError::bad_request(format!("the body of the request is not valid JSON: {e}"))
+        })
+    }
+
+    /// The `Table` version asked for in `Accept`, if any.
+    fn table_version(&self) -> Option<&'static str> {
+        for range in self.accept.split(',') {
+            let params: Vec<&str> = range.split(';').map(str::trim).collect();
+            let is_json = params
+                .first()
+                .is_some_and(|m| *m == "application/json" || *m == "*/*");
+            if is_json && params.contains(&"as=Table") && params.contains(&"g=meta.k8s.io") {
+                if params.contains(&"v=v1") {
+                    return Some("v1");
+                }
+                if params.contains(&"v=v1beta1") {
+                    return Some("v1beta1");
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Answers one request.
+pub(crate) fn route(shared: &Shared, req: &Req<'_>) -> Response<Body> {
+    match route_inner(shared, req) {
+        Ok(r) => r,
+        Err(e) => error(&e),
+    }
+}
+
+fn route_inner(shared: &Shared, req: &Req<'_>) -> Result<Response<Body>, ApiError> {
+    let segs: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
+    let discovery = match segs.as_slice() {
+        ["version"] => Some(resources::version()),
+        ["healthz" | "livez" | "readyz"] => return Ok(full(200, "text/plain", b"ok".to_vec())),
+        ["api"] => Some(resources::api_versions(&shared.server_address)),
+        ["api", "v1"] => Some(resources::core_resources()),
+        ["apis"] => Some(resources::api_groups()),
+        ["apis", EVENTS_GROUP] => Some(resources::api_group()),
+        ["apis", EVENTS_GROUP, "v1"] => Some(resources::events_resources()),
+        _ => None,
+    };
+    if let Some(doc) = discovery {
+        if *req.method != Method::GET {
+            return Err(ApiError::method_not_allowed());
+        }
+        return Ok(json(200, &doc));
+    }
+    match segs.as_slice() {
+        ["api", "v1", rest @ ..] => resource(shared, req, View::Core, rest),
+        ["apis", EVENTS_GROUP, "v1", rest @ ..] => resource(shared, req, View::EventsV1, rest),
+        _ => Err(ApiError::no_route()),
+    }
+}
+
+/// What a resource path names.
+struct Target {
+    kind: Kind,
+    view: View,
+    namespace: Option<String>,
+    name: Option<String>,
+}
+
+impl Target {
+    fn group(&self) -> &'static str {
+        self.view.group()
+    }
+
+    fn ns(&self) -> &str {
+        self.namespace.as_deref().unwrap_or("")
+    }
+}
+
+fn kind_in(view: View, plural: &str) -> Option<Kind> {
+    let kind = Kind::from_core_plural(plural)?;
+    (view == View::Core || kind == Kind::Event).then_some(kind)
+}
+
+fn parse_target(view: View, rest: &[&str]) -> Option<Target> {
+    let t = |kind, namespace: Option<&str>, name: Option<&str>| Target {
+        kind,
+        view,
+        namespace: namespace.map(str::to_owned),
+        name: name.map(str::to_owned),
+    };
+    match rest {
+        ["namespaces", ns, plural, tail @ ..]
+            if kind_in(view, plural).is_some_and(Kind::namespaced) && tail.len() <= 2 =>
+        {
+            let kind = kind_in(view, plural)?;
+            match tail {
+                [] => Some(t(kind, Some(ns), None)),
+                [name] | [name, "status"] => Some(t(kind, Some(ns), Some(name))),
+                _ => None,
+            }
+        }
+        [plural, tail @ ..] if tail.len() <= 2 => {
+            let kind = kind_in(view, plural)?;
+            match tail {
+                [] => Some(t(kind, None, None)),
+                [name] | [name, "status"] if !kind.namespaced() => Some(t(kind, None, Some(name))),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn resource(
+    shared: &Shared,
+    req: &Req<'_>,
+    view: View,
+    rest: &[&str],
+) -> Result<Response<Body>, ApiError> {
+    let (watch_path, rest) = match rest {
+        ["watch", rest @ ..] => (true, rest),
+        _ => (false, rest),
+    };
+    let target = parse_target(view, rest).ok_or_else(ApiError::no_route)?;
+    let watch = watch_path || req.flag("watch");
+    let verb = match (req.method, target.name.is_some()) {
+        (&Method::GET, _) if watch => "watch",
+        (&Method::GET, false) => "list",
+        (&Method::GET, true) => "get",
+        (&Method::POST, false) => "create",
+        (&Method::PUT, true) => "update",
+        (&Method::PATCH, true) => "patch",
+        (&Method::DELETE, true) => "delete",
+        (&Method::DELETE, false) => "deletecollection",
+        _ => return Err(ApiError::method_not_allowed()),
+    };
+    let user = req.user.ok_or_else(ApiError::unauthorized)?;
+    if !user
+        .permissions
+        .allows(target.kind.plural(), target.group(), verb)
+    {
+        return Err(ApiError::forbidden(
+            &user.user,
+            verb,
+            target.kind.plural(),
+            target.group(),
+            target.name.as_deref(),
+            target.namespace.as_deref(),
+        ));
+    }
+    match verb {
+        "watch" => watch_objects(shared, req, &target),
+        "list" => list(shared, req, &target),
+        "get" => get(shared, req, &target),
+        "create" => create(shared, req, &target),
+        "update" => update(shared, req, &target),
+        "patch" => patch(shared, req, &target),
+        "delete" => delete(shared, &target),
+        _ => delete_collection(shared, req, &target),
+    }
+}
+
+fn selectors(req: &Req<'_>, target: &Target) -> Result<(FieldSelector, LabelSelector), ApiError> {
+    let mut field_text = req.param("fieldSelector").unwrap_or("").to_owned();
+    if let Some(name) = &target.name {
+        let term = format!("metadata.name={name}");
+        field_text = if field_text.is_empty() {
+            term
+        } else {
+            format!("{term},{field_text}")
+        };
+    }
+    let fields = FieldSelector::parse(&field_text)?;
+    fields.check(target.kind, target.view)?;
+    let labels = LabelSelector::parse(req.param("labelSelector").unwrap_or(""))?;
+    Ok((fields, labels))
+}
+
+fn strip_type(mut v: Value) -> Value {
+    if let Some(o) = v.as_object_mut() {
+        o.remove("kind");
+        o.remove("apiVersion");
+    }
+    v
+}
+
+fn object_key(v: &Value) -> String {
+    format!(
+        "{}/{}",
+        v.pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or(""),
+        v.pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    )
+}
+
+fn table_response(
+    shared: &Shared,
+    req: &Req<'_>,
+    target: &Target,
+    version: &str,
+    stored: &[Value],
+    list_meta: &Value,
+) -> Response<Body> {
+    let api_version = format!("meta.k8s.io/{version}");
+    let include = IncludeObject::parse(req.param("includeObject"));
+    let t = table(
+        target.kind,
+        target.view,
+        &api_version,
+        stored,
+        shared.store.now(),
+        list_meta,
+        include,
+    );
+    full(
+        200,
+        &format!("application/json;as=Table;v={version};g=meta.k8s.io"),
+        t.to_string().into_bytes(),
+    )
+}
+
+fn list(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Body>, ApiError> {
+    let (fields, labels) = selectors(req, target)?;
+    let (items, rv) = shared.store.list(target.kind, target.namespace.as_deref());
+    let mut selected: Vec<Value> = items
+        .into_iter()
+        .filter(|o| fields.matches(target.kind, target.view, o) && labels.matches(o))
+        .collect();
+    if let Some(after) = req.param("continue").filter(|c| !c.is_empty()) {
+        selected.retain(|o| object_key(o).as_str() > after);
+    }
+    let limit = req
+        .param("limit")
+        .and_then(|l| l.parse::<usize>().ok())
+        .filter(|&l| l > 0);
+    let mut list_meta = json!({"resourceVersion": rv.to_string()});
+    if let Some(limit) = limit
+        && selected.len() > limit
+    {
+        let remaining = selected.len() - limit;
+        selected.truncate(limit);
+        if let (Some(last), Some(m)) = (selected.last(), list_meta.as_object_mut()) {
+            m.insert("continue".to_owned(), json!(object_key(last)));
+            m.insert("remainingItemCount".to_owned(), json!(remaining));
+        }
+    }
+    if let Some(version) = req.table_version() {
+        return Ok(table_response(
+            shared, req, target, version, &selected, &list_meta,
+        ));
+    }
+    let rendered: Vec<Value> = selected
+        .iter()
+        .map(|o| strip_type(render(target.kind, target.view, o)))
+        .collect();
+    Ok(json(
+        200,
+        &json!({
+            "kind": format!("{}List", target.kind.kind()),
+            "apiVersion": target.view.api_version(),
+            "metadata": list_meta,
+            "items": rendered,
+        }),
+    ))
+}
+
+fn get(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Body>, ApiError> {
+    let name = target.name.as_deref().unwrap_or("");
+    let stored = shared
+        .store
+        .get(target.kind, target.ns(), name)
+        .ok_or_else(|| ApiError::not_found(target.kind.plural(), target.group(), name))?;
+    if let Some(version) = req.table_version() {
+        let rv = stored
+            .pointer("/metadata/resourceVersion")
+            .cloned()
+            .unwrap_or(Value::Null);
+        return Ok(table_response(
+            shared,
+            req,
+            target,
+            version,
+            &[stored],
+            &json!({"resourceVersion": rv}),
+        ));
+    }
+    Ok(json(200, &render(target.kind, target.view, &stored)))
+}
+
+fn watch_objects(
+    shared: &Shared,
+    req: &Req<'_>,
+    target: &Target,
+) -> Result<Response<Body>, ApiError> {
+    let (fields, labels) = selectors(req, target)?;
+    let initial_events = req.param("sendInitialEvents") == Some("true");
+    let since = match req.param("resourceVersion").filter(|v| !v.is_empty()) {
+        _ if initial_events => None,
+        None => None,
+        Some(v) => Some(v.parse::<u64>().map_err(|_| {
+            ApiError::bad_request(format!("invalid resource version: {}", quote(v)))
+        })?),
+    };
+    let timeout = req
+        .param("timeoutSeconds")
+        .and_then(|s| s.parse::<u64>().ok())
+        .map_or(DEFAULT_WATCH_TIMEOUT, Duration::from_secs);
+    let filter = WatchFilter {
+        kind: target.kind,
+        view: target.view,
+        namespace: target.namespace.clone(),
+        fields,
+        labels,
+    };
+    let mut start = shared.store.watch(filter, since)?;
+    if initial_events {
+        let bookmark = json!({
+            "kind": target.kind.kind(),
+            "apiVersion": target.view.api_version(),
+            "metadata": {
+                "resourceVersion": start.rv.to_string(),
+                "annotations": {"k8s.io/initial-events-end": "true"},
+            },
+        });
+        start.initial.push(watch_line("BOOKMARK", &bookmark));
+    }
+    let body = WatchBody::new(start.initial, start.rx, timeout);
+    let mut resp = Response::new(body.boxed());
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    Ok(resp)
+}
+
+fn set_name(obj: &mut Value, key: &str, value: &str) {
+    if let Some(o) = obj.as_object_mut() {
+        let meta = o.entry("metadata").or_insert_with(|| json!({}));
+        if let Some(m) = meta.as_object_mut() {
+            m.insert(key.to_owned(), json!(value));
+        }
+    }
+}
+
+fn meta_str<'a>(obj: &'a Value, key: &str) -> &'a str {
+    obj.pointer(&format!("/metadata/{key}"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// Random suffix for `generateName`, from the alphabet the API server uses.
+fn name_suffix() -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    (0..5)
+        .map(|_| char::from(ALPHABET[fastrand::usize(..ALPHABET.len())]))
+        .collect()
+}
+
+/// Sets the namespace from the URL (rejecting a different one in the body)
+/// and resolves `generateName`.
+fn place(obj: &mut Value, kind: Kind, namespace: Option<&str>) -> Result<(), ApiError> {
+    if !obj.is_object() {
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        ));
+    }
+    if kind.namespaced() {
+        let ns = namespace.unwrap_or("");
+        let body_ns = meta_str(obj, "namespace");
+        if !body_ns.is_empty() && body_ns != ns {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        set_name(obj, "namespace", ns);
+    } else if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("namespace");
+    }
+    if meta_str(obj, "name").is_empty() {
+        let prefix = meta_str(obj, "generateName").to_owned();
+        if !prefix.is_empty() {
+            set_name(obj, "name", &format!("{prefix}{}", name_suffix()));
+        }
+    }
+    Ok(())
+}
+
+fn typed_roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(
+    kind: Kind,
+    obj: Value,
+) -> Result<Value, ApiError> {
+    let typed: T = serde_json::from_value(obj).map_err(|e| {
+        ApiError::bad_request(format!(
+            "{} in version \"v1\" cannot be handled as a {}: {e}",
+            kind.kind(),
+            kind.kind()
+        ))
+    })?;
+    serde_json::to_value(typed).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// Decodes and validates an object of a kind other than Event.
+fn normalize(kind: Kind, mut obj: Value) -> Result<Value, ApiError> {
+    if let Some(av) = obj.get("apiVersion").and_then(Value::as_str)
+        && av != "v1"
+    {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({av}) does not match the expected API version (v1)"
+        )));
+    }
+    if let Some(k) = obj.get("kind").and_then(Value::as_str)
+        && k != kind.kind()
+    {
+        return Err(ApiError::bad_request(format!(
+            "the kind in the data ({k}) does not match the expected kind ({})",
+            kind.kind()
+        )));
+    }
+    if let Some(o) = obj.as_object_mut() {
+        o.insert("apiVersion".to_owned(), json!("v1"));
+        o.insert("kind".to_owned(), json!(kind.kind()));
+    }
+    let mut v = match kind {
+        Kind::Pod => typed_roundtrip::<Pod>(kind, obj)?,
+        Kind::ConfigMap => typed_roundtrip::<ConfigMap>(kind, obj)?,
+        Kind::Node => typed_roundtrip::<Node>(kind, obj)?,
+        Kind::Namespace => typed_roundtrip::<Namespace>(kind, obj)?,
+        Kind::Event => obj,
+    };
+    let name = meta_str(&v, "name").to_owned();
+    let mut errs = Vec::new();
+    if name.is_empty() {
+        errs.push(FieldError::required(
+            "metadata.name",
+            "name or generateName is required",
+        ));
+    } else {
+        let msgs = if kind == Kind::Namespace {
+            dns_label_errors(&name)
+        } else {
+            dns_subdomain_errors(&name)
+        };
+        for msg in msgs {
+            errs.push(FieldError::invalid("metadata.name", &quote(&name), &msg));
+        }
+    }
+    if !errs.is_empty() {
+        return Err(ApiError::invalid(kind.kind(), "", &name, &errs));
+    }
+    if let Some(o) = v.as_object_mut() {
+        match kind {
+            Kind::Pod => {
+                let status = o.entry("status").or_insert_with(|| json!({}));
+                if status.get("phase").is_none()
+                    && let Some(s) = status.as_object_mut()
+                {
+                    s.insert("phase".to_owned(), json!("Pending"));
+                }
+            }
+            Kind::Namespace => {
+                o.insert("status".to_owned(), json!({"phase": "Active"}));
+            }
+            _ => {}
+        }
+    }
+    Ok(v)
+}
+
+/// The stored form of a new object sent through `view`.
+pub(crate) fn prepare_new(
+    kind: Kind,
+    view: View,
+    namespace: Option<&str>,
+    mut body: Value,
+) -> Result<Value, ApiError> {
+    place(&mut body, kind, namespace)?;
+    if kind != Kind::Event {
+        return normalize(kind, body);
+    }
+    let doc = EventDoc::decode(view, body)?;
+    let errs = validate_create(&doc, view);
+    if !errs.is_empty() {
+        let name = doc.metadata.name.clone().unwrap_or_default();
+        return Err(ApiError::invalid("Event", view.group(), &name, &errs));
+    }
+    Ok(doc.to_value())
+}
+
+/// The stored form of an update of `current` to `new` (in `view`'s form).
+fn prepare_update(
+    kind: Kind,
+    view: View,
+    current: &Value,
+    mut new: Value,
+) -> Result<Value, ApiError> {
+    let name = meta_str(current, "name").to_owned();
+    let new_name = meta_str(&new, "name");
+    if !new_name.is_empty() && new_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({new_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    let ns = meta_str(current, "namespace").to_owned();
+    place(&mut new, kind, Some(&ns))?;
+    set_name(&mut new, "name", &name);
+    if kind != Kind::Event {
+        return normalize(kind, new);
+    }
+    let new_doc = EventDoc::decode(view, new)?;
+    let old_doc = EventDoc::from_stored(current).unwrap_or_default();
+    let errs = validate_update(&new_doc, &old_doc, view);
+    if !errs.is_empty() {
+        return Err(ApiError::invalid("Event", view.group(), &name, &errs));
+    }
+    Ok(new_doc.to_value())
+}
+
+fn require_namespace(shared: &Shared, kind: Kind, namespace: &str) -> Result<(), ApiError> {
+    if kind.namespaced()
+        && shared.require_namespaces
+        && shared.store.get(Kind::Namespace, "", namespace).is_none()
+    {
+        return Err(ApiError::not_found("namespaces", "", namespace));
+    }
+    Ok(())
+}
+
+/// Creates an object sent through `view`, as a POST would.
+pub(crate) fn create_object(
+    shared: &Shared,
+    kind: Kind,
+    view: View,
+    namespace: Option<&str>,
+    body: Value,
+) -> Result<Value, ApiError> {
+    let obj = prepare_new(kind, view, namespace, body)?;
+    require_namespace(shared, kind, namespace.unwrap_or(""))?;
+    shared.store.create(kind, view.group(), obj)
+}
+
+fn create(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Body>, ApiError> {
+    let body = req.json_body()?;
+    let created = create_object(
+        shared,
+        target.kind,
+        target.view,
+        target.namespace.as_deref(),
+        body,
+    )?;
+    Ok(json(201, &render(target.kind, target.view, &created)))
+}
+
+fn update(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Body>, ApiError> {
+    let body = req.json_body()?;
+    let name = target.name.as_deref().unwrap_or("");
+    let (kind, view) = (target.kind, target.view);
+    let updated = shared
+        .store
+        .update(kind, target.group(), target.ns(), name, |current| {
+            prepare_update(kind, view, current, body)
+        })?;
+    Ok(json(200, &render(kind, view, &updated)))
+}
+
+fn patch(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Body>, ApiError> {
+    let media = req.content_type.split(';').next().unwrap_or("").trim();
+    let strategic = match media {
+        "application/merge-patch+json" => false,
+        "application/strategic-merge-patch+json" => true,
+        "application/apply-patch+yaml" | "application/apply-patch+json" => {
+            return apply(shared, req, target);
+        }
+        other => return Err(ApiError::unsupported_media_type(other)),
+    };
+    let mut patch_doc = req.json_body()?;
+    if strategic {
+        strip_directives(&mut patch_doc);
+    }
+    let name = target.name.as_deref().unwrap_or("");
+    let (kind, view) = (target.kind, target.view);
+    let updated = shared
+        .store
+        .update(kind, target.group(), target.ns(), name, |current| {
+            let mut doc = render(kind, view, current);
+            merge_patch(&mut doc, &patch_doc);
+            prepare_update(kind, view, current, doc)
+        })?;
+    Ok(json(200, &render(kind, view, &updated)))
+}
+
+/// Server-side apply, reduced to create-or-merge.
+fn apply(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Body>, ApiError> {
+    if req.param("fieldManager").is_none_or(str::is_empty) {
+        return Err(ApiError::invalid(
+            "PatchOptions",
+            "meta.k8s.io",
+            "",
+            &[FieldError::required(
+                "fieldManager",
+                "is required for apply patch",
+            )],
+        ));
+    }
+    let mut patch_doc = req.json_body()?;
+    let name = target.name.as_deref().unwrap_or("");
+    let (kind, view) = (target.kind, target.view);
+    if shared.store.get(kind, target.ns(), name).is_none() {
+        set_name(&mut patch_doc, "name", name);
+        let created = create_object(shared, kind, view, target.namespace.as_deref(), patch_doc)?;
+        return Ok(json(201, &render(kind, view, &created)));
+    }
+    if let Some(m) = patch_doc.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("resourceVersion");
+    }
+    let updated = shared
+        .store
+        .update(kind, target.group(), target.ns(), name, |current| {
+            let mut doc = render(kind, view, current);
+            merge_patch(&mut doc, &patch_doc);
+            prepare_update(kind, view, current, doc)
+        })?;
+    Ok(json(200, &render(kind, view, &updated)))
+}
+
+fn delete(shared: &Shared, target: &Target) -> Result<Response<Body>, ApiError> {
+    let name = target.name.as_deref().unwrap_or("");
+    let gone = shared
+        .store
+        .delete(target.kind, target.group(), target.ns(), name)?;
+    if matches!(target.kind, Kind::Pod | Kind::Namespace) {
+        return Ok(json(200, &render(target.kind, target.view, &gone)));
+    }
+    Ok(json(
+        200,
+        &success_status(
+            target.kind.plural(),
+            target.group(),
+            name,
+            meta_str(&gone, "uid"),
+        ),
+    ))
+}
+
+fn delete_collection(
+    shared: &Shared,
+    req: &Req<'_>,
+    target: &Target,
+) -> Result<Response<Body>, ApiError> {
+    let (fields, labels) = selectors(req, target)?;
+    let (items, _) = shared.store.list(target.kind, target.namespace.as_deref());
+    for o in items
+        .iter()
+        .filter(|o| fields.matches(target.kind, target.view, o) && labels.matches(o))
+    {
+        // Already gone is fine: something else deleted it meanwhile.
+        let _ = shared.store.delete(
+            target.kind,
+            target.group(),
+            meta_str(o, "namespace"),
+            meta_str(o, "name"),
+        );
+    }
+    Ok(json(
+        200,
+        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}),
+    ))
+}

@@ -1,0 +1,201 @@
+//! The real `kubectl` against the API double: events written through
+//! `kube::Client` show in `kubectl get events`, `kubectl describe` and
+//! `kubectl events`. Skipped with a message when kubectl is not on PATH.
+
+#![cfg(feature = "apiserver")]
+#![allow(clippy::unwrap_used)] // test helpers
+
+mod apiserver_support;
+
+use apiserver_support::{event, event_json, kubectl, kubectl_available};
+use event_testing::apiserver::ApiServer;
+use jiff::{SignedDuration, Timestamp};
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use serde_json::json;
+
+fn micro(t: Timestamp) -> String {
+    event_core::format_micro_time(event_core::truncate_to_micros(t))
+}
+
+macro_rules! require_kubectl {
+    () => {
+        if !kubectl_available() {
+            eprintln!("skipped: kubectl is not on PATH");
+            return;
+        }
+    };
+}
+
+/// The server with a pod `shop/web-0` carrying a Warning series (x3) and a
+/// Normal event, and a node `node-1` with one event in `default`.
+async fn populated() -> ApiServer {
+    let server = ApiServer::start().await.unwrap();
+    let pod = server.create_pod("shop", "web-0").unwrap();
+    let node = server.create_node("node-1").unwrap();
+    let client = server.client().await.unwrap();
+    let now = Timestamp::now();
+
+    let shop: Api<Event> = Api::namespaced(client.clone(), "shop");
+    let mut v = event_json("shop", "web-0.backoff", "web-0");
+    v["regarding"]["uid"] = json!(pod.metadata.uid);
+    v["type"] = json!("Warning");
+    v["reason"] = json!("BackOff");
+    v["note"] = json!("Back-off restarting failed container app");
+    v["eventTime"] = json!(micro(now - SignedDuration::from_secs(300)));
+    shop.create(&PostParams::default(), &event(v))
+        .await
+        .unwrap();
+    let series = json!({"series": {"count": 3, "lastObservedTime": micro(now - SignedDuration::from_secs(20))}});
+    shop.patch(
+        "web-0.backoff",
+        &PatchParams::default(),
+        &Patch::Merge(&series),
+    )
+    .await
+    .unwrap();
+
+    let mut v = event_json("shop", "web-0.started", "web-0");
+    v["regarding"]["uid"] = json!(pod.metadata.uid);
+    v["eventTime"] = json!(micro(now - SignedDuration::from_secs(60)));
+    shop.create(&PostParams::default(), &event(v))
+        .await
+        .unwrap();
+
+    let default: Api<Event> = Api::namespaced(client, "default");
+    let mut v = event_json("default", "node-1.drain", "node-1");
+    v["regarding"] =
+        json!({"apiVersion": "v1", "kind": "Node", "name": "node-1", "uid": node.metadata.uid});
+    v["reason"] = json!("NodeDrained");
+    v["note"] = json!("drained for maintenance");
+    v["eventTime"] = json!(micro(now - SignedDuration::from_secs(30)));
+    default
+        .create(&PostParams::default(), &event(v))
+        .await
+        .unwrap();
+    server
+}
+
+fn line_with<'a>(out: &'a str, needle: &str) -> &'a str {
+    out.lines()
+        .find(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{out}"))
+}
+
+#[tokio::test]
+async fn kubectl_describe_pod_shows_events() {
+    require_kubectl!();
+    let server = populated().await;
+    let (ok, out, err) = kubectl(&server, &["describe", "pod", "web-0", "-n", "shop"]).await;
+    assert!(ok, "kubectl failed: {err}\n{out}");
+    println!("{out}");
+    let events = out
+        .split("Events:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no Events section:\n{out}"));
+    let header = line_with(events, "Reason");
+    for col in ["Type", "Reason", "Age", "From", "Message"] {
+        assert!(header.contains(col), "{header}");
+    }
+    let backoff = line_with(events, "BackOff");
+    assert!(backoff.contains("Warning"), "{backoff}");
+    assert!(backoff.contains("(x3 over"), "{backoff}");
+    assert!(backoff.contains("example.com/widgets"), "{backoff}");
+    assert!(
+        backoff.contains("Back-off restarting failed container app"),
+        "{backoff}"
+    );
+    let started = line_with(events, "Started");
+    assert!(
+        started.contains("Normal") && started.contains("started container app"),
+        "{started}"
+    );
+    assert!(!events.contains("NodeDrained"));
+}
+
+#[tokio::test]
+async fn kubectl_describe_node_shows_cluster_scoped_events() {
+    require_kubectl!();
+    let server = populated().await;
+    let (ok, out, err) = kubectl(&server, &["describe", "node", "node-1"]).await;
+    assert!(ok, "kubectl failed: {err}\n{out}");
+    println!("{out}");
+    let events = out
+        .split("Events:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no Events section:\n{out}"));
+    let line = line_with(events, "NodeDrained");
+    assert!(
+        line.contains("Normal") && line.contains("drained for maintenance"),
+        "{line}"
+    );
+    assert_eq!(events.matches("NodeDrained").count(), 1, "{events}");
+}
+
+#[tokio::test]
+async fn kubectl_get_events_prints_the_server_table() {
+    require_kubectl!();
+    let server = populated().await;
+    let (ok, out, err) = kubectl(&server, &["get", "events", "-A"]).await;
+    assert!(ok, "kubectl failed: {err}\n{out}");
+    println!("{out}");
+    let header = out.lines().next().unwrap_or_default();
+    for col in [
+        "NAMESPACE",
+        "LAST SEEN",
+        "TYPE",
+        "REASON",
+        "OBJECT",
+        "MESSAGE",
+    ] {
+        assert!(header.contains(col), "{header}");
+    }
+    let backoff = line_with(&out, "BackOff");
+    assert!(
+        backoff.contains("shop") && backoff.contains("pod/web-0") && backoff.contains("Warning"),
+        "{backoff}"
+    );
+    let node = line_with(&out, "NodeDrained");
+    assert!(
+        node.contains("default") && node.contains("node/node-1"),
+        "{node}"
+    );
+    assert_eq!(out.lines().count(), 4, "{out}");
+
+    let (ok, out, err) = kubectl(&server, &["get", "events", "-n", "shop", "-o", "wide"]).await;
+    assert!(ok, "kubectl failed: {err}\n{out}");
+    println!("{out}");
+    let header = out.lines().next().unwrap_or_default();
+    for col in ["SUBOBJECT", "SOURCE", "FIRST SEEN", "COUNT", "NAME"] {
+        assert!(header.contains(col), "{header}");
+    }
+    let backoff = line_with(&out, "BackOff");
+    assert!(
+        backoff.contains("example.com/widgets, widgets-0"),
+        "{backoff}"
+    );
+    assert!(backoff.contains("web-0.backoff"), "{backoff}");
+    assert!(backoff.split_whitespace().any(|w| w == "3"), "{backoff}");
+}
+
+#[tokio::test]
+async fn kubectl_events_for_a_pod() {
+    require_kubectl!();
+    let server = populated().await;
+    let (ok, out, err) = kubectl(&server, &["events", "-n", "shop", "--for", "pod/web-0"]).await;
+    assert!(ok, "kubectl failed: {err}\n{out}");
+    println!("{out}");
+    let header = out.lines().next().unwrap_or_default();
+    for col in ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"] {
+        assert!(header.contains(col), "{header}");
+    }
+    let backoff = line_with(&out, "BackOff");
+    assert!(backoff.contains("Pod/web-0"), "{backoff}");
+    assert!(backoff.contains("(x3 over"), "{backoff}");
+    line_with(&out, "Started");
+    assert!(!out.contains("NodeDrained"));
+
+    let (ok, out, _) = kubectl(&server, &["get", "pods", "-n", "shop"]).await;
+    assert!(ok);
+    line_with(&out, "web-0");
+}

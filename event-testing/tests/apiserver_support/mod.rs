@@ -1,0 +1,87 @@
+//! Shared helpers for the API double's tests.
+
+#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+use std::time::Duration;
+
+use event_testing::apiserver::ApiServer;
+use k8s_openapi::api::events::v1::Event;
+use serde_json::{Value, json};
+
+/// A valid events.k8s.io/v1 event about Pod `ns/pod`.
+pub fn event_json(ns: &str, name: &str, pod: &str) -> Value {
+    json!({
+        "apiVersion": "events.k8s.io/v1",
+        "kind": "Event",
+        "metadata": {"name": name, "namespace": ns},
+        "eventTime": "2025-01-01T00:00:00.000000Z",
+        "reportingController": "example.com/widgets",
+        "reportingInstance": "widgets-0",
+        "action": "Starting",
+        "reason": "Started",
+        "type": "Normal",
+        "note": "started container app",
+        "regarding": {"apiVersion": "v1", "kind": "Pod", "name": pod, "namespace": ns},
+    })
+}
+
+pub fn event(v: Value) -> Event {
+    serde_json::from_value(v).unwrap()
+}
+
+/// The current time as a `MicroTime` string.
+pub fn now_micro() -> String {
+    event_core::format_micro_time(event_core::truncate_to_micros(jiff::Timestamp::now()))
+}
+
+/// `kubectl` is on PATH.
+pub fn kubectl_available() -> bool {
+    Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Runs kubectl against the server (off the async runtime) and returns
+/// (success, stdout, stderr).
+pub async fn kubectl(server: &ApiServer, args: &[&str]) -> (bool, String, String) {
+    let kubeconfig = server.kubeconfig_path().to_path_buf();
+    let cache = kubeconfig.parent().unwrap().join("kubectl-cache");
+    let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let mut cmd = Command::new("timeout");
+        cmd.arg("60")
+            .arg("kubectl")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .arg("--request-timeout=30s");
+        cmd.arg("--cache-dir").arg(&cache);
+        cmd.args(&args);
+        cmd.env_remove("KUBECONFIG");
+        let out = cmd.output().expect("run kubectl");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+pub fn wait() -> Duration {
+    Duration::from_secs(30)
+}
+
+/// Creates an events.k8s.io/v1 event from raw JSON, for bodies the typed
+/// client cannot express.
+pub async fn create_raw(client: kube::Client, ns: &str, v: Value) -> Result<Value, kube::Error> {
+    use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
+    let ar = ApiResource::from_gvk(&GroupVersionKind::gvk("events.k8s.io", "v1", "Event"));
+    let api: kube::Api<DynamicObject> = kube::Api::namespaced_with(client, ns, &ar);
+    let obj: DynamicObject = serde_json::from_value(v).unwrap();
+    let created = api.create(&kube::api::PostParams::default(), &obj).await?;
+    Ok(serde_json::to_value(created).unwrap())
+}
