@@ -61,6 +61,67 @@ pub fn event_object(record: &EventRecord) -> K8sEvent {
     }
 }
 
+/// The record an `events.k8s.io/v1` object stands for: the inverse of
+/// [`event_object`], for reading events back (tests, tools, the quickstart's
+/// describe table). Missing fields become empty; an unknown type reads as
+/// Normal.
+///
+/// # Example
+///
+/// ```
+/// use event_core::{EventRecord, EventType, ObjectRef};
+/// use event_kube::{event_object, event_record};
+///
+/// let record = EventRecord {
+///     name: "web-0.17a1b2c3d4e5f6a7-x1y2z".into(),
+///     namespace: "shop".into(),
+///     event_time: jiff::Timestamp::UNIX_EPOCH,
+///     series: None,
+///     regarding: ObjectRef::new("v1", "Pod", "web-0").within("shop"),
+///     related: None,
+///     reason: "Started".into(),
+///     action: "Starting".into(),
+///     note: Some("started container".into()),
+///     type_: EventType::Warning,
+///     reporting_controller: "example.com/c".into(),
+///     reporting_instance: "c-0".into(),
+///     annotations: Default::default(),
+/// };
+/// assert_eq!(event_record(&event_object(&record)), record);
+/// ```
+pub fn event_record(object: &K8sEvent) -> EventRecord {
+    let text = |s: &Option<String>| s.clone().unwrap_or_default();
+    EventRecord {
+        name: text(&object.metadata.name),
+        namespace: text(&object.metadata.namespace),
+        event_time: object
+            .event_time
+            .as_ref()
+            .map_or(jiff::Timestamp::UNIX_EPOCH, |t| t.0),
+        series: object.series.as_ref().map(|s| Series {
+            count: u32::try_from(s.count).unwrap_or(0),
+            last_observed_time: s.last_observed_time.0,
+        }),
+        regarding: object
+            .regarding
+            .as_ref()
+            .map(ObjectRef::from)
+            .unwrap_or_default(),
+        related: object.related.as_ref().map(ObjectRef::from),
+        reason: text(&object.reason),
+        action: text(&object.action),
+        note: object.note.clone(),
+        type_: if object.type_.as_deref() == Some("Warning") {
+            event_core::EventType::Warning
+        } else {
+            event_core::EventType::Normal
+        },
+        reporting_controller: text(&object.reporting_controller),
+        reporting_instance: text(&object.reporting_instance),
+        annotations: object.metadata.annotations.clone().unwrap_or_default(),
+    }
+}
+
 fn event_series(series: Series) -> EventSeries {
     EventSeries {
         count: i32::try_from(series.count).unwrap_or(i32::MAX),

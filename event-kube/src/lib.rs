@@ -98,5 +98,5 @@ mod sink;
 
 pub use classify::{classify_error, classify_response};
 pub use compat::Recorder;
-pub use convert::{EventRefExt, event_object, series_patch};
+pub use convert::{EventRefExt, event_object, event_record, series_patch};
 pub use sink::{DEFAULT_REQUEST_TIMEOUT, KubeSink};
