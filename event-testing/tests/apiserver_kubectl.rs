@@ -199,3 +199,45 @@ async fn kubectl_events_for_a_pod() {
     assert!(ok);
     line_with(&out, "web-0");
 }
+
+#[tokio::test]
+async fn kubectl_describe_configmap_shows_events() {
+    require_kubectl!();
+    let server = ApiServer::start().await.unwrap();
+    let cm = server
+        .create_configmap("shop", "settings", &[("color", "blue")])
+        .unwrap();
+    let client = server.client().await.unwrap();
+    let shop: Api<Event> = Api::namespaced(client, "shop");
+    let mut v = event_json("shop", "settings.1", "settings");
+    v["regarding"] = json!({"apiVersion": "v1", "kind": "ConfigMap", "name": "settings", "namespace": "shop", "uid": cm.metadata.uid});
+    v["reason"] = json!("Reconciled");
+    v["note"] = json!("settings applied");
+    v["eventTime"] = json!(micro(Timestamp::now()));
+    shop.create(&PostParams::default(), &event(v))
+        .await
+        .unwrap();
+
+    let (ok, out, err) = kubectl(
+        &server,
+        &["describe", "configmap", "settings", "-n", "shop"],
+    )
+    .await;
+    assert!(ok, "kubectl failed: {err}\n{out}");
+    println!("{out}");
+    let events = out
+        .split("Events:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no Events section:\n{out}"));
+    let line = line_with(events, "Reconciled");
+    assert!(
+        line.contains("Normal")
+            && line.contains("example.com/widgets")
+            && line.contains("settings applied"),
+        "{line}"
+    );
+
+    let (ok, out, err) = kubectl(&server, &["get", "configmaps", "-n", "shop"]).await;
+    assert!(ok, "kubectl failed: {err}\n{out}");
+    line_with(&out, "settings");
+}

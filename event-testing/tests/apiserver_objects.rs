@@ -461,3 +461,51 @@ async fn dropping_the_server_stops_it_and_removes_the_kubeconfig() {
     }
     assert!(refused);
 }
+
+#[tokio::test]
+async fn serve_until_writes_the_kubeconfig_and_stops_on_signal() {
+    use event_testing::apiserver::{ServeOptions, serve_until};
+    let dir = std::env::temp_dir().join(format!(
+        "serve-until-{}-{}",
+        std::process::id(),
+        fastrand_suffix()
+    ));
+    let path = dir.join("kubeconfig");
+    let opts = ServeOptions {
+        kubeconfig: Some(path.clone()),
+        pods: vec!["shop/web-0".into()],
+        nodes: vec!["node-1".into()],
+        ..ServeOptions::default()
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve_until(opts, async {
+        let _ = stopped.await;
+    }));
+    let mut tries = 0;
+    while !path.exists() {
+        tries += 1;
+        assert!(tries < 10_000, "no kubeconfig written");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let kubeconfig = kube::config::Kubeconfig::read_from(&path).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    let client = kube::Client::try_from(config).unwrap();
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "shop");
+    assert!(pods.get("web-0").await.is_ok());
+    let nodes: Api<Node> = Api::all(client);
+    assert!(nodes.get("node-1").await.is_ok());
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+    assert!(
+        path.exists(),
+        "a kubeconfig written on request outlives the server"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn fastrand_suffix() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(std::time::SystemTime::now())
+}

@@ -54,10 +54,8 @@ impl Default for ServeOptions {
 ///
 /// # Errors
 ///
-/// As [`ApiServerBuilder::start`](super::ApiServerBuilder::start), plus
-/// [`ApiServerError::Io`] when the kubeconfig cannot be written or the
-/// signal handler cannot be installed, and [`ApiServerError::Rejected`] for
-/// a bad pod or node name.
+/// As [`serve_until`], plus [`ApiServerError::Io`] when the signal handler
+/// cannot be installed.
 ///
 /// # Example
 ///
@@ -69,6 +67,43 @@ impl Default for ServeOptions {
 /// # }
 /// ```
 pub async fn serve_until_ctrl_c(opts: ServeOptions) -> Result<(), ApiServerError> {
+    let mut failure = None;
+    serve_until(opts, async {
+        println!("press Ctrl-C to stop");
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            failure = Some(e);
+        }
+    })
+    .await?;
+    match failure {
+        Some(e) => Err(ApiServerError::Io(e)),
+        None => Ok(()),
+    }
+}
+
+/// Starts an [`ApiServer`], writes its kubeconfig, prints where it listens
+/// and how to use it, and serves until `shutdown` completes.
+///
+/// # Errors
+///
+/// As [`ApiServerBuilder::start`](super::ApiServerBuilder::start), plus
+/// [`ApiServerError::Io`] when the kubeconfig cannot be written and
+/// [`ApiServerError::Rejected`] for a bad pod or node name.
+///
+/// # Example
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), event_testing::apiserver::ApiServerError> {
+/// use event_testing::apiserver::{ServeOptions, serve_until};
+///
+/// // Stops at once; a real caller waits for a signal or a channel.
+/// serve_until(ServeOptions::default(), async {}).await
+/// # }
+/// ```
+pub async fn serve_until(
+    opts: ServeOptions,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ApiServerError> {
     let mut builder = ApiServer::builder()
         .port(opts.port)
         .event_ttl(opts.event_ttl);
@@ -96,8 +131,7 @@ pub async fn serve_until_ctrl_c(opts: ServeOptions) -> Result<(), ApiServerError
     println!("Kubernetes API double listening on {}", server.url());
     println!("kubeconfig: {}", path.display());
     println!("try: kubectl --kubeconfig {} get events -A", path.display());
-    println!("press Ctrl-C to stop");
-    tokio::signal::ctrl_c().await?;
+    shutdown.await;
     println!("stopping; {} requests served", server.requests().total());
     Ok(())
 }
