@@ -1,5 +1,6 @@
 //! Project tasks: `cargo xtask ci | e2e | bench | apiserver`.
 
+mod bench;
 mod ci;
 
 use std::process::ExitCode;
@@ -9,12 +10,15 @@ const USAGE: &str = "usage: cargo xtask <task>
 tasks:
   ci          format check, clippy (-D warnings), all tests (unit, integration, doc),
               docs with warnings denied, the examples and the end-to-end suite
+  bench       side-by-side with kube-rs's recorder: a table of ratios and a plot
+              (--quick for a smoke run under two minutes, --runs N)
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

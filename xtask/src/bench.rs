@@ -1,0 +1,83 @@
+//! `cargo xtask bench [--quick] [--runs N]`: builds the `bench` crate in
+//! release mode and runs it, passing the arguments on. The comparison with
+//! kube-rs lives in that crate, so this one keeps no dependencies.
+
+use std::process::Command;
+
+use crate::ci::workspace_root;
+
+/// The arguments `bench` accepts; anything else is refused here, before a
+/// release build starts.
+fn check(args: &[String]) -> Result<(), String> {
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--quick" | "-h" | "--help" => {}
+            "--runs" => {
+                it.next()
+                    .filter(|n| n.parse::<usize>().is_ok())
+                    .ok_or("bench: --runs needs a number")?;
+            }
+            other => {
+                return Err(format!(
+                    "bench: unknown argument `{other}` (expected --quick, --runs N)"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The cargo arguments that build and run the benchmark.
+fn cargo_args(args: &[String]) -> Vec<String> {
+    ["run", "--release", "--quiet", "-p", "bench", "--"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(args.iter().cloned())
+        .collect()
+}
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    check(args)?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    println!("==> building and running the benchmark (release)");
+    let status = Command::new(&cargo)
+        .args(cargo_args(args))
+        .current_dir(workspace_root())
+        .status()
+        .map_err(|e| format!("bench could not start cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("bench failed ({status})"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn arguments_are_checked_and_passed_on() {
+        assert!(check(&strings(&["--quick", "--runs", "7"])).is_ok());
+        assert!(check(&strings(&["--runs"])).is_err());
+        assert!(check(&strings(&["--runs", "many"])).is_err());
+        assert!(check(&strings(&["--fast"])).is_err());
+        assert_eq!(
+            cargo_args(&strings(&["--quick"])),
+            strings(&[
+                "run",
+                "--release",
+                "--quiet",
+                "-p",
+                "bench",
+                "--",
+                "--quick"
+            ])
+        );
+    }
+}
