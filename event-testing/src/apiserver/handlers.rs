@@ -46,6 +46,13 @@ impl Req<'_> {
     }
 
     fn json_body(&self) -> Result<Value, ApiError> {
+        let media = self.content_type.split(';').next().unwrap_or("").trim();
+        if media.contains("protobuf")
+            || media.contains("cbor")
+            || (media.contains("yaml") && !media.starts_with("application/apply-patch"))
+        {
+            return Err(ApiError::unsupported_media_type(media));
+        }
         if self.body.is_empty() {
             return Err(ApiError::bad_request("the request body is empty"));
         }

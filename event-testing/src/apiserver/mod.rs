@@ -76,7 +76,12 @@
 //!   `Retry-After`), so an injected fault of those codes is seen by the
 //!   request log more often than by the caller.
 //!
-//! What it leaves out: protobuf, aggregated discovery (it answers the plain
+//! kubectl's reading commands work against it (`get`, `describe`, `events`,
+//! `api-resources`); kubectl's writes send protobuf bodies, which it answers
+//! with 415, so create objects with [`ApiServer::create_object`] and
+//! friends or through `kube::Client`.
+//!
+//! What it leaves out: protobuf, OpenAPI documents, aggregated discovery (it answers the plain
 //! forms, which kubectl accepts), JSON patch, dry runs, admission beyond
 //! namespace existence, periodic watch bookmarks, and every kind not listed
 //! above.

@@ -201,6 +201,13 @@ pub(crate) fn events_resources() -> Value {
         "kind": "APIResourceList",
         "apiVersion": "v1",
         "groupVersion": "events.k8s.io/v1",
-        "resources": [resource_entry(Kind::Event)],
+        // Without the `ev` short name, which kubectl would call ambiguous.
+        "resources": [{
+            "name": "events",
+            "singularName": "event",
+            "namespaced": true,
+            "kind": "Event",
+            "verbs": VERBS,
+        }],
     })
 }
