@@ -1,3 +1,4 @@
 //! Example code for the kube-events crates.
 
+pub mod configmap_controller;
 pub mod reconcile;
