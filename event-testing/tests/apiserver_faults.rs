@@ -234,6 +234,30 @@ async fn dropped_connections_are_transport_errors() {
 }
 
 #[tokio::test]
+async fn dropped_responses_hide_a_write_that_happened() {
+    let server = ApiServer::start().await.unwrap();
+    let events: Api<Event> = Api::namespaced(server.client().await.unwrap(), "default");
+    server
+        .faults()
+        .add(FaultRule::drop_response().method("POST"));
+    let e = event(event_json("default", "x", "web-0"));
+    let err = events.create(&PostParams::default(), &e).await.unwrap_err();
+    assert!(!matches!(err, kube::Error::Api(_)), "{err:?}");
+    assert_eq!(server.events().len(), 1, "the create was stored");
+    let s = status(events.create(&PostParams::default(), &e).await.unwrap_err());
+    assert_eq!(s.code, 409);
+    let posts = server.requests().matching("POST", "/apis/events.k8s.io/");
+    assert_eq!(
+        posts
+            .iter()
+            .map(|r| (r.status, r.injected))
+            .collect::<Vec<_>>(),
+        vec![(Some(201), true), (Some(409), false)]
+    );
+    assert_eq!(server.requests().writes("/apis/events.k8s.io/"), 2);
+}
+
+#[tokio::test]
 async fn latency_and_delay_rules_still_answer() {
     let server = ApiServer::start().await.unwrap();
     let client = server.client().await.unwrap();

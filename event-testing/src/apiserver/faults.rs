@@ -22,8 +22,12 @@ pub enum FaultAction {
         /// Seconds for `Retry-After`.
         retry_after: Option<u64>,
     },
-    /// Close the connection without answering.
+    /// Close the connection without answering; the request is not served.
     Drop,
+    /// Serve the request (its effects are stored), then close the
+    /// connection without sending the answer: the client cannot tell whether
+    /// its write happened.
+    DropResponse,
     /// Wait, then serve the request normally.
     Delay(Duration),
 }
@@ -65,6 +69,11 @@ impl FaultRule {
     /// Close the connection without an answer once.
     pub fn drop_connection() -> FaultRule {
         FaultRule::new(FaultAction::Drop)
+    }
+
+    /// Serve one request, then close the connection without the answer.
+    pub fn drop_response() -> FaultRule {
+        FaultRule::new(FaultAction::DropResponse)
     }
 
     /// Delay one request by `delay`, then serve it.
@@ -318,7 +327,9 @@ pub struct RequestRecord {
     pub body: String,
     /// The authenticated user, if the token was valid.
     pub user: Option<String>,
-    /// The status answered; `None` when the connection was dropped.
+    /// The status answered (for [`FaultAction::DropResponse`], the status
+    /// that was not sent); `None` when the connection was dropped before
+    /// the request was served.
     pub status: Option<u16>,
     /// Whether the answer was an injected fault.
     pub injected: bool,
@@ -417,6 +428,19 @@ impl RequestLog {
         lock(&self.inner).total
     }
 
+    /// How many kept records are writes (`POST`, `PUT`, `PATCH`, `DELETE`)
+    /// whose path starts with `path_prefix`.
+    pub fn writes(&self, path_prefix: &str) -> usize {
+        lock(&self.inner)
+            .records
+            .iter()
+            .filter(|r| {
+                matches!(r.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE")
+                    && r.path.starts_with(path_prefix)
+            })
+            .count()
+    }
+
     /// Forgets the kept records (the total keeps counting).
     pub fn clear(&self) {
         lock(&self.inner).records.clear();
@@ -478,6 +502,7 @@ mod tests {
         }
         assert_eq!(log.count("POST", "/apis/events.k8s.io/"), 2);
         assert_eq!(log.count("", "/apis"), 3);
+        assert_eq!(log.writes("/apis/events.k8s.io/"), 2);
         assert_eq!(
             log.all()[0].query_param("fieldSelector").as_deref(),
             Some("reason=X")

@@ -275,8 +275,10 @@ async fn handle(
             shared.log.push(record);
             return Ok(error(&ApiError::injected(code, retry_after)));
         }
+        Some(FaultAction::DropResponse) => record.injected = true,
         Some(FaultAction::Delay(_)) | None => {}
     }
+    let drop_response = record.injected;
 
     let response = match (body, user) {
         (Err(e), _) => error(&e),
@@ -296,6 +298,9 @@ async fn handle(
     };
     record.status = Some(response.status().as_u16());
     shared.log.push(record);
+    if drop_response {
+        return Err(DropConnection);
+    }
     Ok(response)
 }
 
