@@ -6,11 +6,16 @@
 //! `PATCH .../events/{name}` applies a JSON merge patch and answers 200 with
 //! the merged object (404 when the event does not exist). Every request is
 //! counted. With storage off, nothing is kept: POST answers 201 and PATCH 200,
-//! each with the request body.
+//! each with the request body. An optional latency delays every answer.
+//!
+//! [`Transport`] picks this or the local API double over loopback HTTPS
+//! (`event_testing::apiserver::ApiServer`), and [`Server`] reads either's
+//! counters and store the same way.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
@@ -45,6 +50,7 @@ struct Counters {
 
 struct State {
     store: bool,
+    latency: Option<Duration>,
     events: Mutex<HashMap<(String, String), Value>>,
     counters: Counters,
 }
@@ -60,20 +66,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl InProcessApi {
-    /// A client over a new in-process API that keeps the events written.
-    pub(crate) fn storing() -> (kube::Client, Self) {
-        Self::client(true)
-    }
-
     /// A client over a new in-process API that keeps nothing but counts.
     pub(crate) fn counting() -> (kube::Client, Self) {
-        Self::client(false)
+        Self::client(false, None)
     }
 
-    fn client(store: bool) -> (kube::Client, Self) {
+    /// A client over a new in-process API; `store` keeps the events
+    /// written, `latency` delays every answer.
+    pub(crate) fn client(store: bool, latency: Option<Duration>) -> (kube::Client, Self) {
         let api = Self {
             state: Arc::new(State {
                 store,
+                latency,
                 events: Mutex::new(HashMap::new()),
                 counters: Counters::default(),
             }),
@@ -106,15 +110,7 @@ impl InProcessApi {
 
     /// The stored events' counts: `series.count`, or 1 without a series.
     pub(crate) fn stored_counts(&self) -> Vec<u64> {
-        lock(&self.state.events)
-            .values()
-            .map(|event| {
-                event
-                    .pointer("/series/count")
-                    .and_then(Value::as_u64)
-                    .unwrap_or(1)
-            })
-            .collect()
+        lock(&self.state.events).values().map(count_of).collect()
     }
 
     /// Deletes every stored event, as the server's TTL would.
@@ -128,6 +124,9 @@ impl InProcessApi {
     ) -> Result<Response<Full<Bytes>>, tower::BoxError> {
         let (parts, body) = request.into_parts();
         let body = body.collect_bytes().await?;
+        if let Some(latency) = self.state.latency {
+            tokio::time::sleep(latency).await;
+        }
         let (status, answer) = self.handle(&parts.method, parts.uri.path(), body)?;
         if !status.is_success() {
             self.state.counters.rejected.fetch_add(1, Ordering::Relaxed);
@@ -188,6 +187,144 @@ impl InProcessApi {
                 "MethodNotAllowed",
                 path,
             )),
+        }
+    }
+}
+
+/// An event's count: `series.count`, or 1 without a series.
+fn count_of(event: &Value) -> u64 {
+    event
+        .pointer("/series/count")
+        .and_then(Value::as_u64)
+        .unwrap_or(1)
+}
+
+/// The path prefix of every events.k8s.io/v1 request.
+const EVENTS_PREFIX: &str = "/apis/events.k8s.io/v1/";
+
+/// How both recorders reach the API in one measurement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Transport {
+    /// The in-process tower service: client-side CPU cost only.
+    InProcess,
+    /// The local API double over loopback HTTPS: end to end.
+    Loopback,
+}
+
+/// How to start a server.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Options {
+    /// Keep the events written (the API double always does).
+    pub(crate) store: bool,
+    /// Delay every in-process answer by this much (the API double has real
+    /// latency).
+    pub(crate) latency: Option<Duration>,
+}
+
+impl Options {
+    /// Storing, no added latency.
+    pub(crate) fn storing() -> Self {
+        Self {
+            store: true,
+            latency: None,
+        }
+    }
+}
+
+/// The server side of a [`Transport`].
+pub(crate) enum Server {
+    /// The in-process API.
+    InProcess(InProcessApi),
+    /// The local API double (stops when dropped).
+    Loopback(Box<event_testing::apiserver::ApiServer>),
+}
+
+impl Transport {
+    /// A label for the output.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Self::InProcess => "in-process API",
+            Self::Loopback => "API double over loopback HTTPS",
+        }
+    }
+
+    /// Starts a server and returns a client for it. The API double gets the
+    /// namespaces the benchmark's objects live in.
+    pub(crate) async fn start(self, options: Options) -> Result<(kube::Client, Server), String> {
+        match self {
+            Self::InProcess => {
+                let (client, api) = InProcessApi::client(options.store, options.latency);
+                Ok((client, Server::InProcess(api)))
+            }
+            Self::Loopback => {
+                let server = event_testing::apiserver::ApiServer::start()
+                    .await
+                    .map_err(|e| format!("API double: {e}"))?;
+                for i in 0..100 {
+                    server
+                        .create_namespace(&crate::contenders::namespace(i))
+                        .map_err(|e| format!("API double: {e}"))?;
+                }
+                let client = server
+                    .client()
+                    .await
+                    .map_err(|e| format!("API double: {e}"))?;
+                Ok((client, Server::Loopback(Box::new(server))))
+            }
+        }
+    }
+}
+
+impl Server {
+    /// The event write requests so far.
+    pub(crate) fn requests(&self) -> Requests {
+        match self {
+            Self::InProcess(api) => api.requests(),
+            Self::Loopback(server) => {
+                let log = server.requests();
+                let writes = log
+                    .all()
+                    .into_iter()
+                    .filter(|r| r.path.starts_with(EVENTS_PREFIX));
+                let mut out = Requests::default();
+                for record in writes {
+                    match record.method.as_str() {
+                        "POST" => out.creates += 1,
+                        "PATCH" => out.patches += 1,
+                        _ => continue,
+                    }
+                    if record.status.is_none_or(|s| s >= 400) {
+                        out.rejected += 1;
+                    }
+                }
+                out
+            }
+        }
+    }
+
+    /// Forgets the requests so far.
+    pub(crate) fn reset_requests(&self) {
+        match self {
+            Self::InProcess(api) => api.reset_requests(),
+            Self::Loopback(server) => server.requests().clear(),
+        }
+    }
+
+    /// The stored events' counts: `series.count`, or 1 without a series.
+    pub(crate) fn stored_counts(&self) -> Vec<u64> {
+        match self {
+            Self::InProcess(api) => api.stored_counts(),
+            Self::Loopback(server) => server.events_json().iter().map(count_of).collect(),
+        }
+    }
+
+    /// Deletes every stored event, as the server's TTL would.
+    pub(crate) fn delete_all(&self) {
+        match self {
+            Self::InProcess(api) => api.delete_all(),
+            Self::Loopback(server) => {
+                server.expire_events();
+            }
         }
     }
 }
@@ -279,7 +416,7 @@ mod tests {
         use k8s_openapi::api::events::v1::Event;
         use kube::api::{Api, Patch, PatchParams, PostParams};
 
-        let (client, api) = InProcessApi::storing();
+        let (client, api) = InProcessApi::client(true, None);
         let events: Api<Event> = Api::namespaced(client, "shop");
         let created: Event = serde_json::from_value(event("web.1")).unwrap();
         events

@@ -25,11 +25,16 @@ pub(crate) struct Setup {
     pub(crate) queue_capacity: Option<usize>,
 }
 
+/// The namespace of the i-th object.
+pub(crate) fn namespace(i: usize) -> String {
+    format!("team-{:03}", i % 100)
+}
+
 /// The name, namespace and uid of the i-th object.
 fn object_parts(i: usize) -> (String, String, String) {
     (
         format!("web-{i:06}"),
-        format!("team-{:03}", i % 100),
+        namespace(i),
         format!("0f3c6a4e-5d1b-4c2a-9e8f-{i:012}"),
     )
 }
@@ -51,14 +56,14 @@ pub(crate) trait Contender: Clone + Send + Sync + 'static {
     /// The label in the table.
     const NAME: &'static str;
 
-    /// A recorder over `client`, able to publish `reasons` distinct events
-    /// about `objects` objects.
-    fn new(
-        client: kube::Client,
-        setup: Setup,
-        objects: usize,
-        reasons: usize,
-    ) -> Result<Self, String>;
+    /// What `publish` takes, prepared ahead of time.
+    type Inputs: Send + Sync + 'static;
+
+    /// `reasons` distinct events and `objects` objects to publish them about.
+    fn inputs(objects: usize, reasons: usize) -> Arc<Self::Inputs>;
+
+    /// A recorder over `client` publishing from `inputs`.
+    fn new(client: kube::Client, setup: Setup, inputs: Arc<Self::Inputs>) -> Result<Self, String>;
 
     /// Publishes event `reason` about object `object`, awaiting any write.
     fn publish(
@@ -86,28 +91,14 @@ pub(crate) trait Contender: Clone + Send + Sync + 'static {
 #[derive(Clone)]
 pub(crate) struct Ours {
     recorder: Recorder,
-    events: Arc<Vec<event_core::Event>>,
-    objects: Arc<Vec<ObjectRef>>,
+    inputs: Arc<<Self as Contender>::Inputs>,
 }
 
 impl Contender for Ours {
     const NAME: &'static str = "ours";
+    type Inputs = (Vec<event_core::Event>, Vec<ObjectRef>);
 
-    fn new(
-        client: kube::Client,
-        setup: Setup,
-        objects: usize,
-        reasons: usize,
-    ) -> Result<Self, String> {
-        let reporter = event_core::Reporter::new(CONTROLLER).with_instance(INSTANCE);
-        let mut builder = Recorder::builder(Arc::new(KubeSink::new(client)), reporter);
-        if let Some(keys) = setup.max_cached_keys {
-            builder = builder.max_cached_keys(keys);
-        }
-        if let Some(capacity) = setup.queue_capacity {
-            builder = builder.queue_capacity(capacity);
-        }
-        let recorder = builder.build().map_err(|e| e.to_string())?;
+    fn inputs(objects: usize, reasons: usize) -> Arc<Self::Inputs> {
         let events = (0..reasons)
             .map(|j| event_core::Event::warning(reason(j), ACTION).note(NOTE))
             .collect();
@@ -119,16 +110,25 @@ impl Contender for Ours {
                     .with_uid(uid)
             })
             .collect();
-        Ok(Self {
-            recorder,
-            events: Arc::new(events),
-            objects: Arc::new(objects),
-        })
+        Arc::new((events, objects))
+    }
+
+    fn new(client: kube::Client, setup: Setup, inputs: Arc<Self::Inputs>) -> Result<Self, String> {
+        let reporter = event_core::Reporter::new(CONTROLLER).with_instance(INSTANCE);
+        let mut builder = Recorder::builder(Arc::new(KubeSink::new(client)), reporter);
+        if let Some(keys) = setup.max_cached_keys {
+            builder = builder.max_cached_keys(keys);
+        }
+        if let Some(capacity) = setup.queue_capacity {
+            builder = builder.queue_capacity(capacity);
+        }
+        let recorder = builder.build().map_err(|e| e.to_string())?;
+        Ok(Self { recorder, inputs })
     }
 
     async fn publish(&self, reason: usize, object: usize) -> Result<(), String> {
         self.recorder
-            .publish(&self.events[reason], &self.objects[object])
+            .publish(&self.inputs.0[reason], &self.inputs.1[object])
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())
@@ -139,7 +139,7 @@ impl Contender for Ours {
         for &(reason, object) in items {
             if self
                 .recorder
-                .emit(&self.events[reason], &self.objects[object])
+                .emit(&self.inputs.0[reason], &self.inputs.1[object])
                 .is_err()
             {
                 errors += 1;
@@ -166,23 +166,14 @@ impl Contender for Ours {
 #[derive(Clone)]
 pub(crate) struct KubeRs {
     recorder: kube_events::Recorder,
-    events: Arc<Vec<kube_events::Event>>,
-    objects: Arc<Vec<ObjectReference>>,
+    inputs: Arc<<Self as Contender>::Inputs>,
 }
 
 impl Contender for KubeRs {
     const NAME: &'static str = "kube-rs";
+    type Inputs = (Vec<kube_events::Event>, Vec<ObjectReference>);
 
-    fn new(
-        client: kube::Client,
-        _setup: Setup,
-        objects: usize,
-        reasons: usize,
-    ) -> Result<Self, String> {
-        let reporter = kube_events::Reporter {
-            controller: CONTROLLER.into(),
-            instance: Some(INSTANCE.into()),
-        };
+    fn inputs(objects: usize, reasons: usize) -> Arc<Self::Inputs> {
         let events = (0..reasons)
             .map(|j| kube_events::Event {
                 type_: kube_events::EventType::Warning,
@@ -205,16 +196,23 @@ impl Contender for KubeRs {
                 }
             })
             .collect();
+        Arc::new((events, objects))
+    }
+
+    fn new(client: kube::Client, _setup: Setup, inputs: Arc<Self::Inputs>) -> Result<Self, String> {
+        let reporter = kube_events::Reporter {
+            controller: CONTROLLER.into(),
+            instance: Some(INSTANCE.into()),
+        };
         Ok(Self {
             recorder: kube_events::Recorder::new(client, reporter),
-            events: Arc::new(events),
-            objects: Arc::new(objects),
+            inputs,
         })
     }
 
     async fn publish(&self, reason: usize, object: usize) -> Result<(), String> {
         self.recorder
-            .publish(&self.events[reason], &self.objects[object])
+            .publish(&self.inputs.0[reason], &self.inputs.1[object])
             .await
             .map_err(|e| e.to_string())
     }
@@ -247,4 +245,14 @@ impl Contender for KubeRs {
     fn failed_writes(&self) -> u64 {
         0
     }
+}
+
+/// A recorder over `client` with fresh inputs.
+pub(crate) fn build<C: Contender>(
+    client: kube::Client,
+    setup: Setup,
+    objects: usize,
+    reasons: usize,
+) -> Result<C, String> {
+    C::new(client, setup, C::inputs(objects, reasons))
 }

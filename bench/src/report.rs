@@ -107,46 +107,41 @@ impl Row {
         }
     }
 
-    /// The ratio column.
+    /// The ratio column: how much better (or worse) ours is, from the
+    /// medians.
     pub(crate) fn ratio(&self) -> String {
         let (Cell::Runs(k), Cell::Runs(o)) = (&self.kube, &self.ours);
         let (Some(k), Some(o)) = (Summary::of(k), Summary::of(o)) else {
             return "n/a".into();
         };
         let (k, o) = (k.median, o.median);
-        let word = match (self.better, self.unit) {
-            (Better::Same, _) => {
-                return if (k - o).abs() < f64::EPSILON {
-                    "same".into()
-                } else {
-                    format!("differs by {}", number(o - k, self.unit))
-                };
-            }
-            (_, Unit::Count) => "fewer",
-            (_, Unit::Bytes) => "less",
-            (_, Unit::Factor) => "flatter",
-            _ => "faster",
+        if number(k, self.unit) == number(o, self.unit) {
+            return "same".into();
+        }
+        let (better, worse) = match (self.better, self.unit) {
+            (Better::Same, _) => return format!("differs by {}", number(o - k, self.unit)),
+            (Better::Lower, Unit::Count) => ("fewer", "more"),
+            (Better::Lower, Unit::Bytes) => ("less", "more"),
+            (Better::Lower, Unit::Factor) => ("flatter", "steeper"),
+            (Better::Higher, Unit::Count) => ("higher", "lower"),
+            _ => ("faster", "slower"),
         };
         let ratio = match self.better {
             Better::Lower => k / o,
             _ => o / k,
         };
         if ratio.is_infinite() {
-            return format!("ours: none ({word})");
-        }
-        if ratio.is_nan() {
-            return "same".into();
+            let who = if self.better == Better::Lower {
+                "ours"
+            } else {
+                "kube-rs"
+            };
+            return format!("{who}: 0");
         }
         if ratio < 1.0 {
-            let inverse = match word {
-                "fewer" => "more",
-                "less" => "more",
-                "flatter" => "steeper",
-                _ => "slower",
-            };
-            return format!("{}x {inverse}", scaled(1.0 / ratio));
+            return format!("{}x {worse}", scaled(1.0 / ratio));
         }
-        format!("{}x {word}", scaled(ratio))
+        format!("{}x {better}", scaled(ratio))
     }
 }
 
@@ -241,8 +236,16 @@ mod tests {
         assert_eq!(slower.ratio(), "2.00x slower");
         let same = Row::new("c", Unit::Count, Better::Same, vec![7.0], vec![7.0]);
         assert_eq!(same.ratio(), "same");
+        let differs = Row::new("d", Unit::Count, Better::Same, vec![7.0], vec![9.0]);
+        assert_eq!(differs.ratio(), "differs by 2");
+        let equal = Row::new("q", Unit::Count, Better::Lower, vec![1.0], vec![1.0]);
+        assert_eq!(equal.ratio(), "same");
         let errors = Row::new("e", Unit::Count, Better::Lower, vec![10.0], vec![0.0]);
-        assert_eq!(errors.ratio(), "ours: none (fewer)");
+        assert_eq!(errors.ratio(), "ours: 0");
+        let recreated = Row::new("r", Unit::Count, Better::Higher, vec![0.0], vec![1.0]);
+        assert_eq!(recreated.ratio(), "kube-rs: 0");
+        let kept = Row::new("k", Unit::Count, Better::Higher, vec![16.0], vec![64.0]);
+        assert_eq!(kept.ratio(), "4.00x higher");
         let both_zero = Row::new("z", Unit::Count, Better::Lower, vec![0.0], vec![0.0]);
         assert_eq!(both_zero.ratio(), "same");
     }

@@ -5,8 +5,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::api::{InProcessApi, Requests};
-use crate::contenders::{Contender, Setup};
+use crate::api::{InProcessApi, Options, Requests, Transport};
+use crate::contenders::{Contender, Setup, build};
+
+/// Latency of the in-process API in scenario 3, so that concurrent
+/// publishes overlap as they do against a server.
+pub(crate) const CONCURRENCY_LATENCY: Duration = Duration::from_millis(1);
 
 /// Scenario 1: one event on one object, published `n` times.
 #[derive(Clone, Copy, Debug)]
@@ -22,9 +26,9 @@ pub(crate) struct Flood {
 }
 
 /// Runs scenario 1.
-pub(crate) async fn flood<C: Contender>(n: usize) -> Result<Flood, String> {
-    let (client, api) = InProcessApi::storing();
-    let recorder = C::new(client, Setup::default(), 1, 1)?;
+pub(crate) async fn flood<C: Contender>(transport: Transport, n: usize) -> Result<Flood, String> {
+    let (client, api) = transport.start(Options::storing()).await?;
+    let recorder: C = build(client, Setup::default(), 1, 1)?;
     let start = Instant::now();
     for _ in 0..n {
         recorder.publish(0, 0).await?;
@@ -84,20 +88,14 @@ where
 {
     let largest = plan.sizes.iter().copied().max().unwrap_or(0);
     let (client, api) = InProcessApi::counting();
-    let objects_and_client = live_bytes();
-    let recorder = C::new(
-        client,
-        Setup {
-            max_cached_keys: Some(65_536),
-            ..Setup::default()
-        },
-        largest,
-        1,
-    )?;
-    // The inputs (references, events) are prepared by `new`; they are not
-    // the recorder's memory.
-    let fixtures = live_bytes().saturating_sub(objects_and_client);
-    let before = objects_and_client + fixtures;
+    // The inputs (references, events) are not the recorder's memory.
+    let inputs = C::inputs(largest, 1);
+    let before = live_bytes();
+    let setup = Setup {
+        max_cached_keys: Some(65_536),
+        ..Setup::default()
+    };
+    let recorder = C::new(client, setup, inputs)?;
     let mut out = RepeatCost::default();
     let mut filled = 0usize;
     let mut next = 0usize;
@@ -148,10 +146,18 @@ pub(crate) struct Concurrency {
     pub(crate) errors: u64,
 }
 
-/// Runs scenario 3.
-pub(crate) async fn concurrency<C: Contender>(tasks: usize) -> Result<Concurrency, String> {
-    let (client, api) = InProcessApi::storing();
-    let recorder = C::new(client, Setup::default(), 1, 1)?;
+/// Runs scenario 3. The in-process API answers after
+/// [`CONCURRENCY_LATENCY`] here.
+pub(crate) async fn concurrency<C: Contender>(
+    transport: Transport,
+    tasks: usize,
+) -> Result<Concurrency, String> {
+    let options = Options {
+        latency: Some(CONCURRENCY_LATENCY),
+        ..Options::storing()
+    };
+    let (client, api) = transport.start(options).await?;
+    let recorder: C = build(client, Setup::default(), 1, 1)?;
     let barrier = Arc::new(tokio::sync::Barrier::new(tasks));
     let handles: Vec<_> = (0..tasks)
         .map(|_| {
@@ -206,11 +212,12 @@ fn pairs(objects: usize, reasons: usize) -> Vec<(usize, usize)> {
 
 /// Runs scenario 4 with awaited publishes, one after another.
 pub(crate) async fn distinct_publish<C: Contender>(
+    transport: Transport,
     objects: usize,
     reasons: usize,
 ) -> Result<Distinct, String> {
-    let (client, api) = InProcessApi::storing();
-    let recorder = C::new(client, Setup::default(), objects, reasons)?;
+    let (client, api) = transport.start(Options::storing()).await?;
+    let recorder: C = build(client, Setup::default(), objects, reasons)?;
     let items = pairs(objects, reasons);
     let start = Instant::now();
     let mut errors = 0;
@@ -233,15 +240,16 @@ pub(crate) async fn distinct_publish<C: Contender>(
 /// publish). Our queue holds the whole burst (`queue_capacity` 8192), so
 /// nothing is dropped.
 pub(crate) async fn distinct_emit<C: Contender>(
+    transport: Transport,
     objects: usize,
     reasons: usize,
 ) -> Result<Distinct, String> {
-    let (client, api) = InProcessApi::storing();
+    let (client, api) = transport.start(Options::storing()).await?;
     let setup = Setup {
         queue_capacity: Some(8_192),
         ..Setup::default()
     };
-    let recorder = C::new(client, setup, objects, reasons)?;
+    let recorder: C = build(client, setup, objects, reasons)?;
     let items = pairs(objects, reasons);
     let start = Instant::now();
     let errors = recorder.publish_detached(&items).await;
@@ -269,8 +277,9 @@ pub(crate) async fn bounded_memory<C: Contender>(
     live_bytes: fn() -> u64,
 ) -> Result<Bounded, String> {
     let (client, _api) = InProcessApi::counting();
-    let recorder = C::new(client, Setup::default(), keys, 1)?;
+    let inputs = C::inputs(keys, 1);
     let before = live_bytes();
+    let recorder = C::new(client, Setup::default(), inputs)?;
     for object in 0..keys {
         recorder.publish(0, object).await?;
     }
@@ -295,9 +304,12 @@ pub(crate) struct Expired {
 }
 
 /// Runs scenario 6.
-pub(crate) async fn expired<C: Contender>(more: usize) -> Result<Expired, String> {
-    let (client, api) = InProcessApi::storing();
-    let recorder = C::new(client, Setup::default(), 1, 1)?;
+pub(crate) async fn expired<C: Contender>(
+    transport: Transport,
+    more: usize,
+) -> Result<Expired, String> {
+    let (client, api) = transport.start(Options::storing()).await?;
+    let recorder: C = build(client, Setup::default(), 1, 1)?;
     recorder.publish(0, 0).await?;
     recorder.publish(0, 0).await?;
     api.delete_all();
@@ -323,16 +335,24 @@ mod tests {
     use super::*;
     use crate::contenders::{KubeRs, Ours};
 
+    const IN_PROCESS: Transport = Transport::InProcess;
+    const LOOPBACK: Transport = Transport::Loopback;
+
     fn no_heap() -> u64 {
         0
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn flood_writes_three_times_for_us_and_every_time_for_kube_rs() {
-        let ours = flood::<Ours>(500).await.unwrap();
-        assert_eq!((ours.writes, ours.events, ours.stored), (3, 1, 500));
-        let kube = flood::<KubeRs>(500).await.unwrap();
-        assert_eq!((kube.writes, kube.events, kube.stored), (500, 1, 500));
+        for (transport, n) in [(IN_PROCESS, 500), (LOOPBACK, 100)] {
+            let ours = flood::<Ours>(transport, n).await.unwrap();
+            assert_eq!((ours.writes, ours.events, ours.stored), (3, 1, n as u64));
+            let kube = flood::<KubeRs>(transport, n).await.unwrap();
+            assert_eq!(
+                (kube.writes, kube.events, kube.stored),
+                (n as u64, 1, n as u64)
+            );
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -366,27 +386,31 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_first_publishes_make_one_event_for_us() {
-        for tasks in [16, 64] {
-            let ours = concurrency::<Ours>(tasks).await.unwrap();
+        for (transport, tasks) in [(IN_PROCESS, 16), (IN_PROCESS, 64), (LOOPBACK, 16)] {
+            let ours = concurrency::<Ours>(transport, tasks).await.unwrap();
             assert_eq!(ours.creates, 1);
             assert_eq!(ours.events, 1);
             assert_eq!(ours.largest, tasks as u64);
+            assert_eq!(ours.stored, tasks as u64);
             assert_eq!(ours.errors, 0);
         }
-        let kube = concurrency::<KubeRs>(16).await.unwrap();
+        // kube-rs's outcome depends on scheduling; it makes at least one.
+        let kube = concurrency::<KubeRs>(IN_PROCESS, 16).await.unwrap();
         assert!(kube.creates >= 1 && kube.events >= 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn distinct_events_are_all_written_in_both_modes() {
-        for run in [
-            distinct_publish::<Ours>(10, 3).await.unwrap(),
-            distinct_emit::<Ours>(10, 3).await.unwrap(),
-            distinct_publish::<KubeRs>(10, 3).await.unwrap(),
-            distinct_emit::<KubeRs>(10, 3).await.unwrap(),
-        ] {
-            assert_eq!((run.events, run.errors), (30, 0));
-            assert!(run.rate() > 0.0);
+        for transport in [IN_PROCESS, LOOPBACK] {
+            for run in [
+                distinct_publish::<Ours>(transport, 10, 3).await.unwrap(),
+                distinct_emit::<Ours>(transport, 10, 3).await.unwrap(),
+                distinct_publish::<KubeRs>(transport, 10, 3).await.unwrap(),
+                distinct_emit::<KubeRs>(transport, 10, 3).await.unwrap(),
+            ] {
+                assert_eq!((run.events, run.errors), (30, 0));
+                assert!(run.rate() > 0.0);
+            }
         }
     }
 
@@ -399,17 +423,19 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_expired_event_is_created_again_by_us_only() {
-        let ours = expired::<Ours>(10).await.unwrap();
-        // The 10 occurrences are counted; the flush's patch finds no event
-        // and one create carries the whole count.
-        assert_eq!(
-            (ours.errors, ours.writes, ours.creates, ours.stored),
-            (0, 2, 1, 12)
-        );
-        let kube = expired::<KubeRs>(10).await.unwrap();
-        assert_eq!(
-            (kube.errors, kube.writes, kube.creates, kube.stored),
-            (10, 10, 0, 0)
-        );
+        for transport in [IN_PROCESS, LOOPBACK] {
+            let ours = expired::<Ours>(transport, 10).await.unwrap();
+            // The 10 occurrences are counted; the flush's patch finds no
+            // event and one create carries the whole count.
+            assert_eq!(
+                (ours.errors, ours.writes, ours.creates, ours.stored),
+                (0, 2, 1, 12)
+            );
+            let kube = expired::<KubeRs>(transport, 10).await.unwrap();
+            assert_eq!(
+                (kube.errors, kube.writes, kube.creates, kube.stored),
+                (10, 10, 0, 0)
+            );
+        }
     }
 }
