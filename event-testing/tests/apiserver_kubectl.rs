@@ -241,3 +241,39 @@ async fn kubectl_describe_configmap_shows_events() {
     assert!(ok, "kubectl failed: {err}\n{out}");
     line_with(&out, "settings");
 }
+
+#[tokio::test]
+async fn kubectl_get_events_watch_prints_new_events() {
+    require_kubectl!();
+    let server = ApiServer::start().await.unwrap();
+    let client = server.client().await.unwrap();
+    let log = server.requests();
+    let args = ["get", "events", "-A", "-w", "--request-timeout=4s"];
+    let create_when_watched = async {
+        let mut tries = 0;
+        while !log
+            .matching("GET", "/api/v1/events")
+            .iter()
+            .any(|r| r.query_param("watch").as_deref() == Some("true"))
+        {
+            tries += 1;
+            assert!(tries < 2_000, "kubectl never started watching");
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let default: Api<Event> = Api::namespaced(client, "default");
+        let mut v = event_json("default", "late.1", "web-0");
+        v["reason"] = json!("ArrivedLate");
+        v["eventTime"] = json!(micro(Timestamp::now()));
+        default
+            .create(&PostParams::default(), &event(v))
+            .await
+            .unwrap();
+    };
+    let ((_, out, err), ()) = tokio::join!(kubectl(&server, &args), create_when_watched);
+    println!("{out}\n{err}");
+    let line = line_with(&out, "ArrivedLate");
+    assert!(
+        line.contains("pod/web-0") && line.contains("started container app"),
+        "{line}"
+    );
+}

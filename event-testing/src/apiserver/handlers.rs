@@ -16,7 +16,7 @@ use super::patch::{merge_patch, strip_directives};
 use super::resources::{self, EVENTS_GROUP, Kind, View};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::{ApiError, FieldError, quote, success_status};
-use super::store::{WatchFilter, render, watch_line};
+use super::store::{TableMode, WatchFilter, render, watch_line};
 use super::table::{IncludeObject, table};
 
 /// Default length of a watch when the client gives no `timeoutSeconds`.
@@ -370,6 +370,10 @@ fn watch_objects(
         namespace: target.namespace.clone(),
         fields,
         labels,
+        table: req.table_version().map(|v| TableMode {
+            api_version: format!("meta.k8s.io/{v}"),
+            include: IncludeObject::parse(req.param("includeObject")),
+        }),
     };
     let mut start = shared.store.watch(filter, since)?;
     if initial_events {

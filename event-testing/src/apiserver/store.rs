@@ -15,6 +15,7 @@ use super::events::to_core;
 use super::resources::{Kind, View};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::ApiError;
+use super::table::{IncludeObject, table};
 
 /// Changes kept for watches that resume from a resource version.
 const HISTORY_LIMIT: usize = 8192;
@@ -54,6 +55,16 @@ pub(crate) struct WatchFilter {
     pub(crate) namespace: Option<String>,
     pub(crate) fields: FieldSelector,
     pub(crate) labels: LabelSelector,
+    /// Send each object as a one-row `Table` (`kubectl get -w`).
+    pub(crate) table: Option<TableMode>,
+}
+
+/// How a watch renders objects as tables.
+#[derive(Clone, Debug)]
+pub(crate) struct TableMode {
+    /// `meta.k8s.io/v1` or `meta.k8s.io/v1beta1`.
+    pub(crate) api_version: String,
+    pub(crate) include: IncludeObject,
 }
 
 impl WatchFilter {
@@ -66,8 +77,31 @@ impl WatchFilter {
         self.fields.matches(self.kind, self.view, obj) && self.labels.matches(obj)
     }
 
+    /// The watch line for one object.
+    fn object_line(&self, type_: &str, stored: &Value, now: Timestamp) -> Bytes {
+        match &self.table {
+            None => watch_line(type_, &render(self.kind, self.view, stored)),
+            Some(mode) => {
+                let rv = stored
+                    .pointer("/metadata/resourceVersion")
+                    .cloned()
+                    .unwrap_or(Value::Null);
+                let t = table(
+                    self.kind,
+                    self.view,
+                    &mode.api_version,
+                    std::slice::from_ref(stored),
+                    now,
+                    &json!({"resourceVersion": rv}),
+                    mode.include,
+                );
+                watch_line(type_, &t)
+            }
+        }
+    }
+
     /// The watch line for a change, if this filter sees it.
-    fn line(&self, change: &Change) -> Option<Bytes> {
+    fn line(&self, change: &Change, now: Timestamp) -> Option<Bytes> {
         if change.kind != self.kind {
             return None;
         }
@@ -80,10 +114,7 @@ impl WatchFilter {
             (ChangeType::Deleted, true, _) => "DELETED",
             _ => return None,
         };
-        Some(watch_line(
-            type_,
-            &render(self.kind, self.view, &change.new),
-        ))
+        Some(self.object_line(type_, &change.new, now))
     }
 }
 
@@ -125,6 +156,8 @@ struct State {
     compacted: u64,
     watchers: Vec<Watcher>,
     next_expiry: Option<Timestamp>,
+    /// The clock's time when the lock was taken.
+    now: Timestamp,
 }
 
 impl State {
@@ -134,7 +167,8 @@ impl State {
     }
 
     fn record(&mut self, change: Change) {
-        self.watchers.retain(|w| match w.filter.line(&change) {
+        let now = self.now;
+        self.watchers.retain(|w| match w.filter.line(&change, now) {
             Some(line) => w.tx.try_send(line).is_ok(),
             None => !w.tx.is_closed(),
         });
@@ -254,6 +288,7 @@ impl Store {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let now = self.clock.now();
+        guard.now = now;
         guard.purge(now);
         guard
     }
@@ -459,10 +494,7 @@ impl Store {
                 if let Some(m) = st.objects.get(&filter.kind) {
                     for e in m.values() {
                         if filter.selects(&e.value) {
-                            initial.push(watch_line(
-                                "ADDED",
-                                &render(filter.kind, filter.view, &e.value),
-                            ));
+                            initial.push(filter.object_line("ADDED", &e.value, st.now));
                         }
                     }
                 }
@@ -472,7 +504,7 @@ impl Store {
                     return Err(ApiError::gone(&rv.to_string()));
                 }
                 for change in st.history.iter().filter(|c| c.rv > rv) {
-                    if let Some(line) = filter.line(change) {
+                    if let Some(line) = filter.line(change, st.now) {
                         initial.push(line);
                     }
                 }
@@ -570,6 +602,7 @@ mod tests {
             namespace: None,
             fields: FieldSelector::default(),
             labels: LabelSelector::default(),
+            table: None,
         };
         let mut w = s.watch(filter, Some(rv)).unwrap();
         assert_eq!(w.initial.len(), 1);
