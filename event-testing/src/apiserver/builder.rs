@@ -13,8 +13,8 @@ use super::http::{self, Shared};
 use super::resources::{Kind, View};
 use super::store::Store;
 use super::{
-    ADMIN_USER, ApiServer, ApiServerError, DEFAULT_EVENT_TTL, INITIAL_NAMESPACES, handlers,
-    kubeconfig, tls,
+    ADMIN_USER, ApiServer, ApiServerError, DEFAULT_EVENT_TTL, INITIAL_NAMESPACES, kubeconfig,
+    objects, tls,
 };
 
 /// Configures an [`ApiServer`].
@@ -165,7 +165,7 @@ impl ApiServerBuilder {
             server_address: addr.to_string(),
         });
         for ns in INITIAL_NAMESPACES {
-            handlers::create_object(
+            objects::create_object(
                 &shared,
                 Kind::Namespace,
                 View::Core,

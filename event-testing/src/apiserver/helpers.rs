@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod};
 use serde_json::{Value, json};
 
 use super::resources::{self, Kind, View};
-use super::{ApiServer, ApiServerError, events, handlers};
+use super::{ApiServer, ApiServerError, events, objects};
 
 impl ApiServer {
     /// Stored events, in the events.k8s.io/v1 JSON form, ordered by
@@ -173,7 +173,7 @@ impl ApiServer {
         } else {
             None
         };
-        Ok(handlers::create_object(
+        Ok(objects::create_object(
             &self.shared,
             kind,
             view,
@@ -213,7 +213,7 @@ impl ApiServer {
     /// # Ok(()) }
     /// ```
     pub fn create_namespace(&self, name: &str) -> Result<Namespace, ApiServerError> {
-        let v = handlers::create_object(
+        let v = objects::create_object(
             &self.shared,
             Kind::Namespace,
             View::Core,

@@ -97,6 +97,7 @@ mod helpers;
 mod http;
 mod kubeconfig;
 mod names;
+mod objects;
 mod patch;
 mod resources;
 mod selector;

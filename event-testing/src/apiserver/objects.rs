@@ -1,0 +1,216 @@
+//! Objects as they are written: namespace and name placement, decoding,
+//! validation and defaults, per kind.
+
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod};
+use serde_json::{Value, json};
+
+use super::events::{EventDoc, validate_create, validate_update};
+use super::http::Shared;
+use super::names::{dns_label_errors, dns_subdomain_errors};
+use super::resources::{Kind, View};
+use super::status::{ApiError, FieldError, quote};
+
+pub(crate) fn set_name(obj: &mut Value, key: &str, value: &str) {
+    if let Some(o) = obj.as_object_mut() {
+        let meta = o.entry("metadata").or_insert_with(|| json!({}));
+        if let Some(m) = meta.as_object_mut() {
+            m.insert(key.to_owned(), json!(value));
+        }
+    }
+}
+
+pub(crate) fn meta_str<'a>(obj: &'a Value, key: &str) -> &'a str {
+    obj.pointer(&format!("/metadata/{key}"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// Random suffix for `generateName`, from the alphabet the API server uses.
+fn name_suffix() -> String {
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    (0..5)
+        .map(|_| char::from(ALPHABET[fastrand::usize(..ALPHABET.len())]))
+        .collect()
+}
+
+/// Sets the namespace from the URL (rejecting a different one in the body)
+/// and resolves `generateName`.
+fn place(obj: &mut Value, kind: Kind, namespace: Option<&str>) -> Result<(), ApiError> {
+    if !obj.is_object() {
+        return Err(ApiError::bad_request(
+            "the request body must be a JSON object",
+        ));
+    }
+    if kind.namespaced() {
+        let ns = namespace.unwrap_or("");
+        let body_ns = meta_str(obj, "namespace");
+        if !body_ns.is_empty() && body_ns != ns {
+            return Err(ApiError::bad_request(
+                "the namespace of the provided object does not match the namespace sent on the request",
+            ));
+        }
+        set_name(obj, "namespace", ns);
+    } else if let Some(m) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("namespace");
+    }
+    if meta_str(obj, "name").is_empty() {
+        let prefix = meta_str(obj, "generateName").to_owned();
+        if !prefix.is_empty() {
+            set_name(obj, "name", &format!("{prefix}{}", name_suffix()));
+        }
+    }
+    Ok(())
+}
+
+fn typed_roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(
+    kind: Kind,
+    obj: Value,
+) -> Result<Value, ApiError> {
+    let typed: T = serde_json::from_value(obj).map_err(|e| {
+        ApiError::bad_request(format!(
+            "{} in version \"v1\" cannot be handled as a {}: {e}",
+            kind.kind(),
+            kind.kind()
+        ))
+    })?;
+    serde_json::to_value(typed).map_err(|e| ApiError::bad_request(e.to_string()))
+}
+
+/// Decodes and validates an object of a kind other than Event.
+fn normalize(kind: Kind, mut obj: Value) -> Result<Value, ApiError> {
+    if let Some(av) = obj.get("apiVersion").and_then(Value::as_str)
+        && av != "v1"
+    {
+        return Err(ApiError::bad_request(format!(
+            "the API version in the data ({av}) does not match the expected API version (v1)"
+        )));
+    }
+    if let Some(k) = obj.get("kind").and_then(Value::as_str)
+        && k != kind.kind()
+    {
+        return Err(ApiError::bad_request(format!(
+            "the kind in the data ({k}) does not match the expected kind ({})",
+            kind.kind()
+        )));
+    }
+    if let Some(o) = obj.as_object_mut() {
+        o.insert("apiVersion".to_owned(), json!("v1"));
+        o.insert("kind".to_owned(), json!(kind.kind()));
+    }
+    let mut v = match kind {
+        Kind::Pod => typed_roundtrip::<Pod>(kind, obj)?,
+        Kind::ConfigMap => typed_roundtrip::<ConfigMap>(kind, obj)?,
+        Kind::Node => typed_roundtrip::<Node>(kind, obj)?,
+        Kind::Namespace => typed_roundtrip::<Namespace>(kind, obj)?,
+        Kind::Event => obj,
+    };
+    let name = meta_str(&v, "name").to_owned();
+    let mut errs = Vec::new();
+    if name.is_empty() {
+        errs.push(FieldError::required(
+            "metadata.name",
+            "name or generateName is required",
+        ));
+    } else {
+        let msgs = if kind == Kind::Namespace {
+            dns_label_errors(&name)
+        } else {
+            dns_subdomain_errors(&name)
+        };
+        for msg in msgs {
+            errs.push(FieldError::invalid("metadata.name", &quote(&name), &msg));
+        }
+    }
+    if !errs.is_empty() {
+        return Err(ApiError::invalid(kind.kind(), "", &name, &errs));
+    }
+    if let Some(o) = v.as_object_mut() {
+        match kind {
+            Kind::Pod => {
+                let status = o.entry("status").or_insert_with(|| json!({}));
+                if status.get("phase").is_none()
+                    && let Some(s) = status.as_object_mut()
+                {
+                    s.insert("phase".to_owned(), json!("Pending"));
+                }
+            }
+            Kind::Namespace => {
+                o.insert("status".to_owned(), json!({"phase": "Active"}));
+            }
+            _ => {}
+        }
+    }
+    Ok(v)
+}
+
+/// The stored form of a new object sent through `view`.
+pub(crate) fn prepare_new(
+    kind: Kind,
+    view: View,
+    namespace: Option<&str>,
+    mut body: Value,
+) -> Result<Value, ApiError> {
+    place(&mut body, kind, namespace)?;
+    if kind != Kind::Event {
+        return normalize(kind, body);
+    }
+    let doc = EventDoc::decode(view, body)?;
+    let errs = validate_create(&doc, view);
+    if !errs.is_empty() {
+        let name = doc.metadata.name.clone().unwrap_or_default();
+        return Err(ApiError::invalid("Event", view.group(), &name, &errs));
+    }
+    Ok(doc.to_value())
+}
+
+/// The stored form of an update of `current` to `new` (in `view`'s form).
+pub(crate) fn prepare_update(
+    kind: Kind,
+    view: View,
+    current: &Value,
+    mut new: Value,
+) -> Result<Value, ApiError> {
+    let name = meta_str(current, "name").to_owned();
+    let new_name = meta_str(&new, "name");
+    if !new_name.is_empty() && new_name != name {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({new_name}) does not match the name on the URL ({name})"
+        )));
+    }
+    let ns = meta_str(current, "namespace").to_owned();
+    place(&mut new, kind, Some(&ns))?;
+    set_name(&mut new, "name", &name);
+    if kind != Kind::Event {
+        return normalize(kind, new);
+    }
+    let new_doc = EventDoc::decode(view, new)?;
+    let old_doc = EventDoc::from_stored(current).unwrap_or_default();
+    let errs = validate_update(&new_doc, &old_doc, view);
+    if !errs.is_empty() {
+        return Err(ApiError::invalid("Event", view.group(), &name, &errs));
+    }
+    Ok(new_doc.to_value())
+}
+
+fn require_namespace(shared: &Shared, kind: Kind, namespace: &str) -> Result<(), ApiError> {
+    if kind.namespaced()
+        && shared.require_namespaces
+        && shared.store.get(Kind::Namespace, "", namespace).is_none()
+    {
+        return Err(ApiError::not_found("namespaces", "", namespace));
+    }
+    Ok(())
+}
+
+/// Creates an object sent through `view`, as a POST would.
+pub(crate) fn create_object(
+    shared: &Shared,
+    kind: Kind,
+    view: View,
+    namespace: Option<&str>,
+    body: Value,
+) -> Result<Value, ApiError> {
+    let obj = prepare_new(kind, view, namespace, body)?;
+    require_namespace(shared, kind, namespace.unwrap_or(""))?;
+    shared.store.create(kind, view.group(), obj)
+}
