@@ -173,7 +173,57 @@ impl EventDoc {
         };
         doc.api_version = Some(View::EventsV1.api_version().to_owned());
         doc.kind = Some("Event".to_owned());
+        doc.drop_empty();
         Ok(doc)
+    }
+
+    /// Empty strings, zero counts and empty sources become unset, as they
+    /// are after a round trip through the API server (Go's `omitempty`).
+    fn drop_empty(&mut self) {
+        fn clear(s: &mut Option<String>) {
+            if s.as_deref() == Some("") {
+                *s = None;
+            }
+        }
+        fn clear_ref(r: &mut ObjectReference) {
+            for f in [
+                &mut r.api_version,
+                &mut r.kind,
+                &mut r.name,
+                &mut r.namespace,
+                &mut r.uid,
+                &mut r.field_path,
+                &mut r.resource_version,
+            ] {
+                clear(f);
+            }
+        }
+        for f in [
+            &mut self.reporting_controller,
+            &mut self.reporting_instance,
+            &mut self.action,
+            &mut self.reason,
+            &mut self.note,
+            &mut self.type_,
+        ] {
+            clear(f);
+        }
+        if let Some(r) = &mut self.regarding {
+            clear_ref(r);
+        }
+        if let Some(r) = &mut self.related {
+            clear_ref(r);
+        }
+        if let Some(src) = &mut self.deprecated_source {
+            clear(&mut src.component);
+            clear(&mut src.host);
+        }
+        if empty_source(self.deprecated_source.as_ref()) {
+            self.deprecated_source = None;
+        }
+        if self.deprecated_count == Some(0) {
+            self.deprecated_count = None;
+        }
     }
 
     /// The stored (events.k8s.io/v1) JSON.
@@ -459,10 +509,7 @@ pub(crate) fn validate_update(new: &EventDoc, old: &EventDoc, view: View) -> Vec
     );
     immutable(
         "source",
-        empty_source(new.deprecated_source.as_ref())
-            != empty_source(old.deprecated_source.as_ref())
-            || (!empty_source(new.deprecated_source.as_ref())
-                && new.deprecated_source != old.deprecated_source),
+        new.deprecated_source != old.deprecated_source,
         render_value(&json_of(&new.deprecated_source.clone().unwrap_or_default())),
     );
     immutable(
@@ -619,6 +666,22 @@ mod tests {
         v["eventTime"] = json!("2025-01-02T03:04:05.123456789Z");
         let new = EventDoc::decode(View::EventsV1, v).unwrap();
         assert!(validate_update(&new, &old, View::EventsV1).is_empty());
+    }
+
+    #[test]
+    fn empty_values_are_unset() {
+        let mut v = valid();
+        v["action"] = json!("");
+        v["regarding"]["fieldPath"] = json!("");
+        v["deprecatedSource"] = json!({"component": ""});
+        v["deprecatedCount"] = json!(0);
+        let doc = EventDoc::decode(View::EventsV1, v).unwrap();
+        assert!(doc.action.is_none());
+        assert!(doc.regarding.as_ref().unwrap().field_path.is_none());
+        assert!(doc.deprecated_source.is_none() && doc.deprecated_count.is_none());
+        let stored = doc.to_value();
+        assert!(stored.get("action").is_none());
+        assert!(stored.get("deprecatedSource").is_none());
     }
 
     #[test]
