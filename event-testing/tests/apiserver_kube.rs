@@ -333,3 +333,37 @@ async fn missing_namespace_is_404() {
     assert_eq!(s.code, 404);
     assert_eq!(s.message, "namespaces \"nowhere\" not found");
 }
+
+#[tokio::test]
+async fn kube_runtime_recorder_repeats_become_a_series() {
+    use kube::runtime::events::{Event as KubeEvent, EventType, Recorder, Reporter};
+    let server = ApiServer::start().await.unwrap();
+    let pod = server.create_pod("shop", "web-0").unwrap();
+    let reporter = Reporter {
+        controller: "example.com/widgets".into(),
+        instance: Some("widgets-0".into()),
+    };
+    let recorder = Recorder::new(server.client().await.unwrap(), reporter);
+    let reference = k8s_openapi::api::core::v1::ObjectReference {
+        api_version: Some("v1".into()),
+        kind: Some("Pod".into()),
+        name: Some("web-0".into()),
+        namespace: Some("shop".into()),
+        uid: pod.metadata.uid.clone(),
+        ..Default::default()
+    };
+    let ev = KubeEvent {
+        type_: EventType::Warning,
+        reason: "BackOff".into(),
+        note: Some("restarting".into()),
+        action: "Restarting".into(),
+        secondary: None,
+    };
+    for _ in 0..3 {
+        recorder.publish(&ev, &reference).await.unwrap();
+    }
+    let stored = server.events();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0].series.as_ref().map(|s| s.count), Some(3));
+    assert_eq!(server.requests().writes("/apis/events.k8s.io/"), 3);
+}
