@@ -1,0 +1,131 @@
+//! The end-to-end suite: what the kube-events crates write, checked through
+//! the Kubernetes API and the real `kubectl`, against any cluster given by a
+//! kubeconfig or, by default, the local API double
+//! ([`event_testing::apiserver::ApiServer`]) started in-process.
+//!
+//! ```text
+//! cargo xtask e2e                      # against the local API double
+//! cargo xtask e2e --kubeconfig PATH    # against a cluster (kind, k3d, minikube, ...)
+//! ```
+//!
+//! Every scenario prints `PASS name: figure`, `FAIL name: why` or
+//! `SKIP name: why`, and the run ends with `N passed, M failed` (and
+//! `, K skipped` when any). The stack under test is the one a controller
+//! uses: [`event_kube::KubeSink`] built from the `kube::Config`, under
+//! [`event_core::Recorder`], with a thin wrapper that counts the sink's
+//! calls so that the figures are the same on a cluster and on the double.
+//!
+//! On a cluster the suite works in a namespace of its own
+//! (`events-e2e-<random>`), deletes it at the end together with the events
+//! it wrote about cluster-scoped objects in `default`. It needs to create
+//! namespaces, ConfigMaps, ServiceAccounts, Roles and RoleBindings, to
+//! create, patch, list and delete events, to list Nodes, and to impersonate
+//! a ServiceAccount (the scenario about missing `patch` rights is skipped
+//! without that).
+//!
+//! ```no_run
+//! # #[tokio::main] async fn main() {
+//! let summary = e2e::run(e2e::Options::default()).await;
+//! println!("{}", summary.line());
+//! std::process::exit(if summary.is_success() { 0 } else { 1 });
+//! # }
+//! ```
+
+mod counting;
+mod kubectl;
+mod report;
+mod scenarios;
+mod suite;
+
+use std::path::PathBuf;
+
+pub use report::Summary;
+
+/// What to run against.
+///
+/// # Example
+///
+/// ```
+/// let opts = e2e::Options::parse(["--kubeconfig", "/tmp/kind.yaml"])?;
+/// assert_eq!(opts.kubeconfig.unwrap().to_str(), Some("/tmp/kind.yaml"));
+/// assert!(e2e::Options::parse(Vec::<String>::new())?.kubeconfig.is_none());
+/// # Ok::<(), String>(())
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// The cluster's kubeconfig (its current context); `None` starts the
+    /// local API double.
+    pub kubeconfig: Option<PathBuf>,
+}
+
+/// Usage text of the `e2e` program.
+pub const USAGE: &str = "usage: e2e [--kubeconfig PATH]
+
+Runs the end-to-end scenarios against the cluster of PATH (its current
+context), or against a local Kubernetes API double when no kubeconfig is
+given. Exits non-zero when a scenario fails.
+";
+
+impl Options {
+    /// Reads the command-line arguments (without the program name).
+    ///
+    /// # Errors
+    ///
+    /// A message for an unknown argument or a missing value; `--help`
+    /// returns [`USAGE`] as the error.
+    ///
+    /// # Example
+    ///
+    /// See [`Options`].
+    pub fn parse<I, S>(args: I) -> Result<Self, String>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut opts = Self::default();
+        let mut it = args.into_iter().map(Into::into);
+        while let Some(arg) = it.next() {
+            match arg.as_str() {
+                "--kubeconfig" => {
+                    let path = it.next().ok_or("--kubeconfig needs a path")?;
+                    opts.kubeconfig = Some(path.into());
+                }
+                "-h" | "--help" => return Err(USAGE.to_owned()),
+                other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
+            }
+        }
+        Ok(opts)
+    }
+}
+
+/// Runs every scenario in order, printing one line per scenario and
+/// returning the totals. A failure to reach the target is reported as a
+/// failed `setup` step.
+///
+/// # Example
+///
+/// ```no_run
+/// # #[tokio::main] async fn main() {
+/// let summary = e2e::run(e2e::Options::default()).await;
+/// assert!(summary.is_success(), "{}", summary.lines.join("\n"));
+/// # }
+/// ```
+pub async fn run(opts: Options) -> Summary {
+    let mut summary = Summary::default();
+    let suite = match suite::Suite::start(&opts).await {
+        Ok(suite) => suite,
+        Err(why) => {
+            summary.record("setup", report::Outcome::Fail(why));
+            return summary;
+        }
+    };
+    println!("target: {}", suite.describe());
+    for scenario in scenarios::ALL {
+        let outcome = scenarios::run_one(&suite, scenario).await;
+        summary.record(scenario.name, outcome);
+    }
+    if let Err(why) = suite.cleanup().await {
+        println!("cleanup: {why}");
+    }
+    summary
+}

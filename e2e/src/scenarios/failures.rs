@@ -1,0 +1,395 @@
+//! Scenarios 5-7: an event that expired on the server, a token without
+//! `patch`, and a flood through injected faults.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use event_core::{Error, Event, ObjectRef, Published, RetryPolicy, SinkError};
+use event_kube::EventRefExt;
+use event_testing::apiserver::{ApiServer, RandomFaults};
+use k8s_openapi::api::core::v1::ServiceAccount;
+use k8s_openapi::api::events::v1::Event as K8sEvent;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use kube::api::{Api, DeleteParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use serde_json::json;
+
+use super::basic::SHUTDOWN;
+use super::{ScenarioResult, short};
+use crate::counting::{Op, describe_writes};
+use crate::report::Outcome;
+use crate::suite::{
+    CONTROLLER, Context, NO_PATCH_TOKEN, NO_PATCH_USER, Res, Suite, create_configmap, ensure,
+    load_config,
+};
+
+/// 5. After the server lost the event (TTL on the double, a delete on a
+///    cluster), the next write creates it again with the series carried.
+pub(super) async fn expired(suite: &Suite) -> ScenarioResult {
+    // Expiring on the shared double would take the other scenarios' events
+    // with it, so the double case gets a server of its own.
+    let own = match &suite.server {
+        Some(_) => Some(ApiServer::start().await.ctx("starting a second double")?),
+        None => None,
+    };
+    let (config, client) = match &own {
+        Some(server) => (
+            load_config(server.kubeconfig_path()).await?,
+            server.client().await.ctx("client of the second double")?,
+        ),
+        None => (suite.config.clone(), suite.client.clone()),
+    };
+    if let Some(server) = &own {
+        server
+            .create_namespace(&suite.namespace)
+            .ctx("creating the namespace")?;
+    }
+    let cm = create_configmap(&client, &suite.namespace, "expiry", &[("mode", "slow")])
+        .await
+        .ctx("creating a ConfigMap")?;
+    let regarding = cm.event_ref();
+    let (recorder, sink) = suite.stack(config, CONTROLLER, |b| b)?;
+    let event = Event::warning("SyncFailed", "Syncing").note("upstream unavailable");
+    let first = recorder
+        .publish(&event, &regarding)
+        .await
+        .ctx("publish #1")?;
+    let second = recorder
+        .publish(&event, &regarding)
+        .await
+        .ctx("publish #2")?;
+    ensure(
+        first == Published::Created && second == (Published::SeriesUpdated { count: 2 }),
+        || format!("publishes #1 and #2 gave {first:?} and {second:?}"),
+    )?;
+    let old = sink
+        .created()
+        .first()
+        .cloned()
+        .ok_or("no create recorded")?;
+
+    let how = match &own {
+        Some(server) => {
+            let expired = server.expire_events();
+            ensure(expired == 1, || {
+                format!("the double expired {expired} events, expected 1")
+            })?;
+            "expired on the double"
+        }
+        None => {
+            Api::<K8sEvent>::namespaced(client.clone(), &old.namespace)
+                .delete(&old.name, &DeleteParams::default())
+                .await
+                .ctx("deleting the event")?;
+            "deleted through the API"
+        }
+    };
+    let mark = sink.len();
+    for i in 3..=4 {
+        recorder
+            .publish(&event, &regarding)
+            .await
+            .map_err(|e| format!("publish #{i} after the event was {how}: {e}"))?;
+    }
+    recorder.flush().await;
+    let report = recorder.shutdown(SHUTDOWN).await;
+    ensure(report.is_complete(), || {
+        format!("{} events not written at shutdown", report.unwritten.len())
+    })?;
+    let after: Vec<_> = sink.calls().into_iter().skip(mark).collect();
+    let creates: Vec<_> = after
+        .iter()
+        .filter(|c| c.op == Op::Create && c.result.is_ok())
+        .collect();
+    let not_found = after
+        .iter()
+        .filter(|c| c.op == Op::Patch && c.result == Err(SinkError::NotFound))
+        .count();
+    let [create] = creates.as_slice() else {
+        return Err(format!(
+            "expected 1 create after the event was {how}, saw {}",
+            creates.len()
+        ));
+    };
+    let carried = create.record.series.map(|s| s.count);
+    ensure(carried.is_some_and(|c| c >= 3), || {
+        format!("the new event was created with series {carried:?}, expected the count carried")
+    })?;
+    ensure(create.record.name != old.name, || {
+        "the new event reuses the old name".to_owned()
+    })?;
+    let stored = Api::<K8sEvent>::namespaced(client, &create.record.namespace)
+        .get(&create.record.name)
+        .await
+        .ctx("reading the new event")?;
+    let count = stored.series.as_ref().map(|s| s.count);
+    ensure(count == Some(4), || {
+        format!("stored series count is {count:?}, expected 4")
+    })?;
+    Ok(Outcome::Pass(format!(
+        "event {how}: {not_found} patch -> 404, then 1 create of a new event with series count \
+         {} carried, stored count 4 after 4 occurrences; {} in all",
+        carried.unwrap_or(0),
+        describe_writes(&sink)
+    )))
+}
+
+/// On a cluster: a ServiceAccount allowed only to create events; returns
+/// the user name to impersonate.
+async fn create_only_account(suite: &Suite) -> Res<String> {
+    let ns = suite.namespace.as_str();
+    let name = "event-creator";
+    let pp = PostParams::default();
+    let sa: ServiceAccount = serde_json::from_value(json!({
+        "metadata": {"name": name, "namespace": ns},
+    }))
+    .ctx("ServiceAccount")?;
+    let role: Role = serde_json::from_value(json!({
+        "metadata": {"name": name, "namespace": ns},
+        "rules": [{"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create"]}],
+    }))
+    .ctx("Role")?;
+    let binding: RoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": name, "namespace": ns},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+        "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}],
+    }))
+    .ctx("RoleBinding")?;
+    Api::<ServiceAccount>::namespaced(suite.client.clone(), ns)
+        .create(&pp, &sa)
+        .await
+        .ctx("creating the ServiceAccount")?;
+    Api::<Role>::namespaced(suite.client.clone(), ns)
+        .create(&pp, &role)
+        .await
+        .ctx("creating the Role")?;
+    Api::<RoleBinding>::namespaced(suite.client.clone(), ns)
+        .create(&pp, &binding)
+        .await
+        .ctx("creating the RoleBinding")?;
+    Ok(format!("system:serviceaccount:{ns}:{name}"))
+}
+
+/// On a cluster: waits until the impersonated user may create events (RBAC
+/// takes a moment to apply). `Err` carries a skip reason when
+/// impersonation itself is refused.
+async fn wait_until_allowed(config: &kube::Config, namespace: &str) -> Result<(), Outcome> {
+    let client = kube::Client::try_from(config.clone())
+        .map_err(|e| Outcome::Fail(format!("building the impersonating client: {e}")))?;
+    let probe: K8sEvent = serde_json::from_value(json!({
+        "metadata": {"name": "e2e-probe", "namespace": namespace},
+        "eventTime": event_core::format_micro_time(jiff::Timestamp::now()),
+        "reportingController": CONTROLLER,
+        "reportingInstance": "e2e",
+        "action": "Probing",
+        "reason": "Probe",
+        "type": "Normal",
+        "regarding": {"apiVersion": "v1", "kind": "Namespace", "name": namespace},
+    }))
+    .map_err(|e| Outcome::Fail(format!("probe event: {e}")))?;
+    let dry_run = PostParams {
+        dry_run: true,
+        ..PostParams::default()
+    };
+    let api = Api::<K8sEvent>::namespaced(client, namespace);
+    let mut last = String::new();
+    for _ in 0..20 {
+        match api.create(&dry_run, &probe).await {
+            Ok(_) => return Ok(()),
+            Err(kube::Error::Api(s)) if s.message.contains("impersonate") => {
+                return Err(Outcome::Skip(format!(
+                    "impersonation refused: {}",
+                    short(&s.message)
+                )));
+            }
+            Err(e) => last = e.to_string(),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Err(Outcome::Fail(format!(
+        "the create-only account never got to create events: {last}"
+    )))
+}
+
+/// 6. Without `patch`, the second occurrence fails with `Forbidden` and the
+///    RBAC rule, and the controller goes on.
+pub(super) async fn forbidden(suite: &Suite) -> ScenarioResult {
+    let (config, user) = match &suite.server {
+        Some(server) => {
+            let kc = Kubeconfig::from_yaml(&server.kubeconfig(Some(NO_PATCH_TOKEN)))
+                .ctx("kubeconfig of the limited token")?;
+            let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+                .await
+                .ctx("loading the limited kubeconfig")?;
+            (config, NO_PATCH_USER.to_owned())
+        }
+        None => {
+            let user = create_only_account(suite).await?;
+            let mut config = suite.config.clone();
+            config.auth_info.impersonate = Some(user.clone());
+            if let Err(outcome) = wait_until_allowed(&config, &suite.namespace).await {
+                return Ok(outcome);
+            }
+            (config, user)
+        }
+    };
+    let (recorder, sink) = suite.stack(config, CONTROLLER, |b| b)?;
+    let regarding = suite.configmap.event_ref();
+    let event = Event::warning("QuotaExceeded", "Scaling").note("namespace quota reached");
+    let first = recorder.publish(&event, &regarding).await;
+    if first != Ok(Published::Created) {
+        recorder.shutdown(SHUTDOWN).await;
+        return Err(format!(
+            "the first publish as {user} gave {first:?}, expected Created"
+        ));
+    }
+    let second = recorder.publish(&event, &regarding).await;
+    let message = match second {
+        Err(Error::Sink(SinkError::Forbidden { message })) => message,
+        other => {
+            recorder.shutdown(SHUTDOWN).await;
+            return Err(format!(
+                "the second publish (a patch) gave {other:?}, expected Forbidden"
+            ));
+        }
+    };
+    // The controller goes on: more occurrences, another event, emits.
+    let third = recorder.publish(&event, &regarding).await;
+    let other = Event::normal("ScaledDown", "Scaling").note("scaled to 2 replicas");
+    let fourth = recorder.publish(&other, &regarding).await;
+    let mut emitted = 0;
+    for _ in 0..10 {
+        if recorder.emit(&event, &regarding).is_ok() {
+            emitted += 1;
+        }
+    }
+    recorder.flush().await;
+    let report = recorder.shutdown(SHUTDOWN).await;
+    ensure(
+        message.contains("events.k8s.io") && message.contains("patch"),
+        || format!("the Forbidden message lacks the RBAC rule: {message}"),
+    )?;
+    ensure(fourth == Ok(Published::Created), || {
+        format!("a new event after the Forbidden gave {fourth:?}, expected Created")
+    })?;
+    ensure(emitted == 10, || format!("{emitted} of 10 emits accepted"))?;
+    Ok(Outcome::Pass(format!(
+        "as {user}: create ok, patch -> Forbidden \"{message}\"; afterwards a repeat returned \
+         {}, a new event Created, 10 emits accepted, shutdown returned ({} writes failed, {} \
+         unwritten; {})",
+        match &third {
+            Ok(p) => format!("{p:?}"),
+            Err(e) => format!("Err({})", short(&e.to_string())),
+        },
+        report.stats.failed,
+        report.unwritten.len(),
+        describe_writes(&sink)
+    )))
+}
+
+const FAULT_RATE: f64 = 0.3;
+const FAULT_SEED: u64 = 6;
+const FLOOD_OBJECTS: usize = 100;
+const FLOOD_PER_OBJECT: u32 = 100;
+
+/// 7. 10,000 publishes over 100 objects through 30% injected 5xx and dropped
+///    connections: every stored count is exact after shutdown.
+pub(super) async fn faults(suite: &Suite) -> ScenarioResult {
+    let Some(server) = &suite.server else {
+        return Ok(Outcome::Skip(
+            "needs the local API double's fault injection".into(),
+        ));
+    };
+    let prefix = format!(
+        "/apis/events.k8s.io/v1/namespaces/{}/events",
+        suite.namespace
+    );
+    let faults = server.faults();
+    let injected_before = faults.injected();
+    // At a 30% failure rate, five attempts lose about one write in 400; the
+    // retry budget is sized for the rate (20 attempts), with short backoffs.
+    let retry = RetryPolicy::default()
+        .max_attempts(20)
+        .initial_backoff(Duration::from_millis(5))
+        .max_backoff(Duration::from_millis(50));
+    let (recorder, sink) = suite.stack(suite.config.clone(), CONTROLLER, |b| b.retry(retry))?;
+    faults.set_random(Some(
+        RandomFaults::new(FAULT_SEED, FAULT_RATE).path_prefix(prefix),
+    ));
+    let event = Event::warning("ProbeFailed", "Probing").note("liveness probe failed");
+    let mut tasks = Vec::new();
+    for i in 0..FLOOD_OBJECTS {
+        let recorder = recorder.clone();
+        let event = event.clone();
+        let regarding = ObjectRef::new("v1", "ConfigMap", format!("flood-{i:03}"))
+            .within(&suite.namespace)
+            .with_uid(format!("00000000-0000-4000-8000-{i:012}"));
+        tasks.push(tokio::spawn(async move {
+            let mut errors = 0_u32;
+            for _ in 0..FLOOD_PER_OBJECT {
+                if recorder.publish(&event, &regarding).await.is_err() {
+                    errors += 1;
+                }
+            }
+            errors
+        }));
+    }
+    let mut publish_errors = 0;
+    let mut panics = 0;
+    for task in tasks {
+        match task.await {
+            Ok(errors) => publish_errors += errors,
+            Err(e) if e.is_panic() => panics += 1,
+            Err(e) => return Err(format!("a publishing task ended: {e}")),
+        }
+    }
+    let report = recorder.shutdown(Duration::from_secs(60)).await;
+    faults.set_random(None);
+    let injected = faults.injected() - injected_before;
+    ensure(panics == 0, || {
+        format!("{panics} publishing tasks panicked")
+    })?;
+    ensure(report.is_complete(), || {
+        format!("{} events not written at shutdown", report.unwritten.len())
+    })?;
+
+    let mut counts: BTreeMap<String, Vec<i32>> = BTreeMap::new();
+    for e in server.events() {
+        let ours = e.metadata.namespace.as_deref() == Some(suite.namespace.as_str())
+            && e.reporting_controller.as_deref() == Some(CONTROLLER);
+        let name = e.regarding.as_ref().and_then(|r| r.name.clone());
+        if let (true, Some(name)) = (ours, name)
+            && name.starts_with("flood-")
+        {
+            counts
+                .entry(name)
+                .or_default()
+                .push(e.series.as_ref().map_or(1, |s| s.count));
+        }
+    }
+    let want = i32::try_from(FLOOD_PER_OBJECT).unwrap_or(i32::MAX);
+    let wrong: Vec<String> = counts
+        .iter()
+        .filter(|(_, c)| c.as_slice() != [want])
+        .map(|(n, c)| format!("{n}: {c:?}"))
+        .collect();
+    ensure(counts.len() == FLOOD_OBJECTS && wrong.is_empty(), || {
+        format!(
+            "{} objects have events; wrong counts: {}",
+            counts.len(),
+            wrong.join(", ")
+        )
+    })?;
+    let stats = report.stats;
+    Ok(Outcome::Pass(format!(
+        "{} publishes over {FLOOD_OBJECTS} objects with {:.0}% injected 5xx/dropped connections \
+         (seed {FAULT_SEED}): {FLOOD_OBJECTS} events, every series count {FLOOD_PER_OBJECT}; \
+         {injected} faults injected, {} retries, {} sink calls ({} failed), {publish_errors} \
+         publish errors returned, no panic",
+        stats.published,
+        FAULT_RATE * 100.0,
+        stats.retried,
+        sink.len(),
+        sink.failures(),
+    )))
+}
