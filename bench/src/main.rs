@@ -33,10 +33,19 @@ static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 /// Heap bytes allocated and not yet freed, process-wide.
 fn live_bytes() -> u64 {
-    let s = GLOBAL.stats();
-    let live =
-        s.bytes_allocated as i128 - s.bytes_deallocated as i128 + s.bytes_reallocated as i128;
-    u64::try_from(live.max(0)).unwrap_or(u64::MAX)
+    live(&GLOBAL.stats())
+}
+
+/// Live bytes from the allocator's totals. Growth and shrinkage by
+/// `realloc` are already folded into the allocated and deallocated totals
+/// (`bytes_reallocated` only repeats their net), so it is not added again.
+fn live(stats: &stats_alloc::Stats) -> u64 {
+    u64::try_from(
+        stats
+            .bytes_allocated
+            .saturating_sub(stats.bytes_deallocated),
+    )
+    .unwrap_or(u64::MAX)
 }
 
 const USAGE: &str = "usage: bench [--quick] [--runs N]
@@ -673,6 +682,22 @@ mod tests {
         assert!(parse(&args(&["--runs", "2"])).is_err());
         assert!(parse(&args(&["--fast"])).is_err());
         assert!(parse(&args(&["--help"])).unwrap().is_none());
+    }
+
+    #[test]
+    fn reallocations_are_not_counted_twice() {
+        // 100 bytes allocated, grown to 130 by realloc (the allocator adds
+        // the 30 to `bytes_allocated` and records them again as
+        // reallocated), 40 freed.
+        let stats = stats_alloc::Stats {
+            allocations: 1,
+            deallocations: 0,
+            reallocations: 1,
+            bytes_allocated: 130,
+            bytes_deallocated: 40,
+            bytes_reallocated: 30,
+        };
+        assert_eq!(live(&stats), 90);
     }
 
     #[test]
