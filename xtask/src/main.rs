@@ -1,7 +1,9 @@
 //! Project tasks: `cargo xtask ci | e2e | bench | apiserver`.
 
+mod apiserver;
 mod bench;
 mod ci;
+mod e2e;
 
 use std::process::ExitCode;
 
@@ -12,6 +14,10 @@ tasks:
               docs with warnings denied, the examples and the end-to-end suite
   bench       side-by-side with kube-rs's recorder: a table of ratios and a plot
               (--quick for a smoke run under two minutes, --runs N)
+  e2e         the end-to-end scenarios against the local Kubernetes API double,
+              or a cluster with --kubeconfig PATH (kubectl checks when installed)
+  apiserver   the local Kubernetes API double until Ctrl-C; --kubeconfig PATH
+              (required) is where its kubeconfig goes (--port N, --http, ...)
 ";
 
 fn main() -> ExitCode {
@@ -19,6 +25,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("e2e") => e2e::run(&args[1..]),
+        Some("apiserver") => apiserver::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

@@ -1,0 +1,98 @@
+//! `cargo xtask apiserver --kubeconfig PATH [--port N] [--http]
+//! [--event-ttl SECS] [--pod NS/NAME]... [--node NAME]...`: runs the local
+//! Kubernetes API double until Ctrl-C, writing its kubeconfig to PATH (the
+//! `apiserver` program of the `e2e` crate).
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::ci::workspace_root;
+
+/// The arguments after `apiserver`, with the kubeconfig path made absolute;
+/// `--kubeconfig` is required. Other flags are checked by the program.
+fn server_args(args: &[String], cwd: &Path) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut kubeconfig = false;
+    let mut help = false;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        out.push(arg.clone());
+        match arg.as_str() {
+            "--kubeconfig" => {
+                let path = it.next().ok_or("apiserver: --kubeconfig needs a path")?;
+                out.push(cwd.join(path).display().to_string());
+                kubeconfig = true;
+            }
+            "-h" | "--help" => help = true,
+            _ => {}
+        }
+    }
+    if kubeconfig || help {
+        Ok(out)
+    } else {
+        Err("apiserver: --kubeconfig PATH is required (where to write the kubeconfig)".to_owned())
+    }
+}
+
+/// The cargo arguments that build and run the server.
+fn cargo_args(server_args: Vec<String>) -> Vec<String> {
+    ["run", "--quiet", "-p", "e2e", "--bin", "apiserver", "--"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(server_args)
+        .collect()
+}
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let cwd = std::env::current_dir().map_err(|e| format!("apiserver: current directory: {e}"))?;
+    let server_args = server_args(args, &cwd)?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(&cargo)
+        .args(cargo_args(server_args))
+        .current_dir(workspace_root())
+        .status()
+        .map_err(|e| format!("apiserver could not start cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("apiserver failed ({status})"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn kubeconfig_is_required_and_made_absolute() {
+        let cwd = Path::new("/work");
+        assert_eq!(
+            server_args(&strings(&["--port", "6443", "--kubeconfig", "kc"]), cwd).unwrap(),
+            strings(&["--port", "6443", "--kubeconfig", "/work/kc"])
+        );
+        assert!(server_args(&strings(&["--port", "6443"]), cwd).is_err());
+        assert!(server_args(&strings(&["--kubeconfig"]), cwd).is_err());
+        assert_eq!(
+            server_args(&strings(&["--help"]), cwd).unwrap(),
+            strings(&["--help"])
+        );
+        assert_eq!(
+            cargo_args(strings(&["--kubeconfig", "/k"])),
+            strings(&[
+                "run",
+                "--quiet",
+                "-p",
+                "e2e",
+                "--bin",
+                "apiserver",
+                "--",
+                "--kubeconfig",
+                "/k"
+            ])
+        );
+    }
+}

@@ -1,0 +1,95 @@
+//! `cargo xtask e2e [--kubeconfig PATH]`: runs the end-to-end suite (the
+//! `e2e` crate) against the cluster of PATH, or against the local API double
+//! when no kubeconfig is given.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::ci::workspace_root;
+
+/// The arguments after `e2e`, checked, with the kubeconfig path made
+/// absolute (cargo runs the suite from the workspace root).
+fn suite_args(args: &[String], cwd: &Path) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--kubeconfig" => {
+                let path = it.next().ok_or("e2e: --kubeconfig needs a path")?;
+                out.push(arg.clone());
+                out.push(cwd.join(path).display().to_string());
+            }
+            "-h" | "--help" => out.push(arg.clone()),
+            other => {
+                return Err(format!(
+                    "e2e: unknown argument `{other}` (expected --kubeconfig PATH)"
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The cargo arguments that build and run the suite.
+fn cargo_args(suite_args: Vec<String>) -> Vec<String> {
+    ["run", "--quiet", "-p", "e2e", "--bin", "e2e", "--"]
+        .into_iter()
+        .map(str::to_owned)
+        .chain(suite_args)
+        .collect()
+}
+
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let cwd = std::env::current_dir().map_err(|e| format!("e2e: current directory: {e}"))?;
+    let suite_args = suite_args(args, &cwd)?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(&cargo)
+        .args(cargo_args(suite_args))
+        .current_dir(workspace_root())
+        .status()
+        .map_err(|e| format!("e2e could not start cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("e2e failed ({status})"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn arguments_pass_through_with_an_absolute_kubeconfig() {
+        let cwd = Path::new("/home/me/project");
+        assert_eq!(
+            suite_args(&strings(&["--kubeconfig", "kind.yaml"]), cwd).unwrap(),
+            strings(&["--kubeconfig", "/home/me/project/kind.yaml"])
+        );
+        assert_eq!(
+            suite_args(&strings(&["--kubeconfig", "/etc/k.yaml"]), cwd).unwrap(),
+            strings(&["--kubeconfig", "/etc/k.yaml"])
+        );
+        assert!(suite_args(&[], cwd).unwrap().is_empty());
+        assert!(suite_args(&strings(&["--kubeconfig"]), cwd).is_err());
+        assert!(suite_args(&strings(&["--fast"]), cwd).is_err());
+        assert_eq!(
+            cargo_args(strings(&["--kubeconfig", "/k"])),
+            strings(&[
+                "run",
+                "--quiet",
+                "-p",
+                "e2e",
+                "--bin",
+                "e2e",
+                "--",
+                "--kubeconfig",
+                "/k"
+            ])
+        );
+    }
+}
