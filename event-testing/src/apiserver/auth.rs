@@ -29,6 +29,14 @@ pub struct Permissions {
 
 impl Permissions {
     /// Everything allowed (until denied).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_testing::apiserver::Permissions;
+    ///
+    /// assert!(Permissions::all().allows("pods", "", "delete"));
+    /// ```
     pub fn all() -> Permissions {
         Permissions {
             default_allow: true,
@@ -39,6 +47,14 @@ impl Permissions {
 
     /// Nothing allowed (until allowed). Discovery (`/api`, `/apis`,
     /// `/version`) stays open to every valid token.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_testing::apiserver::Permissions;
+    ///
+    /// assert!(!Permissions::none().allows("events", "events.k8s.io", "create"));
+    /// ```
     pub fn none() -> Permissions {
         Permissions {
             default_allow: false,
@@ -48,6 +64,15 @@ impl Permissions {
     }
 
     /// Allows `verb` on `resource`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_testing::apiserver::Permissions;
+    ///
+    /// let p = Permissions::none().allow("configmaps", "*");
+    /// assert!(p.allows("configmaps", "", "watch"));
+    /// ```
     #[must_use]
     pub fn allow(mut self, resource: impl Into<String>, verb: impl Into<String>) -> Permissions {
         self.allow.push((resource.into(), verb.into()));
@@ -55,6 +80,15 @@ impl Permissions {
     }
 
     /// Denies `verb` on `resource`, whatever else allows it.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_testing::apiserver::Permissions;
+    ///
+    /// let p = Permissions::all().allow("events", "patch").deny("events", "patch");
+    /// assert!(!p.allows("events", "events.k8s.io", "patch"));
+    /// ```
     #[must_use]
     pub fn deny(mut self, resource: impl Into<String>, verb: impl Into<String>) -> Permissions {
         self.deny.push((resource.into(), verb.into()));
@@ -62,6 +96,16 @@ impl Permissions {
     }
 
     /// Whether `verb` on `plural` in API `group` (empty for core) is allowed.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_testing::apiserver::Permissions;
+    ///
+    /// let p = Permissions::none().allow("events.events.k8s.io", "create");
+    /// assert!(p.allows("events", "events.k8s.io", "create"));
+    /// assert!(!p.allows("events", "", "create"));
+    /// ```
     pub fn allows(&self, plural: &str, group: &str, verb: &str) -> bool {
         let matches = |(res, v): &(String, String)| {
             let res_ok = res == "*"

@@ -61,6 +61,17 @@ impl Default for ApiServerBuilder {
 
 impl ApiServerBuilder {
     /// Serve plain HTTP instead of HTTPS.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::ApiServer;
+    ///
+    /// let server = ApiServer::builder().plain_http().start().await?;
+    /// assert!(server.ca_pem().is_none());
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn plain_http(mut self) -> ApiServerBuilder {
         self.plain_http = true;
@@ -68,6 +79,17 @@ impl ApiServerBuilder {
     }
 
     /// Listen on this port of `127.0.0.1` (default: any free port).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::ApiServer;
+    ///
+    /// let server = ApiServer::builder().port(0).start().await?; // 0: any free port
+    /// assert_ne!(server.addr().port(), 0);
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn port(mut self, port: u16) -> ApiServerBuilder {
         self.port = port;
@@ -76,6 +98,17 @@ impl ApiServerBuilder {
 
     /// How long an event lives after its last write (default
     /// [`DEFAULT_EVENT_TTL`]).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::ApiServer;
+    ///
+    /// let server = ApiServer::builder().event_ttl(std::time::Duration::from_secs(5)).start().await?;
+    /// # let _ = server;
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn event_ttl(mut self, ttl: Duration) -> ApiServerBuilder {
         self.event_ttl = ttl;
@@ -84,6 +117,17 @@ impl ApiServerBuilder {
 
     /// The token written to the kubeconfig (default: random). It may do
     /// everything.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::ApiServer;
+    ///
+    /// let server = ApiServer::builder().admin_token("secret").start().await?;
+    /// assert!(server.kubeconfig(None).contains("secret"));
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn admin_token(mut self, token: impl Into<String>) -> ApiServerBuilder {
         self.admin_token = Some(token.into());
@@ -91,6 +135,18 @@ impl ApiServerBuilder {
     }
 
     /// Accepts another token, whose user name is the token itself.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::{ApiServer, Permissions};
+    ///
+    /// let server = ApiServer::builder().token("viewer", Permissions::none().allow("*", "get")).start().await?;
+    /// let viewer = server.client_with_token("viewer").await?;
+    /// # let _ = viewer;
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn token(self, token: impl Into<String>, permissions: Permissions) -> ApiServerBuilder {
         let token = token.into();
@@ -100,6 +156,20 @@ impl ApiServerBuilder {
 
     /// Accepts another token for a named user (the name shows in 403 messages,
     /// e.g. `system:serviceaccount:ns:sa`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::{ApiServer, Permissions};
+    ///
+    /// let server = ApiServer::builder()
+    ///     .user_token("t1", "system:serviceaccount:shop:widgets", Permissions::all().deny("events", "patch"))
+    ///     .start()
+    ///     .await?;
+    /// # let _ = server;
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn user_token(
         mut self,
@@ -117,6 +187,19 @@ impl ApiServerBuilder {
 
     /// The clock for creation times, table ages and the event TTL (default:
     /// the system clock).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::ApiServer;
+    ///
+    /// use std::sync::Arc;
+    ///
+    /// let server = ApiServer::builder().clock(Arc::new(event_core::SystemClock)).start().await?;
+    /// # let _ = server;
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> ApiServerBuilder {
         self.clock = clock;
@@ -126,6 +209,23 @@ impl ApiServerBuilder {
     /// Whether creating an object in a namespace that does not exist answers
     /// 404, as a real cluster does (default `true`). [`INITIAL_NAMESPACES`]
     /// exist from the start.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::ApiServer;
+    ///
+    /// use k8s_openapi::api::core::v1::ConfigMap;
+    /// use kube::api::{Api, PostParams};
+    ///
+    /// let server = ApiServer::builder().require_namespaces(false).start().await?;
+    /// let cms: Api<ConfigMap> = Api::namespaced(server.client().await?, "anywhere");
+    /// let mut cm = ConfigMap::default();
+    /// cm.metadata.name = Some("settings".into());
+    /// cms.create(&PostParams::default(), &cm).await?;
+    /// # Ok(()) }
+    /// ```
     #[must_use]
     pub fn require_namespaces(mut self, require: bool) -> ApiServerBuilder {
         self.require_namespaces = require;
@@ -139,6 +239,17 @@ impl ApiServerBuilder {
     ///
     /// [`ApiServerError::Io`] when binding or writing the kubeconfig fails,
     /// [`ApiServerError::Tls`] when the certificates cannot be made.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::ApiServer;
+    ///
+    /// let server = ApiServer::builder().start().await?;
+    /// assert!(server.kubeconfig_path().exists());
+    /// # Ok(()) }
+    /// ```
     pub async fn start(self) -> Result<ApiServer, ApiServerError> {
         let listener = TcpListener::bind(("127.0.0.1", self.port)).await?;
         let addr = listener.local_addr()?;

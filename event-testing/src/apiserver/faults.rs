@@ -5,6 +5,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// Requests kept in the log; older ones are forgotten (counters keep counting).
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(event_testing::apiserver::REQUEST_LOG_LIMIT, 100_000);
+/// ```
 pub const REQUEST_LOG_LIMIT: usize = 100_000;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -12,6 +18,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 /// What an injected fault does to a request.
+///
+/// # Example
+///
+/// ```
+/// use event_testing::apiserver::{FaultAction, RandomFaults};
+///
+/// let faults = RandomFaults::new(1, 0.1).actions(vec![FaultAction::DropResponse]);
+/// # let _ = faults;
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FaultAction {
     /// Answer this status code with a `Status` body (429 carries
@@ -51,6 +66,15 @@ pub struct FaultRule {
 
 impl FaultRule {
     /// Answer `code` once.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_testing::apiserver::FaultRule;
+    ///
+    /// let rule = FaultRule::status(500);
+    /// # let _ = rule;
+    /// ```
     pub fn status(code: u16) -> FaultRule {
         FaultRule::new(FaultAction::Status {
             code,
@@ -59,6 +83,15 @@ impl FaultRule {
     }
 
     /// Answer 429 with `Retry-After: retry_after_secs` once.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_testing::apiserver::FaultRule;
+    ///
+    /// let rule = FaultRule::throttle(2).times(3);
+    /// # let _ = rule;
+    /// ```
     pub fn throttle(retry_after_secs: u64) -> FaultRule {
         FaultRule::new(FaultAction::Status {
             code: 429,
@@ -67,16 +100,44 @@ impl FaultRule {
     }
 
     /// Close the connection without an answer once.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_testing::apiserver::FaultRule;
+    ///
+    /// let rule = FaultRule::drop_connection().method("POST");
+    /// # let _ = rule;
+    /// ```
     pub fn drop_connection() -> FaultRule {
         FaultRule::new(FaultAction::Drop)
     }
 
     /// Serve one request, then close the connection without the answer.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_testing::apiserver::FaultRule;
+    ///
+    /// // The event is stored, but the client sees a broken connection.
+    /// let rule = FaultRule::drop_response().method("POST").path_prefix("/apis/events.k8s.io/");
+    /// # let _ = rule;
+    /// ```
     pub fn drop_response() -> FaultRule {
         FaultRule::new(FaultAction::DropResponse)
     }
 
     /// Delay one request by `delay`, then serve it.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_testing::apiserver::FaultRule;
+    ///
+    /// let rule = FaultRule::delay(std::time::Duration::from_millis(50)).times(10);
+    /// # let _ = rule;
+    /// ```
     pub fn delay(delay: Duration) -> FaultRule {
         FaultRule::new(FaultAction::Delay(delay))
     }
@@ -91,6 +152,15 @@ impl FaultRule {
     }
 
     /// Applies to the next `n` matching requests instead of one.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_testing::apiserver::FaultRule;
+    ///
+    /// let rule = FaultRule::status(503).times(5);
+    /// # let _ = rule;
+    /// ```
     #[must_use]
     pub fn times(mut self, n: usize) -> FaultRule {
         self.remaining = n;
@@ -98,6 +168,15 @@ impl FaultRule {
     }
 
     /// Only requests with this method (`"POST"`, `"PATCH"`, ...).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_testing::apiserver::FaultRule;
+    ///
+    /// let rule = FaultRule::status(409).method("patch"); // any case
+    /// # let _ = rule;
+    /// ```
     #[must_use]
     pub fn method(mut self, method: impl Into<String>) -> FaultRule {
         self.method = Some(method.into().to_ascii_uppercase());
@@ -105,6 +184,15 @@ impl FaultRule {
     }
 
     /// Only requests whose path starts with `prefix`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_testing::apiserver::FaultRule;
+    ///
+    /// let rule = FaultRule::status(500).path_prefix("/api/v1/namespaces/shop/");
+    /// # let _ = rule;
+    /// ```
     #[must_use]
     pub fn path_prefix(mut self, prefix: impl Into<String>) -> FaultRule {
         self.path_prefix = Some(prefix.into());
@@ -144,6 +232,15 @@ pub struct RandomFaults {
 impl RandomFaults {
     /// Fails a `rate` fraction (0.0 to 1.0) of matching requests, drawn
     /// from a generator seeded with `seed`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_testing::apiserver::RandomFaults;
+    ///
+    /// let faults = RandomFaults::new(42, 0.3);
+    /// # let _ = faults;
+    /// ```
     pub fn new(seed: u64, rate: f64) -> RandomFaults {
         RandomFaults {
             rng: fastrand::Rng::with_seed(seed),
@@ -165,6 +262,16 @@ impl RandomFaults {
     }
 
     /// The failures to draw from (an empty list keeps the defaults).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_testing::apiserver::{FaultAction, RandomFaults};
+    ///
+    /// let faults = RandomFaults::new(42, 0.3)
+    ///     .actions(vec![FaultAction::Status { code: 429, retry_after: Some(1) }]);
+    /// # let _ = faults;
+    /// ```
     #[must_use]
     pub fn actions(mut self, actions: Vec<FaultAction>) -> RandomFaults {
         if !actions.is_empty() {
@@ -174,6 +281,15 @@ impl RandomFaults {
     }
 
     /// Only requests with this method.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_testing::apiserver::RandomFaults;
+    ///
+    /// let faults = RandomFaults::new(42, 0.3).method("PATCH");
+    /// # let _ = faults;
+    /// ```
     #[must_use]
     pub fn method(mut self, method: impl Into<String>) -> RandomFaults {
         self.method = Some(method.into().to_ascii_uppercase());
@@ -181,6 +297,15 @@ impl RandomFaults {
     }
 
     /// Only requests whose path starts with `prefix`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_testing::apiserver::RandomFaults;
+    ///
+    /// let faults = RandomFaults::new(42, 0.3).path_prefix("/apis/events.k8s.io/");
+    /// # let _ = faults;
+    /// ```
     #[must_use]
     pub fn path_prefix(mut self, prefix: impl Into<String>) -> RandomFaults {
         self.path_prefix = Some(prefix.into());
@@ -235,36 +360,111 @@ pub struct ServerFaults {
 
 impl ServerFaults {
     /// Adds a rule; rules are tried in the order they were added.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::{ApiServer, FaultRule};
+    /// let server = ApiServer::start().await?;
+    /// server.faults().add(FaultRule::status(500).times(2).method("POST"));
+    /// # Ok(()) }
+    /// ```
     pub fn add(&self, rule: FaultRule) {
         lock(&self.inner).rules.push(rule);
     }
 
     /// The next `n` requests (any) answer `code`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// server.faults().fail_next(1, 500);
+    /// let err = server.client().await?.apiserver_version().await.unwrap_err();
+    /// assert!(matches!(err, kube::Error::Api(s) if s.code == 500));
+    /// # Ok(()) }
+    /// ```
     pub fn fail_next(&self, n: usize, code: u16) {
         self.add(FaultRule::status(code).times(n));
     }
 
     /// The next `n` requests answer 429 with `Retry-After`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// server.faults().throttle_next(1, 1);
+    /// # server.faults().clear();
+    /// # Ok(()) }
+    /// ```
     pub fn throttle_next(&self, n: usize, retry_after_secs: u64) {
         self.add(FaultRule::throttle(retry_after_secs).times(n));
     }
 
     /// The next `n` requests get their connection closed without an answer.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// server.faults().drop_next(1);
+    /// assert!(server.client().await?.apiserver_version().await.is_err());
+    /// assert_eq!(server.requests().all()[0].status, None);
+    /// # Ok(()) }
+    /// ```
     pub fn drop_next(&self, n: usize) {
         self.add(FaultRule::drop_connection().times(n));
     }
 
     /// Delays every request by `latency` (`None` to stop).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// server.faults().set_latency(Some(std::time::Duration::from_millis(1)));
+    /// server.client().await?.apiserver_version().await?;
+    /// server.faults().set_latency(None);
+    /// # Ok(()) }
+    /// ```
     pub fn set_latency(&self, latency: Option<Duration>) {
         lock(&self.inner).latency = latency;
     }
 
     /// Fails requests at random (`None` to stop).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::{ApiServer, RandomFaults};
+    /// let server = ApiServer::start().await?;
+    /// server.faults().set_random(Some(RandomFaults::new(7, 0.3).path_prefix("/apis/events.k8s.io/")));
+    /// # Ok(()) }
+    /// ```
     pub fn set_random(&self, random: Option<RandomFaults>) {
         lock(&self.inner).random = random;
     }
 
     /// Removes every rule, the latency and the random faults.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// server.faults().fail_next(5, 503);
+    /// server.faults().clear();
+    /// server.client().await?.apiserver_version().await?;
+    /// assert_eq!(server.faults().injected(), 0);
+    /// # Ok(()) }
+    /// ```
     pub fn clear(&self) {
         let mut st = lock(&self.inner);
         st.rules.clear();
@@ -273,6 +473,17 @@ impl ServerFaults {
     }
 
     /// How many faults (statuses, drops and delays) were injected so far.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// server.faults().fail_next(1, 500);
+    /// let _ = server.client().await?.apiserver_version().await;
+    /// assert_eq!(server.faults().injected(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn injected(&self) -> u64 {
         lock(&self.inner).injected
     }
@@ -313,6 +524,25 @@ impl ServerFaults {
 }
 
 /// One request the server received.
+///
+/// # Example
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use event_testing::apiserver::ApiServer;
+/// use k8s_openapi::api::core::v1::ConfigMap;
+/// use kube::api::{Api, ListParams};
+///
+/// let server = ApiServer::start().await?;
+/// let cms: Api<ConfigMap> = Api::namespaced(server.client().await?, "default");
+/// cms.list(&ListParams::default().labels("app=web")).await?;
+/// cms.delete_collection(&Default::default(), &ListParams::default()).await?;
+/// let log = server.requests();
+/// let first = &log.all()[0];
+/// assert_eq!((first.method.as_str(), first.path.as_str()), ("GET", "/api/v1/namespaces/default/configmaps"));
+/// assert_eq!(first.status, Some(200));
+/// # Ok(()) }
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestRecord {
     /// `GET`, `POST`, `PATCH`, ...
@@ -337,6 +567,23 @@ pub struct RequestRecord {
 
 impl RequestRecord {
     /// The percent-decoded value of a query parameter.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::ApiServer;
+    /// use k8s_openapi::api::core::v1::ConfigMap;
+    /// use kube::api::{Api, ListParams};
+    ///
+    /// let server = ApiServer::start().await?;
+    /// let cms: Api<ConfigMap> = Api::namespaced(server.client().await?, "default");
+    /// cms.list(&ListParams::default().labels("app=web")).await?;
+    /// cms.delete_collection(&Default::default(), &ListParams::default()).await?;
+    /// let log = server.requests();
+    /// assert_eq!(log.all()[0].query_param("labelSelector").as_deref(), Some("app=web"));
+    /// # Ok(()) }
+    /// ```
     pub fn query_param(&self, key: &str) -> Option<String> {
         let q = self.query.as_deref()?;
         super::http::query_pairs(q)
@@ -346,6 +593,27 @@ impl RequestRecord {
     }
 
     /// The body parsed as JSON.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::ApiServer;
+    /// use k8s_openapi::api::core::v1::ConfigMap;
+    /// use kube::api::{Api, ListParams};
+    ///
+    /// let server = ApiServer::start().await?;
+    /// let cms: Api<ConfigMap> = Api::namespaced(server.client().await?, "default");
+    /// cms.list(&ListParams::default().labels("app=web")).await?;
+    /// cms.delete_collection(&Default::default(), &ListParams::default()).await?;
+    /// let log = server.requests();
+    /// let mut cm = ConfigMap::default();
+    /// cm.metadata.name = Some("settings".into());
+    /// cms.create(&Default::default(), &cm).await?;
+    /// let post = &log.matching("POST", "/api/v1/")[0];
+    /// assert_eq!(post.body_json().unwrap()["metadata"]["name"], "settings");
+    /// # Ok(()) }
+    /// ```
     pub fn body_json(&self) -> Option<serde_json::Value> {
         serde_json::from_str(&self.body).ok()
     }
@@ -384,11 +652,45 @@ impl RequestLog {
     }
 
     /// Every kept record.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::ApiServer;
+    /// use k8s_openapi::api::core::v1::ConfigMap;
+    /// use kube::api::{Api, ListParams};
+    ///
+    /// let server = ApiServer::start().await?;
+    /// let cms: Api<ConfigMap> = Api::namespaced(server.client().await?, "default");
+    /// cms.list(&ListParams::default().labels("app=web")).await?;
+    /// cms.delete_collection(&Default::default(), &ListParams::default()).await?;
+    /// let log = server.requests();
+    /// assert_eq!(log.all().len(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn all(&self) -> Vec<RequestRecord> {
         lock(&self.inner).records.iter().cloned().collect()
     }
 
     /// Records with this method (any if empty) whose path starts with `path_prefix`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::ApiServer;
+    /// use k8s_openapi::api::core::v1::ConfigMap;
+    /// use kube::api::{Api, ListParams};
+    ///
+    /// let server = ApiServer::start().await?;
+    /// let cms: Api<ConfigMap> = Api::namespaced(server.client().await?, "default");
+    /// cms.list(&ListParams::default().labels("app=web")).await?;
+    /// cms.delete_collection(&Default::default(), &ListParams::default()).await?;
+    /// let log = server.requests();
+    /// assert_eq!(log.matching("GET", "/api/v1/namespaces/default/").len(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn matching(&self, method: &str, path_prefix: &str) -> Vec<RequestRecord> {
         lock(&self.inner)
             .records
@@ -402,6 +704,23 @@ impl RequestLog {
     }
 
     /// How many kept records match, as in [`RequestLog::matching`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::ApiServer;
+    /// use k8s_openapi::api::core::v1::ConfigMap;
+    /// use kube::api::{Api, ListParams};
+    ///
+    /// let server = ApiServer::start().await?;
+    /// let cms: Api<ConfigMap> = Api::namespaced(server.client().await?, "default");
+    /// cms.list(&ListParams::default().labels("app=web")).await?;
+    /// cms.delete_collection(&Default::default(), &ListParams::default()).await?;
+    /// let log = server.requests();
+    /// assert_eq!(log.count("", "/api/v1/"), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn count(&self, method: &str, path_prefix: &str) -> usize {
         lock(&self.inner)
             .records
@@ -414,22 +733,91 @@ impl RequestLog {
     }
 
     /// Records kept now.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::ApiServer;
+    /// use k8s_openapi::api::core::v1::ConfigMap;
+    /// use kube::api::{Api, ListParams};
+    ///
+    /// let server = ApiServer::start().await?;
+    /// let cms: Api<ConfigMap> = Api::namespaced(server.client().await?, "default");
+    /// cms.list(&ListParams::default().labels("app=web")).await?;
+    /// cms.delete_collection(&Default::default(), &ListParams::default()).await?;
+    /// let log = server.requests();
+    /// assert_eq!(log.len(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn len(&self) -> usize {
         lock(&self.inner).records.len()
     }
 
     /// Whether no record is kept.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::ApiServer;
+    /// use k8s_openapi::api::core::v1::ConfigMap;
+    /// use kube::api::{Api, ListParams};
+    ///
+    /// let server = ApiServer::start().await?;
+    /// let cms: Api<ConfigMap> = Api::namespaced(server.client().await?, "default");
+    /// cms.list(&ListParams::default().labels("app=web")).await?;
+    /// cms.delete_collection(&Default::default(), &ListParams::default()).await?;
+    /// let log = server.requests();
+    /// assert!(!log.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn is_empty(&self) -> bool {
         lock(&self.inner).records.is_empty()
     }
 
     /// Requests received since the server started (cleared records included).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::ApiServer;
+    /// use k8s_openapi::api::core::v1::ConfigMap;
+    /// use kube::api::{Api, ListParams};
+    ///
+    /// let server = ApiServer::start().await?;
+    /// let cms: Api<ConfigMap> = Api::namespaced(server.client().await?, "default");
+    /// cms.list(&ListParams::default().labels("app=web")).await?;
+    /// cms.delete_collection(&Default::default(), &ListParams::default()).await?;
+    /// let log = server.requests();
+    /// log.clear();
+    /// assert_eq!(log.total(), 2);
+    /// # Ok(()) }
+    /// ```
     pub fn total(&self) -> u64 {
         lock(&self.inner).total
     }
 
     /// How many kept records are writes (`POST`, `PUT`, `PATCH`, `DELETE`)
     /// whose path starts with `path_prefix`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::ApiServer;
+    /// use k8s_openapi::api::core::v1::ConfigMap;
+    /// use kube::api::{Api, ListParams};
+    ///
+    /// let server = ApiServer::start().await?;
+    /// let cms: Api<ConfigMap> = Api::namespaced(server.client().await?, "default");
+    /// cms.list(&ListParams::default().labels("app=web")).await?;
+    /// cms.delete_collection(&Default::default(), &ListParams::default()).await?;
+    /// let log = server.requests();
+    /// assert_eq!(log.writes("/api/v1/"), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn writes(&self, path_prefix: &str) -> usize {
         lock(&self.inner)
             .records
@@ -442,6 +830,24 @@ impl RequestLog {
     }
 
     /// Forgets the kept records (the total keeps counting).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use event_testing::apiserver::ApiServer;
+    /// use k8s_openapi::api::core::v1::ConfigMap;
+    /// use kube::api::{Api, ListParams};
+    ///
+    /// let server = ApiServer::start().await?;
+    /// let cms: Api<ConfigMap> = Api::namespaced(server.client().await?, "default");
+    /// cms.list(&ListParams::default().labels("app=web")).await?;
+    /// cms.delete_collection(&Default::default(), &ListParams::default()).await?;
+    /// let log = server.requests();
+    /// log.clear();
+    /// assert!(log.is_empty());
+    /// # Ok(()) }
+    /// ```
     pub fn clear(&self) {
         lock(&self.inner).records.clear();
     }

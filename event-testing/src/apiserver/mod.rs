@@ -127,16 +127,54 @@ use status::ApiError;
 
 /// Default time an event lives after its last write (the API server's
 /// `--event-ttl`).
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(event_testing::apiserver::DEFAULT_EVENT_TTL.as_secs(), 3600);
+/// ```
 pub const DEFAULT_EVENT_TTL: Duration = Duration::from_secs(3600);
 
 /// User name of the token written to the kubeconfig.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(event_testing::apiserver::ADMIN_USER, "admin");
+/// ```
 pub const ADMIN_USER: &str = "admin";
 
 /// Namespaces that exist from the start, as in a new cluster.
+///
+/// # Example
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use event_testing::apiserver::ApiServer;
+///
+/// let server = ApiServer::start().await?;
+/// for ns in event_testing::apiserver::INITIAL_NAMESPACES {
+///     assert!(server.object("namespaces", "", ns).is_some());
+/// }
+/// # Ok(()) }
+/// ```
 pub const INITIAL_NAMESPACES: [&str; 4] =
     ["default", "kube-system", "kube-public", "kube-node-lease"];
 
 /// Why the server could not start or a helper failed.
+///
+/// # Example
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use event_testing::apiserver::{ApiServer, ApiServerError};
+///
+/// let server = ApiServer::start().await?;
+/// server.create_namespace("shop")?;
+/// let again = server.create_namespace("shop").unwrap_err();
+/// assert!(matches!(again, ApiServerError::Rejected { code: 409, .. }));
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum ApiServerError {
@@ -200,6 +238,16 @@ impl From<ApiError> for ApiServerError {
 ///
 /// Stops serving when dropped (its connections and watches end with it) and
 /// removes its kubeconfig.
+///
+/// # Example
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let server = event_testing::apiserver::ApiServer::start().await?;
+/// server.create_node("node-1")?;
+/// println!("kubectl --kubeconfig {} describe node node-1", server.kubeconfig_path().display());
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct ApiServer {
     shared: Arc<Shared>,
