@@ -76,6 +76,13 @@
 //!   `Retry-After`), so an injected fault of those codes is seen by the
 //!   request log more often than by the caller.
 //!
+//! Time: creation times, table ages and the event TTL follow the server's
+//! [`Clock`](event_core::Clock) (see [`ApiServerBuilder::clock`]); watch
+//! deadlines and injected delays use tokio time. Run the server on a tokio
+//! runtime whose clock is not paused: with a paused clock tokio skips ahead
+//! whenever every task waits, even for a socket, so client timeouts and
+//! watch deadlines would fire at once.
+//!
 //! kubectl's reading commands work against it (`get`, `describe`, `events`,
 //! `api-resources`); kubectl's writes send protobuf bodies, which it answers
 //! with 415, so create objects with [`ApiServer::create_object`] and
