@@ -51,7 +51,7 @@ fn live(stats: &stats_alloc::Stats) -> u64 {
 const USAGE: &str = "usage: bench [--quick] [--runs N]
 
   --quick    a smoke run (under two minutes): fewer live-key sizes, smaller batches
-  --runs N   measured runs per scenario after one warm-up (at least 5; default 7, quick 5)
+  --runs N   measured runs per scenario after one warm-up (at least 5; default 9, quick 5)
 ";
 
 /// How big each scenario is.
@@ -74,7 +74,7 @@ impl Plan {
     fn new(quick: bool, runs: Option<usize>) -> Self {
         Self {
             quick,
-            runs: runs.unwrap_or(if quick { 5 } else { 7 }),
+            runs: runs.unwrap_or(if quick { 5 } else { 9 }),
             flood: 10_000,
             repeat_sizes: if quick {
                 vec![1_000, 10_000, 50_000]
@@ -82,7 +82,7 @@ impl Plan {
                 vec![1_000, 2_000, 5_000, 10_000, 20_000, 50_000]
             },
             repeat_batch_ours: if quick { 5_000 } else { 20_000 },
-            repeat_batch_kube: if quick { 30 } else { 100 },
+            repeat_batch_kube: if quick { 30 } else { 200 },
             tasks: vec![16, 64],
             objects: 500,
             reasons: 10,

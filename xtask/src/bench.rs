@@ -30,7 +30,7 @@ fn check(args: &[String]) -> Result<(), String> {
 
 /// The cargo arguments that build and run the benchmark.
 fn cargo_args(args: &[String]) -> Vec<String> {
-    ["run", "--release", "--quiet", "-p", "bench", "--"]
+    ["run", "--release", "-p", "bench", "--"]
         .into_iter()
         .map(str::to_owned)
         .chain(args.iter().cloned())
@@ -69,15 +69,7 @@ mod tests {
         assert!(check(&strings(&["--fast"])).is_err());
         assert_eq!(
             cargo_args(&strings(&["--quick"])),
-            strings(&[
-                "run",
-                "--release",
-                "--quiet",
-                "-p",
-                "bench",
-                "--",
-                "--quick"
-            ])
+            strings(&["run", "--release", "-p", "bench", "--", "--quick"])
         );
     }
 }
