@@ -931,11 +931,8 @@ impl Shared {
             st.count = st.count.saturating_add(1);
             st.last_observed = now;
             bump(&self.stats.published);
-            let failed_recently = st
-                .failed_at
-                .is_some_and(|t| now < t + self.config.flush_interval);
             let due = !st.poisoned
-                && !failed_recently
+                && !st.backing_off(now, self.config.flush_interval)
                 && (!st.live || (!st.series_written && st.count >= 2));
             if due {
                 drop(st);
@@ -1065,7 +1062,12 @@ impl Shared {
             let now = self.clock.now();
             let (op, record) = {
                 let mut st = entry.state();
-                let Some(op) = Self::decide(&st, mode) else {
+                // A write on behalf of an occurrence that queued up behind a
+                // failed one does not hammer the server: the entry's backoff
+                // (or the next flush) decides when to try again.
+                let waiting =
+                    mode == Mode::Immediate && st.backing_off(now, self.config.flush_interval);
+                let Some(op) = Self::decide(&st, mode).filter(|_| !waiting) else {
                     break Outcome::Nothing(st.count);
                 };
                 st.last_attempt = Some(now);
@@ -1086,6 +1088,7 @@ impl Shared {
                     st.series_written |= record.series.is_some();
                     st.last_write = Some(now);
                     st.failed_at = None;
+                    st.failures = 0;
                     tracing::debug!(name = %record.name, namespace = %record.namespace, count = record.count(), ?op, "event written");
                     match op {
                         Op::Create => {
@@ -1159,6 +1162,7 @@ impl Shared {
         bump(&self.stats.failed);
         let mut st = entry.state();
         st.failed_at = Some(now);
+        st.failures = st.failures.saturating_add(1);
         if matches!(err, SinkError::Invalid { .. }) {
             st.poisoned = true;
         }
@@ -1210,7 +1214,8 @@ impl Shared {
             }
             let interval_passed = st
                 .last_attempt
-                .is_none_or(|t| now >= t + cfg.flush_interval);
+                .is_none_or(|t| now >= t + cfg.flush_interval)
+                && !st.backing_off(now, cfg.flush_interval);
             if force || st.evicted || interval_passed {
                 st.listed = false;
                 if st.evicted {

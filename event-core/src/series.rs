@@ -41,6 +41,8 @@ pub(crate) struct EntryState {
     pub(crate) last_write: Option<Timestamp>,
     pub(crate) last_attempt: Option<Timestamp>,
     pub(crate) failed_at: Option<Timestamp>,
+    /// Failed writes in a row (for the entry's own backoff).
+    pub(crate) failures: u32,
     /// The server refused the event as invalid: never written again.
     pub(crate) poisoned: bool,
     /// Listed in [`Cache::dirty`].
@@ -54,6 +56,16 @@ pub(crate) struct EntryState {
 impl EntryState {
     pub(crate) fn is_dirty(&self) -> bool {
         !self.poisoned && self.count > self.written
+    }
+
+    /// Whether a write failed for good recently: the entry waits one flush
+    /// interval after the first failure, doubling with each further one (up
+    /// to 64 intervals), before it is tried again on its own.
+    pub(crate) fn backing_off(&self, now: Timestamp, interval: std::time::Duration) -> bool {
+        self.failed_at.is_some_and(|t| {
+            let factor = 1u32 << self.failures.saturating_sub(1).min(6);
+            now < t + interval.saturating_mul(factor)
+        })
     }
 }
 
@@ -89,6 +101,7 @@ impl Entry {
                 last_write: None,
                 last_attempt: None,
                 failed_at: None,
+                failures: 0,
                 poisoned: false,
                 listed: false,
                 evicted: false,

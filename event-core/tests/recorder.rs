@@ -555,3 +555,36 @@ fn emit_outside_a_runtime_is_an_error_not_a_panic() {
         Err(Error::NoRuntime)
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_forbidden_patch_is_not_repeated_for_every_occurrence() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock).build().unwrap();
+    let e = Event::warning("CrashLoop", "Starting");
+    rec.publish(&e, &pod("p")).await.unwrap();
+    let forbidden = || SinkError::Forbidden {
+        message: "cannot patch events".into(),
+    };
+    sink.fail_next((0..100).map(|_| forbidden()));
+    assert!(rec.publish(&e, &pod("p")).await.is_err());
+    // Queued and awaited occurrences alike: no request while backing off.
+    for _ in 0..50 {
+        rec.emit(&e, &pod("p")).unwrap();
+        rec.publish(&e, &pod("p")).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(sink.attempts(), 2, "one create, one forbidden patch");
+    // The background task tries again after 10 s, then 20 s, 40 s, ...
+    let mut attempts = Vec::new();
+    for _ in 0..16 {
+        clock.advance(Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        attempts.push(sink.attempts());
+    }
+    assert_eq!(sink.attempts(), 2 + 4, "{attempts:?}");
+    // Permission granted: the next due write carries every occurrence.
+    sink.clear_faults();
+    rec.flush().await;
+    assert_eq!(sink.count_of("CrashLoop"), 102);
+    assert_eq!(rec.stats().failed, 5);
+}

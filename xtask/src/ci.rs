@@ -37,6 +37,23 @@ const STEPS: &[Step] = &[
         env: &[],
     },
     Step {
+        name: "quickstart",
+        args: &[
+            "run",
+            "--quiet",
+            "-p",
+            "examples",
+            "--example",
+            "quickstart",
+        ],
+        env: &[],
+    },
+    Step {
+        name: "e2e",
+        args: &["run", "--quiet", "-p", "e2e", "--bin", "e2e"],
+        env: &[],
+    },
+    Step {
         name: "docs",
         args: &["doc", "--workspace", "--no-deps", "--all-features"],
         env: &[("RUSTDOCFLAGS", "-D warnings")],

@@ -51,6 +51,11 @@ impl TestSink {
     pub fn fail_next(&self, errors: impl IntoIterator<Item = SinkError>) {
         self.state.lock().unwrap().fail_next.extend(errors);
     }
+    pub fn clear_faults(&self) {
+        let mut st = self.state.lock().unwrap();
+        st.fail_next.clear();
+        st.random = None;
+    }
     pub fn fail_fraction(&self, seed: u64, fraction: f64) {
         self.state.lock().unwrap().random = Some((fastrand::Rng::with_seed(seed), fraction));
     }
