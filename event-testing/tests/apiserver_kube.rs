@@ -367,3 +367,48 @@ async fn kube_runtime_recorder_repeats_become_a_series() {
     assert_eq!(stored[0].series.as_ref().map(|s| s.count), Some(3));
     assert_eq!(server.requests().writes("/apis/events.k8s.io/"), 3);
 }
+
+#[tokio::test]
+async fn dry_runs_validate_but_store_nothing() {
+    let server = ApiServer::start().await.unwrap();
+    let events: Api<Event> = Api::namespaced(server.client().await.unwrap(), "default");
+    let dry = PostParams {
+        dry_run: true,
+        ..PostParams::default()
+    };
+    let answered = events
+        .create(&dry, &event(event_json("default", "x", "web-0")))
+        .await
+        .unwrap();
+    assert_eq!(answered.metadata.name.as_deref(), Some("x"));
+    assert!(server.events().is_empty());
+    let mut bad = event_json("default", "x", "web-0");
+    bad["reason"] = json!("");
+    let s = status(events.create(&dry, &event(bad)).await.unwrap_err());
+    assert_eq!(s.code, 422);
+
+    events
+        .create(
+            &PostParams::default(),
+            &event(event_json("default", "x", "web-0")),
+        )
+        .await
+        .unwrap();
+    let series = json!({"series": {"count": 2, "lastObservedTime": now_micro()}});
+    let pp = PatchParams {
+        dry_run: true,
+        ..PatchParams::default()
+    };
+    let answered = events
+        .patch("x", &pp, &Patch::Merge(&series))
+        .await
+        .unwrap();
+    assert_eq!(answered.series.map(|s| s.count), Some(2));
+    assert!(server.event("default", "x").unwrap().series.is_none());
+    let dp = DeleteParams {
+        dry_run: true,
+        ..DeleteParams::default()
+    };
+    events.delete("x", &dp).await.unwrap();
+    assert_eq!(server.events().len(), 1);
+}

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::auth::TokenEntry;
 use super::http::{Body, Shared, WatchBody, error, full, json};
-use super::objects::{create_object, meta_str, prepare_update, set_name};
+use super::objects::{create_object_as, meta_str, prepare_update, set_name};
 use super::patch::{merge_patch, strip_directives};
 use super::resources::{self, EVENTS_GROUP, Kind, View};
 use super::selector::{FieldSelector, LabelSelector};
@@ -37,6 +37,20 @@ impl Req<'_> {
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
+    }
+
+    /// `dryRun=All` (in the query, or in a delete's `DeleteOptions` body):
+    /// answer as if written, store nothing.
+    fn dry_run(&self) -> bool {
+        if self.param("dryRun") == Some("All") {
+            return true;
+        }
+        *self.method == Method::DELETE
+            && serde_json::from_slice::<Value>(self.body).is_ok_and(|b| {
+                b.get("dryRun")
+                    .and_then(Value::as_array)
+                    .is_some_and(|a| a.iter().any(|v| v == "All"))
+            })
     }
 
     fn flag(&self, key: &str) -> bool {
@@ -209,7 +223,7 @@ fn resource(
         "create" => create(shared, req, &target),
         "update" => update(shared, req, &target),
         "patch" => patch(shared, req, &target),
-        "delete" => delete(shared, &target),
+        "delete" => delete(shared, req, &target),
         _ => delete_collection(shared, req, &target),
     }
 }
@@ -396,12 +410,12 @@ fn watch_objects(
 
 fn create(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Body>, ApiError> {
     let body = req.json_body()?;
-    let created = create_object(
+    let created = create_object_as(
         shared,
-        target.kind,
-        target.view,
+        (target.kind, target.view),
         target.namespace.as_deref(),
         body,
+        req.dry_run(),
     )?;
     Ok(json(201, &render(target.kind, target.view, &created)))
 }
@@ -410,11 +424,13 @@ fn update(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Bo
     let body = req.json_body()?;
     let name = target.name.as_deref().unwrap_or("");
     let (kind, view) = (target.kind, target.view);
-    let updated = shared
-        .store
-        .update(kind, target.group(), target.ns(), name, |current| {
-            prepare_update(kind, view, current, body)
-        })?;
+    let updated = shared.store.update(
+        kind,
+        target.group(),
+        (target.ns(), name),
+        req.dry_run(),
+        |current| prepare_update(kind, view, current, body),
+    )?;
     Ok(json(200, &render(kind, view, &updated)))
 }
 
@@ -434,13 +450,17 @@ fn patch(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Bod
     }
     let name = target.name.as_deref().unwrap_or("");
     let (kind, view) = (target.kind, target.view);
-    let updated = shared
-        .store
-        .update(kind, target.group(), target.ns(), name, |current| {
+    let updated = shared.store.update(
+        kind,
+        target.group(),
+        (target.ns(), name),
+        req.dry_run(),
+        |current| {
             let mut doc = render(kind, view, current);
             merge_patch(&mut doc, &patch_doc);
             prepare_update(kind, view, current, doc)
-        })?;
+        },
+    )?;
     Ok(json(200, &render(kind, view, &updated)))
 }
 
@@ -462,27 +482,40 @@ fn apply(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Bod
     let (kind, view) = (target.kind, target.view);
     if shared.store.get(kind, target.ns(), name).is_none() {
         set_name(&mut patch_doc, "name", name);
-        let created = create_object(shared, kind, view, target.namespace.as_deref(), patch_doc)?;
+        let created = create_object_as(
+            shared,
+            (kind, view),
+            target.namespace.as_deref(),
+            patch_doc,
+            req.dry_run(),
+        )?;
         return Ok(json(201, &render(kind, view, &created)));
     }
     if let Some(m) = patch_doc.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("resourceVersion");
     }
-    let updated = shared
-        .store
-        .update(kind, target.group(), target.ns(), name, |current| {
+    let updated = shared.store.update(
+        kind,
+        target.group(),
+        (target.ns(), name),
+        req.dry_run(),
+        |current| {
             let mut doc = render(kind, view, current);
             merge_patch(&mut doc, &patch_doc);
             prepare_update(kind, view, current, doc)
-        })?;
+        },
+    )?;
     Ok(json(200, &render(kind, view, &updated)))
 }
 
-fn delete(shared: &Shared, target: &Target) -> Result<Response<Body>, ApiError> {
+fn delete(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Body>, ApiError> {
     let name = target.name.as_deref().unwrap_or("");
-    let gone = shared
-        .store
-        .delete(target.kind, target.group(), target.ns(), name)?;
+    let gone = shared.store.delete(
+        target.kind,
+        target.group(),
+        (target.ns(), name),
+        req.dry_run(),
+    )?;
     if matches!(target.kind, Kind::Pod | Kind::Namespace) {
         return Ok(json(200, &render(target.kind, target.view, &gone)));
     }
@@ -512,8 +545,8 @@ fn delete_collection(
         let _ = shared.store.delete(
             target.kind,
             target.group(),
-            meta_str(o, "namespace"),
-            meta_str(o, "name"),
+            (meta_str(o, "namespace"), meta_str(o, "name")),
+            req.dry_run(),
         );
     }
     Ok(json(

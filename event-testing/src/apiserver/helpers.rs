@@ -94,7 +94,12 @@ impl ApiServer {
     pub fn delete_event(&self, namespace: &str, name: &str) -> bool {
         self.shared
             .store
-            .delete(Kind::Event, resources::EVENTS_GROUP, namespace, name)
+            .delete(
+                Kind::Event,
+                resources::EVENTS_GROUP,
+                (namespace, name),
+                false,
+            )
             .is_ok()
     }
 

@@ -89,7 +89,7 @@
 //! friends or through `kube::Client`.
 //!
 //! What it leaves out: protobuf, OpenAPI documents, aggregated discovery (it answers the plain
-//! forms, which kubectl accepts), JSON patch, dry runs, admission beyond
+//! forms, which kubectl accepts), JSON patch, admission beyond
 //! namespace existence, periodic watch bookmarks, and every kind not listed
 //! above.
 //!

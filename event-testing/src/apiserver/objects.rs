@@ -210,7 +210,18 @@ pub(crate) fn create_object(
     namespace: Option<&str>,
     body: Value,
 ) -> Result<Value, ApiError> {
+    create_object_as(shared, (kind, view), namespace, body, false)
+}
+
+/// [`create_object`], optionally as a dry run that stores nothing.
+pub(crate) fn create_object_as(
+    shared: &Shared,
+    (kind, view): (Kind, View),
+    namespace: Option<&str>,
+    body: Value,
+    dry_run: bool,
+) -> Result<Value, ApiError> {
     let obj = prepare_new(kind, view, namespace, body)?;
     require_namespace(shared, kind, namespace.unwrap_or(""))?;
-    shared.store.create(kind, view.group(), obj)
+    shared.store.create(kind, view.group(), obj, dry_run)
 }

@@ -333,11 +333,13 @@ impl Store {
     }
 
     /// Stores a new object; assigns uid, resourceVersion and creationTimestamp.
+    /// A dry run checks and answers the same but stores nothing.
     pub(crate) fn create(
         &self,
         kind: Kind,
         group: &str,
         mut obj: Value,
+        dry_run: bool,
     ) -> Result<Value, ApiError> {
         let key = (
             meta_str(&obj, "namespace").to_owned(),
@@ -349,6 +351,11 @@ impl Store {
         let exists = st.objects.get(&kind).is_some_and(|m| m.contains_key(&key));
         if exists {
             return Err(ApiError::already_exists(kind.plural(), group, &key.1));
+        }
+        if dry_run {
+            set_meta(&mut obj, "uid", json!(new_uid()));
+            set_meta(&mut obj, "creationTimestamp", json!(format_time(now)));
+            return Ok(obj);
         }
         let rv = st.bump();
         set_meta(&mut obj, "uid", json!(new_uid()));
@@ -379,13 +386,14 @@ impl Store {
     }
 
     /// Replaces an object with what `f` makes of the current one. A
-    /// `resourceVersion` in the result must match the stored one.
+    /// `resourceVersion` in the result must match the stored one. A dry run
+    /// checks and answers the same but stores nothing.
     pub(crate) fn update(
         &self,
         kind: Kind,
         group: &str,
-        namespace: &str,
-        name: &str,
+        (namespace, name): (&str, &str),
+        dry_run: bool,
         f: impl FnOnce(&Value) -> Result<Value, ApiError>,
     ) -> Result<Value, ApiError> {
         let key = (namespace.to_owned(), name.to_owned());
@@ -404,12 +412,18 @@ impl Store {
         if !wanted_rv.is_empty() && wanted_rv != meta_str(&current, "resourceVersion") {
             return Err(ApiError::conflict(kind.plural(), group, name));
         }
-        let rv = st.bump();
         for k in ["uid", "creationTimestamp", "name", "namespace"] {
             if let Some(v) = current.get("metadata").and_then(|m| m.get(k)) {
                 set_meta(&mut new, k, v.clone());
             }
         }
+        if dry_run {
+            if let Some(v) = current.pointer("/metadata/resourceVersion") {
+                set_meta(&mut new, "resourceVersion", v.clone());
+            }
+            return Ok(new);
+        }
+        let rv = st.bump();
         set_meta(&mut new, "resourceVersion", json!(rv.to_string()));
         if let Some(o) = new.get_mut("metadata").and_then(Value::as_object_mut) {
             o.remove("managedFields");
@@ -436,16 +450,25 @@ impl Store {
         Ok(new)
     }
 
-    /// Deletes an object (a namespace takes its contents with it).
+    /// Deletes an object (a namespace takes its contents with it). A dry
+    /// run answers the same but deletes nothing.
     pub(crate) fn delete(
         &self,
         kind: Kind,
         group: &str,
-        namespace: &str,
-        name: &str,
+        (namespace, name): (&str, &str),
+        dry_run: bool,
     ) -> Result<Value, ApiError> {
         let mut st = self.lock();
         let key = (namespace.to_owned(), name.to_owned());
+        if dry_run {
+            return st
+                .objects
+                .get(&kind)
+                .and_then(|m| m.get(&key))
+                .map(|e| e.value.clone())
+                .ok_or_else(|| ApiError::not_found(kind.plural(), group, name));
+        }
         let gone = st
             .remove(kind, &key)
             .ok_or_else(|| ApiError::not_found(kind.plural(), group, name))?;
@@ -552,10 +575,12 @@ mod tests {
     #[test]
     fn ttl_is_reset_by_writes_and_expires() {
         let (clock, s) = store();
-        s.create(Kind::Event, "events.k8s.io", ev("a")).unwrap();
-        s.create(Kind::Event, "events.k8s.io", ev("b")).unwrap();
+        s.create(Kind::Event, "events.k8s.io", ev("a"), false)
+            .unwrap();
+        s.create(Kind::Event, "events.k8s.io", ev("b"), false)
+            .unwrap();
         *clock.0.lock().unwrap() = Timestamp::from_second(1_700_003_000).unwrap();
-        s.update(Kind::Event, "", "ns", "b", |v| Ok(v.clone()))
+        s.update(Kind::Event, "", ("ns", "b"), false, |v| Ok(v.clone()))
             .unwrap();
         *clock.0.lock().unwrap() = Timestamp::from_second(1_700_003_600).unwrap();
         assert!(s.get(Kind::Event, "ns", "a").is_none());
@@ -567,13 +592,15 @@ mod tests {
     #[test]
     fn duplicates_and_conflicts() {
         let (_, s) = store();
-        s.create(Kind::ConfigMap, "", ev("a")).unwrap();
+        s.create(Kind::ConfigMap, "", ev("a"), false).unwrap();
         assert_eq!(
-            s.create(Kind::ConfigMap, "", ev("a")).unwrap_err().code,
+            s.create(Kind::ConfigMap, "", ev("a"), false)
+                .unwrap_err()
+                .code,
             409
         );
         let stale = s
-            .update(Kind::ConfigMap, "", "ns", "a", |v| {
+            .update(Kind::ConfigMap, "", ("ns", "a"), false, |v| {
                 let mut v = v.clone();
                 v["metadata"]["resourceVersion"] = json!("999");
                 Ok(v)
@@ -581,7 +608,9 @@ mod tests {
             .unwrap_err();
         assert_eq!(stale.reason, "Conflict");
         assert_eq!(
-            s.delete(Kind::ConfigMap, "", "ns", "zz").unwrap_err().code,
+            s.delete(Kind::ConfigMap, "", ("ns", "zz"), false)
+                .unwrap_err()
+                .code,
             404
         );
     }
@@ -589,13 +618,13 @@ mod tests {
     #[test]
     fn watch_replays_from_a_version() {
         let (_, s) = store();
-        let a = s.create(Kind::ConfigMap, "", ev("a")).unwrap();
+        let a = s.create(Kind::ConfigMap, "", ev("a"), false).unwrap();
         let rv: u64 = a["metadata"]["resourceVersion"]
             .as_str()
             .unwrap()
             .parse()
             .unwrap();
-        s.create(Kind::ConfigMap, "", ev("b")).unwrap();
+        s.create(Kind::ConfigMap, "", ev("b"), false).unwrap();
         let filter = WatchFilter {
             kind: Kind::ConfigMap,
             view: View::Core,
@@ -606,7 +635,7 @@ mod tests {
         };
         let mut w = s.watch(filter, Some(rv)).unwrap();
         assert_eq!(w.initial.len(), 1);
-        s.delete(Kind::ConfigMap, "", "ns", "a").unwrap();
+        s.delete(Kind::ConfigMap, "", ("ns", "a"), false).unwrap();
         let line = w.rx.try_recv().unwrap();
         assert!(std::str::from_utf8(&line).unwrap().contains("\"DELETED\""));
     }
