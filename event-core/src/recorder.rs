@@ -1080,12 +1080,22 @@ impl Shared {
                 Op::Create => self.sink.create(&record).await,
                 Op::Patch => self.sink.patch_series(&record).await,
             };
+            // Our names end in a random suffix: a 409 for a name whose
+            // earlier create had an unknown outcome is that create.
+            let earlier = match (&result, op) {
+                (Err(SinkError::AlreadyExists), Op::Create) => entry.state().maybe_created,
+                _ => None,
+            };
+            let result = if earlier.is_some() { Ok(()) } else { result };
             let err = match result {
                 Ok(()) => {
+                    let (count, had_series) =
+                        earlier.unwrap_or((record.count(), record.series.is_some()));
                     let mut st = entry.state();
                     st.live = true;
-                    st.written = st.written.max(record.count());
-                    st.series_written |= record.series.is_some();
+                    st.maybe_created = None;
+                    st.written = st.written.max(count);
+                    st.series_written |= had_series;
                     st.last_write = Some(now);
                     st.failed_at = None;
                     st.failures = 0;
@@ -1107,6 +1117,7 @@ impl Shared {
                 (SinkError::AlreadyExists, Op::Create) if renames < policy.attempts() => {
                     renames += 1;
                     let mut st = entry.state();
+                    st.maybe_created = None;
                     st.name = event_name(
                         &entry.key(&self.controller, &self.instance).regarding.name,
                         &self.controller,
@@ -1121,6 +1132,7 @@ impl Shared {
                     st.live = false;
                     st.series_written = false;
                     st.written = 0;
+                    st.maybe_created = None;
                     st.name = event_name(
                         &entry.key(&self.controller, &self.instance).regarding.name,
                         &self.controller,
@@ -1128,6 +1140,12 @@ impl Shared {
                     );
                     tracing::debug!(name = %st.name, "event gone from the server; creating it again with its series");
                     continue;
+                }
+                (SinkError::Transient { .. }, Op::Create) => {
+                    let mut st = entry.state();
+                    if st.maybe_created.is_none() {
+                        st.maybe_created = Some((record.count(), record.series.is_some()));
+                    }
                 }
                 _ => {}
             }

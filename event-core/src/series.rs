@@ -43,6 +43,10 @@ pub(crate) struct EntryState {
     pub(crate) failed_at: Option<Timestamp>,
     /// Failed writes in a row (for the entry's own backoff).
     pub(crate) failures: u32,
+    /// A create under the current name failed in a way that may hide a
+    /// success (a transport error, a 5xx): its count and whether it carried
+    /// a series. A later 409 for this name means that create went through.
+    pub(crate) maybe_created: Option<(u32, bool)>,
     /// The server refused the event as invalid: never written again.
     pub(crate) poisoned: bool,
     /// Listed in [`Cache::dirty`].
@@ -102,6 +106,7 @@ impl Entry {
                 last_attempt: None,
                 failed_at: None,
                 failures: 0,
+                maybe_created: None,
                 poisoned: false,
                 listed: false,
                 evicted: false,

@@ -588,3 +588,44 @@ async fn a_forbidden_patch_is_not_repeated_for_every_occurrence() {
     assert_eq!(sink.count_of("CrashLoop"), 102);
     assert_eq!(rec.stats().failed, 5);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_create_whose_answer_was_lost_is_not_written_twice() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock).build().unwrap();
+    let e = Event::normal("Lost", "A");
+    sink.lose_responses(1);
+    // The create reaches the server, the answer is lost, the retry gets 409
+    // for the same name: that is our own event, not a clash.
+    assert_eq!(
+        rec.publish(&e, &pod("p")).await.unwrap(),
+        Published::Created
+    );
+    assert_eq!(sink.events().len(), 1);
+    assert_eq!(sink.attempts(), 2);
+    assert_eq!(rec.stats().created, 1);
+    for _ in 0..4 {
+        rec.publish(&e, &pod("p")).await.unwrap();
+    }
+    rec.flush().await;
+    assert_eq!(sink.events().len(), 1);
+    assert_eq!(sink.count_of("Lost"), 5);
+}
+
+#[tokio::test(start_paused = true)]
+async fn lost_answers_under_retries_keep_one_event_per_key() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock).no_spam_filter().build().unwrap();
+    for i in 0..50 {
+        sink.lose_responses(u32::from(i % 3 == 0));
+        let e = Event::normal(format!("R{i}"), "A");
+        for _ in 0..3 {
+            let _ = rec.publish(&e, &pod("p")).await;
+        }
+    }
+    rec.shutdown(Duration::from_secs(60)).await;
+    assert_eq!(sink.events().len(), 50);
+    for i in 0..50 {
+        assert_eq!(sink.count_of(&format!("R{i}")), 3);
+    }
+}

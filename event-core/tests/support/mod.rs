@@ -28,6 +28,7 @@ struct State {
     writes: Vec<Write>,
     fail_next: VecDeque<SinkError>,
     random: Option<(fastrand::Rng, f64)>,
+    lose_responses: u32,
     attempts: u64,
 }
 
@@ -50,6 +51,20 @@ impl TestSink {
     }
     pub fn fail_next(&self, errors: impl IntoIterator<Item = SinkError>) {
         self.state.lock().unwrap().fail_next.extend(errors);
+    }
+    /// The next `n` writes take effect but answer as a transport failure.
+    pub fn lose_responses(&self, n: u32) {
+        self.state.lock().unwrap().lose_responses = n;
+    }
+    fn response_lost(&self) -> Result<(), SinkError> {
+        let mut st = self.state.lock().unwrap();
+        if st.lose_responses > 0 {
+            st.lose_responses -= 1;
+            return Err(SinkError::Transient {
+                message: "connection reset after the request was sent".into(),
+            });
+        }
+        Ok(())
     }
     pub fn clear_faults(&self) {
         let mut st = self.state.lock().unwrap();
@@ -137,7 +152,8 @@ impl EventSink for TestSink {
             op: Op::Create,
             record: e.clone(),
         });
-        Ok(())
+        drop(st);
+        self.response_lost()
     }
 
     async fn patch_series(&self, e: &EventRecord) -> Result<(), SinkError> {
@@ -155,7 +171,8 @@ impl EventSink for TestSink {
             op: Op::Patch,
             record: e.clone(),
         });
-        Ok(())
+        drop(st);
+        self.response_lost()
     }
 }
 
