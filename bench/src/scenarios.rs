@@ -55,6 +55,9 @@ pub(crate) struct RepeatCost {
     /// The keys the recorder reports cached at the largest size, where it
     /// tells.
     pub(crate) cached: Option<usize>,
+    /// At the largest size, the microseconds per publish of each batch
+    /// when the repeats go to only the first `hot` keys.
+    pub(crate) hot: Vec<f64>,
     /// Write requests made while filling and measuring.
     pub(crate) requests: Requests,
 }
@@ -71,6 +74,10 @@ pub(crate) struct RepeatPlan {
     /// Publishes of each key while filling (2 makes every key a live
     /// series in our recorder; kube-rs writes on every publish anyway).
     pub(crate) fills: usize,
+    /// After the largest size, batches whose repeats go to only this many
+    /// keys (0: none), to tell the cost of the cache's size from the cost
+    /// of touching memory spread over it.
+    pub(crate) hot: usize,
 }
 
 /// Runs scenario 2 on one recorder that grows from size to size, calling
@@ -112,22 +119,42 @@ where
             out.cached = recorder.cached_keys();
         }
         progress(format!("{}: repeats at {size} live keys", C::NAME));
-        let mut batches = Vec::with_capacity(plan.runs);
-        for run in 0..=plan.runs {
-            let start = Instant::now();
-            for _ in 0..plan.batch {
-                // A stride that visits keys all over the cache.
-                next = (next + 7_919) % size;
-                recorder.publish(0, next).await?;
-            }
-            let per = start.elapsed().as_secs_f64() * 1e6 / plan.batch.max(1) as f64;
-            if run > 0 {
-                batches.push(per);
-            }
-        }
-        out.points.push((size, batches));
+        out.points
+            .push((size, batches(&recorder, plan, size, &mut next).await?));
+    }
+    if plan.hot > 0 && largest > 0 {
+        progress(format!(
+            "{}: repeats on {} of {largest} live keys",
+            C::NAME,
+            plan.hot
+        ));
+        out.hot = batches(&recorder, plan, plan.hot.min(largest), &mut next).await?;
     }
     out.requests = api.requests();
+    Ok(out)
+}
+
+/// One warm-up batch, then `plan.runs` measured batches of repeat
+/// publishes on the first `keys` keys: microseconds per publish of each.
+async fn batches<C: Contender>(
+    recorder: &C,
+    plan: &RepeatPlan,
+    keys: usize,
+    next: &mut usize,
+) -> Result<Vec<f64>, String> {
+    let mut out = Vec::with_capacity(plan.runs);
+    for run in 0..=plan.runs {
+        let start = Instant::now();
+        for _ in 0..plan.batch {
+            // A stride that visits keys all over the cache.
+            *next = (*next + 7_919) % keys;
+            recorder.publish(0, *next).await?;
+        }
+        let per = start.elapsed().as_secs_f64() * 1e6 / plan.batch.max(1) as f64;
+        if run > 0 {
+            out.push(per);
+        }
+    }
     Ok(out)
 }
 
@@ -362,6 +389,7 @@ mod tests {
             batch: 10,
             runs: 2,
             fills: 2,
+            hot: 5,
         };
         let mut labels = Vec::new();
         let ours = repeat_cost::<Ours, _>(&plan, no_heap, |m| labels.push(m))
@@ -370,18 +398,20 @@ mod tests {
         assert_eq!(ours.points.len(), 2);
         assert_eq!(ours.points[1].0, 20);
         assert!(ours.points.iter().all(|(_, runs)| runs.len() == 2));
+        assert_eq!(ours.hot.len(), 2);
         assert_eq!(ours.cached, Some(20));
         // Filling: a create and the count-2 patch per key; repeats only count.
         assert_eq!((ours.requests.creates, ours.requests.patches), (20, 20));
-        assert_eq!(labels.len(), 4);
+        assert_eq!(labels.len(), 5);
 
         let plan = RepeatPlan { fills: 1, ..plan };
         let kube = repeat_cost::<KubeRs, _>(&plan, no_heap, |_| ())
             .await
             .unwrap();
         assert_eq!(kube.cached, None);
-        // Every repeat is a patch: 2 sizes x (warm-up + 2 runs) x 10.
-        assert_eq!((kube.requests.creates, kube.requests.patches), (20, 60));
+        // Every repeat is a patch: (2 sizes + the hot keys) x (warm-up + 2
+        // runs) x 10.
+        assert_eq!((kube.requests.creates, kube.requests.patches), (20, 90));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
