@@ -396,6 +396,20 @@ async fn repeat_cost(plan: &Plan) -> Result<Repeat, String> {
             ));
         }
     }
+    let largest = plan.repeat_sizes.last().copied().unwrap_or(0);
+    if !kube.hot.is_empty() && !ours.hot.is_empty() {
+        rows.push(Row::new(
+            format!(
+                "2. repeat publish at {}k live keys, repeats on {}k of them",
+                largest / 1_000,
+                HOT_KEYS / 1_000
+            ),
+            Unit::Micros,
+            Better::Lower,
+            kube.hot.clone(),
+            ours.hot.clone(),
+        ));
+    }
     let growth =
         |c: &plot::Curve| -> Option<f64> { Some(c.last()?.1.median / c.first()?.1.median) };
     if let (Some(kg), Some(og)) = (growth(&kube_curve), growth(&ours_curve)) {
