@@ -57,8 +57,8 @@ impl From<&ObjectRef> for RefKey {
             kind: r.kind.clone(),
             namespace: r.namespace.clone().filter(|ns| !ns.is_empty()),
             name: r.name.clone(),
-            uid: r.uid.clone(),
-            field_path: r.field_path.clone(),
+            uid: r.uid.clone().filter(|u| !u.is_empty()),
+            field_path: r.field_path.clone().filter(|f| !f.is_empty()),
         }
     }
 }
@@ -248,15 +248,18 @@ pub(crate) mod packed {
         put_str(out, &r.kind);
         put_opt(out, r.namespace.as_deref().filter(|ns| !ns.is_empty()));
         put_str(out, &r.name);
-        put_opt(out, r.uid.as_deref());
-        put_opt(out, r.field_path.as_deref());
+        put_opt(out, r.uid.as_deref().filter(|u| !u.is_empty()));
+        put_opt(out, r.field_path.as_deref().filter(|f| !f.is_empty()));
     }
 
     /// Writes the packed key of `event` about `regarding` into `out`
-    /// (cleared first).
+    /// (cleared first). Under [`NotePolicy::Distinct`] the key holds `note`:
+    /// the note as it will be written (already truncated), so a key never
+    /// holds more than 1024 bytes of note.
     pub(crate) fn encode(
         out: &mut Vec<u8>,
         event: &Event,
+        note: Option<&str>,
         regarding: &ObjectRef,
         notes: NotePolicy,
     ) {
@@ -279,7 +282,7 @@ pub(crate) mod packed {
             out,
             match notes {
                 NotePolicy::Ignore => None,
-                NotePolicy::Distinct => event.note.as_deref(),
+                NotePolicy::Distinct => note,
             },
         );
     }
@@ -404,9 +407,17 @@ pub(crate) mod packed {
                 let policy = if distinct { NotePolicy::Distinct } else { NotePolicy::Ignore };
                 let (c, i): (Arc<str>, Arc<str>) = ("ctl".into(), "inst".into());
                 let key = |e: &Event, r: &ObjectRef| EventKey::new(e, r, c.clone(), i.clone(), policy);
-                let pack = |e: &Event, r: &ObjectRef| { let mut v = Vec::new(); encode(&mut v, e, r, policy); v };
+                let pack = |e: &Event, r: &ObjectRef| { let mut v = Vec::new(); encode(&mut v, e, e.note.as_deref(), r, policy); v };
                 prop_assert_eq!(key(&a, &ra) == key(&b, &rb), pack(&a, &ra) == pack(&b, &rb));
                 prop_assert_eq!(decode(&pack(&a, &ra), &c, &i), Some(key(&a, &ra)));
+                // Near misses: the same event with only an ignored field changed.
+                let mut ra2 = ra.clone();
+                ra2.resource_version = Some(format!("{}9", ra.resource_version.clone().unwrap_or_default()));
+                prop_assert_eq!(pack(&a, &ra), pack(&a, &ra2));
+                let mut a2 = a.clone();
+                a2.note = Some(format!("{}!", a.note.clone().unwrap_or_default()));
+                prop_assert_eq!(pack(&a, &ra) == pack(&a2, &ra), !distinct);
+                prop_assert_eq!(key(&a, &ra) == key(&a2, &ra), !distinct);
             }
         }
     }

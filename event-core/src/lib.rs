@@ -44,6 +44,9 @@
 //! | first backoff | [`DEFAULT_RETRY_INITIAL_BACKOFF`] | 200 ms |
 //! | longest backoff | [`DEFAULT_RETRY_MAX_BACKOFF`] | 10 s |
 //! | total time for one write | [`DEFAULT_RETRY_MAX_ELAPSED`] | 30 s |
+//! | longest `Retry-After` honoured before giving up the attempt | [`MAX_RETRY_AFTER`] | 300 s |
+//! | `emit` queue capacity at most | [`MAX_QUEUE_CAPACITY`] | 65,536 |
+//! | background writers at most | [`MAX_WRITERS`] | 256 |
 //! | too-long note | [`NoteOverflow::Truncate`] | head + marker + tail |
 //! | note in key | [`NotePolicy::Ignore`] | first note kept |
 //! | namespace for cluster-scoped objects | [`ClusterScopedNamespace::Default`] | `default` |
@@ -85,8 +88,9 @@ pub use validate::{
 
 pub use recorder::{
     DEFAULT_HEARTBEAT, DEFAULT_MAX_CACHED_KEYS, DEFAULT_QUEUE_CAPACITY,
-    DEFAULT_SERIES_FLUSH_INTERVAL, DEFAULT_SERIES_TTL, DEFAULT_WRITERS, DropReason, Published,
-    Recorder, RecorderBuilder, ShutdownReport, SkipReason, Stats,
+    DEFAULT_SERIES_FLUSH_INTERVAL, DEFAULT_SERIES_TTL, DEFAULT_WRITERS, DropReason,
+    MAX_QUEUE_CAPACITY, MAX_RETRY_AFTER, MAX_WRITERS, Published, Recorder, RecorderBuilder,
+    ShutdownReport, SkipReason, Stats,
 };
 pub use retry::{
     DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_INITIAL_BACKOFF, DEFAULT_RETRY_MAX_BACKOFF,

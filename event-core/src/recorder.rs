@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use std::borrow::Cow;
 
 use crate::key::packed;
-use crate::series::{Cache, Entry, EntryState, NewEntry};
+use crate::series::{Cache, Entry, EntryState, NewEntry, later};
 use crate::spam::{Admission, SpamBuckets};
 use crate::{
     Clock, ClusterScopedNamespace, Error, Event, EventRecord, EventSink, NoteOverflow, NotePolicy,
@@ -33,6 +33,15 @@ pub const DEFAULT_MAX_CACHED_KEYS: usize = 4096;
 pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;
 /// Background writers draining the `emit` queue (and flushing series).
 pub const DEFAULT_WRITERS: usize = 4;
+/// Largest `emit` queue capacity accepted; larger settings are lowered to
+/// it (the queue's slots are allocated up front).
+pub const MAX_QUEUE_CAPACITY: usize = 1 << 16;
+/// Most background writers; larger settings are lowered to it.
+pub const MAX_WRITERS: usize = 256;
+/// Longest single wait before a retry, whatever the server's `Retry-After`
+/// says; a longer one ends the attempt, and the entry's own backoff (or the
+/// next flush) tries again later.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 /// What [`Recorder::publish`] did with one occurrence.
 ///
@@ -488,8 +497,9 @@ impl RecorderBuilder {
         let reporter = validate_reporter(&self.reporter)?;
         let mut config = self.config;
         config.max_cached_keys = config.max_cached_keys.max(1);
-        config.queue_capacity = config.queue_capacity.max(1);
-        config.writers = config.writers.max(1);
+        config.queue_capacity = config.queue_capacity.clamp(1, MAX_QUEUE_CAPACITY);
+        config.writers = config.writers.clamp(1, MAX_WRITERS);
+        config.heartbeat = config.heartbeat.max(config.flush_interval);
         let (tx, rx) = async_channel::bounded(config.queue_capacity);
         let shared = Arc::new(Shared {
             sink: self.sink,
@@ -503,6 +513,8 @@ impl RecorderBuilder {
             shut_down: AtomicBool::new(false),
             warned_queue_full: AtomicBool::new(false),
             stop: tokio::sync::Notify::new(),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
+            idle: tokio::sync::Notify::new(),
         });
         Ok(Recorder {
             inner: Arc::new(Inner {
@@ -580,7 +592,7 @@ struct Inner {
 
 struct Tasks {
     writers: Mutex<Vec<JoinHandle<()>>>,
-    maintenance: JoinHandle<()>,
+    maintenance: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Drop for Inner {
@@ -604,6 +616,10 @@ struct Shared {
     shut_down: AtomicBool,
     warned_queue_full: AtomicBool,
     stop: tokio::sync::Notify,
+    /// `emit` writes queued or running.
+    in_flight: std::sync::atomic::AtomicUsize,
+    /// Notified when `in_flight` drops to zero.
+    idle: tokio::sync::Notify,
 }
 
 /// What an occurrence needs, decided under the cache lock.
@@ -642,6 +658,30 @@ enum Outcome {
     Patched(u32),
     Nothing(u32),
     Failed(SinkError),
+}
+
+/// Lists an entry that still owes a write when a write ends, however it
+/// ends (completion, error, or the future being dropped).
+struct Relist<'a> {
+    shared: &'a Shared,
+    entry: &'a Arc<Entry>,
+}
+
+impl Drop for Relist<'_> {
+    fn drop(&mut self) {
+        let mut cache = lock(&self.shared.cache);
+        let mut st = self.entry.state();
+        st.queued = false;
+        self.shared.relist(&mut cache, self.entry, &mut st);
+    }
+}
+
+/// The spam filter's key for an object: the reference without its field
+/// path (one budget per object, as client-go has it).
+fn spam_key(regarding: &ObjectRef) -> RefKey {
+    let mut key = RefKey::from(regarding);
+    key.field_path = None;
+    key
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -744,17 +784,23 @@ impl Recorder {
         if !self.ensure_started() {
             return Err(Error::NoRuntime);
         }
-        if let Observation::Write { entry, new } = shared.observe(event, regarding)?
-            && let Err(err) = self.inner.tx.try_send(entry)
-        {
-            let entry = err.into_inner();
-            shared.queue_full(&entry, new);
+        if let Observation::Write { entry, new } = shared.observe(event, regarding)? {
+            entry.state().queued = true;
+            shared.in_flight.fetch_add(1, Ordering::AcqRel);
+            if let Err(err) = self.inner.tx.try_send(entry) {
+                shared.job_done();
+                let entry = err.into_inner();
+                shared.queue_full(&entry, new);
+            }
         }
         Ok(())
     }
 
     /// Writes every dirty series (and every event whose create is still
-    /// owed) now, regardless of the flush interval.
+    /// owed) now, regardless of the flush interval, after the writes queued
+    /// by [`emit`](Self::emit) have run. With a sink that never answers this
+    /// never returns: bound it with a timeout, or use
+    /// [`shutdown`](Self::shutdown), which has a deadline.
     ///
     /// # Example
     ///
@@ -766,8 +812,16 @@ impl Recorder {
     pub async fn flush(&self) {
         self.ensure_started();
         let shared = &self.inner.shared;
-        let now = shared.clock.now();
-        let due = shared.collect(now, true);
+        let due = shared.collect(shared.clock.now(), true);
+        Shared::run_all(Arc::clone(shared), due).await;
+        loop {
+            let idle = shared.idle.notified();
+            if shared.in_flight.load(Ordering::Acquire) == 0 {
+                break;
+            }
+            idle.await;
+        }
+        let due = shared.collect(shared.clock.now(), true);
         Shared::run_all(Arc::clone(shared), due).await;
     }
 
@@ -802,7 +856,17 @@ impl Recorder {
             if drained.is_err() {
                 aborts.iter().for_each(tokio::task::AbortHandle::abort);
             }
-            tasks.maintenance.abort();
+            // Let a maintenance pass in progress finish its writes (their
+            // bookkeeping must not be cut short), within the deadline.
+            shared.stop.notify_one();
+            let maintenance = lock(&tasks.maintenance).take();
+            if let Some(handle) = maintenance {
+                let abort = handle.abort_handle();
+                let left = deadline.saturating_sub(start.elapsed());
+                if tokio::time::timeout(left, handle).await.is_err() {
+                    abort.abort();
+                }
+            }
         }
         let remaining = deadline.saturating_sub(start.elapsed());
         let _ = tokio::time::timeout(remaining, Shared::drain(Arc::clone(&shared))).await;
@@ -876,6 +940,7 @@ impl Recorder {
                             {
                                 bump(&shared.stats.coalesced);
                             }
+                            shared.job_done();
                         }
                     })
                 })
@@ -884,7 +949,7 @@ impl Recorder {
             let maintenance = handle.spawn(Shared::maintain(shared));
             Tasks {
                 writers: Mutex::new(writers),
-                maintenance,
+                maintenance: Mutex::new(Some(maintenance)),
             }
         });
         true
@@ -911,7 +976,13 @@ impl Shared {
             static KEY: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
         KEY.with_borrow_mut(|buf| {
-            packed::encode(buf, event, regarding, self.config.note_policy);
+            packed::encode(
+                buf,
+                event,
+                note.as_deref(),
+                regarding,
+                self.config.note_policy,
+            );
             self.observe_key(buf, event, regarding, note, now)
         })
     }
@@ -932,6 +1003,7 @@ impl Shared {
             st.last_observed = now;
             bump(&self.stats.published);
             let due = !st.poisoned
+                && !st.queued
                 && !st.backing_off(now, self.config.flush_interval)
                 && (!st.live || (!st.series_written && st.count >= 2));
             if due {
@@ -944,7 +1016,7 @@ impl Shared {
         }
         if let Some(spam) = &self.spam
             && let Admission::Denied { first } =
-                lock(spam).admit(&RefKey::from(regarding), event.type_, now)
+                lock(spam).admit(&spam_key(regarding), event.type_, now)
         {
             bump(&self.stats.dropped_spam);
             if first {
@@ -988,23 +1060,36 @@ impl Shared {
         Ok(Observation::Write { entry, new: true })
     }
 
-    /// An entry leaves the cache: if it owes a write, it stays listed as
-    /// dirty for one final write (bounded by `max_cached_keys`).
+    /// An entry leaves the cache. If it owes a write it stays listed as
+    /// dirty for its final writes, as long as the dirty list stays within
+    /// twice `max_cached_keys`; past that its count is dropped and counted
+    /// in `failed` (bounded memory wins).
     fn retire(&self, cache: &mut Cache, entry: &Arc<Entry>) {
         let mut st = entry.state();
-        if !st.is_dirty() || st.evicted {
+        st.evicted = true;
+        self.relist(cache, entry, &mut st);
+    }
+
+    /// Lists `entry` as dirty if it owes a write, within the bound on the
+    /// dirty list for entries that left the cache.
+    fn relist(&self, cache: &mut Cache, entry: &Arc<Entry>, st: &mut EntryState) {
+        if !st.is_dirty() || st.listed {
             return;
         }
-        if cache.evicted_dirty >= self.config.max_cached_keys {
-            // Bounded memory wins: this count is lost, and said so.
+        if st.evicted && cache.dirty.len() >= self.config.max_cached_keys.saturating_mul(2) {
             st.poisoned = true;
             bump(&self.stats.failed);
-            tracing::warn!(name = %st.name, count = st.count, "evicted series dropped: too many unwritten evicted series");
+            tracing::warn!(name = %st.name, count = st.count, "series dropped: too many unwritten series that left the cache");
             return;
         }
-        st.evicted = true;
-        cache.evicted_dirty += 1;
-        cache.list_if_dirty(entry, &mut st);
+        cache.list_if_dirty(entry, st);
+    }
+
+    /// One `emit` write finished (or was never queued).
+    fn job_done(&self) {
+        if self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.idle.notify_waiters();
+        }
     }
 
     fn queue_full(&self, entry: &Arc<Entry>, new: bool) {
@@ -1020,6 +1105,8 @@ impl Shared {
                 cache.entries.pop(&*entry.key);
             }
             st.poisoned = true;
+            st.queued = false;
+            self.stats.published.fetch_sub(1, Ordering::Relaxed);
             bump(&self.stats.dropped_queue_full);
             if !self.warned_queue_full.swap(true, Ordering::Relaxed) {
                 tracing::warn!(
@@ -1029,7 +1116,8 @@ impl Shared {
             }
         } else {
             // The occurrence stays counted; a flush writes it.
-            cache.list_if_dirty(entry, &mut st);
+            st.queued = false;
+            self.relist(&mut cache, entry, &mut st);
             bump(&self.stats.coalesced);
         }
     }
@@ -1051,16 +1139,26 @@ impl Shared {
     }
 
     /// Writes `entry` as `mode` requires, holding its write lock, retrying
-    /// as the policy allows.
+    /// as the policy allows. In `Immediate` mode a create is followed at
+    /// once by the patch that starts the series when more occurrences came
+    /// in meanwhile.
     async fn write(&self, entry: &Arc<Entry>, mode: Mode) -> Outcome {
         let _guard = entry.write_lock.lock().await;
+        // Runs however this write ends, even if the future is dropped: an
+        // entry that still owes a write stays listed.
+        let _relist = Relist {
+            shared: self,
+            entry,
+        };
+        entry.state().queued = false;
         let policy = self.config.retry;
         let started = tokio::time::Instant::now();
         let mut failures = 0u32;
         let mut renames = 0u32;
-        let outcome = loop {
+        let mut first: Option<Outcome> = None;
+        loop {
             let now = self.clock.now();
-            let (op, record) = {
+            let (op, record, earlier_create) = {
                 let mut st = entry.state();
                 // A write on behalf of an occurrence that queued up behind a
                 // failed one does not hammer the server: the entry's backoff
@@ -1068,13 +1166,18 @@ impl Shared {
                 let waiting =
                     mode == Mode::Immediate && st.backing_off(now, self.config.flush_interval);
                 let Some(op) = Self::decide(&st, mode).filter(|_| !waiting) else {
-                    break Outcome::Nothing(st.count);
+                    return first.unwrap_or(Outcome::Nothing(st.count));
                 };
                 st.last_attempt = Some(now);
-                (
-                    op,
-                    entry.record(&st, &entry.key(&self.controller, &self.instance)),
-                )
+                let record = entry.record(&st, &entry.key(&self.controller, &self.instance));
+                // A create under this name may already have reached the
+                // server in an earlier attempt whose answer was lost (or
+                // whose task was cancelled). Noted before sending.
+                let earlier = st.maybe_created;
+                if op == Op::Create && earlier.is_none() {
+                    st.maybe_created = Some((record.count(), record.series.is_some()));
+                }
+                (op, record, earlier)
             };
             let result = match op {
                 Op::Create => self.sink.create(&record).await,
@@ -1082,34 +1185,42 @@ impl Shared {
             };
             // Our names end in a random suffix: a 409 for a name whose
             // earlier create had an unknown outcome is that create.
-            let earlier = match (&result, op) {
-                (Err(SinkError::AlreadyExists), Op::Create) => entry.state().maybe_created,
+            let adopted = match (&result, op) {
+                (Err(SinkError::AlreadyExists), Op::Create) => earlier_create,
                 _ => None,
             };
-            let result = if earlier.is_some() { Ok(()) } else { result };
+            let result = if adopted.is_some() { Ok(()) } else { result };
             let err = match result {
                 Ok(()) => {
                     let (count, had_series) =
-                        earlier.unwrap_or((record.count(), record.series.is_some()));
-                    let mut st = entry.state();
-                    st.live = true;
-                    st.maybe_created = None;
-                    st.written = st.written.max(count);
-                    st.series_written |= had_series;
-                    st.last_write = Some(now);
-                    st.failed_at = None;
-                    st.failures = 0;
-                    tracing::debug!(name = %record.name, namespace = %record.namespace, count = record.count(), ?op, "event written");
-                    match op {
+                        adopted.unwrap_or((record.count(), record.series.is_some()));
+                    {
+                        let mut st = entry.state();
+                        st.live = true;
+                        st.maybe_created = None;
+                        st.written = st.written.max(count);
+                        st.series_written |= had_series;
+                        st.last_write = Some(now);
+                        st.failed_at = None;
+                        st.failures = 0;
+                    }
+                    tracing::debug!(name = %record.name, namespace = %record.namespace, count, ?op, "event written");
+                    let outcome = match op {
                         Op::Create => {
                             bump(&self.stats.created);
-                            break Outcome::Created;
+                            Outcome::Created
                         }
                         Op::Patch => {
                             bump(&self.stats.patched);
-                            break Outcome::Patched(record.count());
+                            Outcome::Patched(count)
                         }
+                    };
+                    if mode != Mode::Immediate || op == Op::Patch {
+                        return first.unwrap_or(outcome);
                     }
+                    first.get_or_insert(outcome);
+                    (failures, renames) = (0, 0);
+                    continue;
                 }
                 Err(err) => err,
             };
@@ -1141,17 +1252,15 @@ impl Shared {
                     tracing::debug!(name = %st.name, "event gone from the server; creating it again with its series");
                     continue;
                 }
-                (SinkError::Transient { .. }, Op::Create) => {
-                    let mut st = entry.state();
-                    if st.maybe_created.is_none() {
-                        st.maybe_created = Some((record.count(), record.series.is_some()));
-                    }
+                (SinkError::Transient { .. }, Op::Create) => {}
+                (_, Op::Create) => {
+                    // A definite refusal: nothing was created.
+                    entry.state().maybe_created = None;
                 }
                 _ => {}
             }
             failures += 1;
             if err.is_retryable() && failures < policy.attempts() {
-                let elapsed = started.elapsed();
                 let backoff = policy.backoff(failures, fastrand::f64());
                 let wait = match err {
                     SinkError::Throttled {
@@ -1159,7 +1268,12 @@ impl Shared {
                     } => after,
                     _ => backoff,
                 };
-                if elapsed + wait <= policy.elapsed_limit() {
+                let in_budget = wait <= MAX_RETRY_AFTER
+                    && started
+                        .elapsed()
+                        .checked_add(wait)
+                        .is_some_and(|total| total <= policy.elapsed_limit());
+                if in_budget {
                     bump(&self.stats.retried);
                     tracing::debug!(error = %err, wait_ms = wait.as_millis(), "retrying event write");
                     tokio::time::sleep(wait).await;
@@ -1167,13 +1281,8 @@ impl Shared {
                 }
             }
             self.failed(entry, &err, now);
-            break Outcome::Failed(err);
-        };
-        // Whatever happened, an entry that still owes a write is listed.
-        let mut cache = lock(&self.cache);
-        let mut st = entry.state();
-        cache.list_if_dirty(entry, &mut st);
-        outcome
+            return first.unwrap_or(Outcome::Failed(err));
+        }
     }
 
     fn failed(&self, entry: &Arc<Entry>, err: &SinkError, now: Timestamp) {
@@ -1208,7 +1317,7 @@ impl Shared {
         let mut cache = lock(&self.cache);
         loop {
             let expired = match cache.entries.peek_lru() {
-                Some((_, e)) => now >= e.state().last_observed + cfg.series_ttl,
+                Some((_, e)) => now >= later(e.state().last_observed, cfg.series_ttl),
                 None => false,
             };
             if !expired {
@@ -1224,22 +1333,16 @@ impl Shared {
             let mut st = entry.state();
             if !st.is_dirty() {
                 st.listed = false;
-                if st.evicted {
-                    st.evicted = false;
-                    cache.evicted_dirty = cache.evicted_dirty.saturating_sub(1);
-                }
                 continue;
             }
-            let interval_passed = st
-                .last_attempt
-                .is_none_or(|t| now >= t + cfg.flush_interval)
-                && !st.backing_off(now, cfg.flush_interval);
-            if force || st.evicted || interval_passed {
+            // Entries that left the cache are written as soon as their
+            // backoff allows; cached ones once per flush interval.
+            let interval_passed = st.evicted
+                || st
+                    .last_attempt
+                    .is_none_or(|t| now >= later(t, cfg.flush_interval));
+            if force || (interval_passed && !st.backing_off(now, cfg.flush_interval)) {
                 st.listed = false;
-                if st.evicted {
-                    st.evicted = false;
-                    cache.evicted_dirty = cache.evicted_dirty.saturating_sub(1);
-                }
                 drop(st);
                 due.push((entry, Mode::Flush));
             } else {
@@ -1251,10 +1354,10 @@ impl Shared {
         let half = cfg.heartbeat / 2;
         let sweep_due = cache.next_heartbeat_sweep.is_none_or(|t| now >= t);
         if sweep_due {
-            cache.next_heartbeat_sweep = Some(now + half);
+            cache.next_heartbeat_sweep = Some(later(now, half));
             for (_, entry) in &cache.entries {
                 let st = entry.state();
-                let stale = st.last_write.is_some_and(|t| now >= t + half);
+                let stale = st.last_write.is_some_and(|t| now >= later(t, half));
                 if stale && st.live && st.series_written && !st.listed && !st.poisoned {
                     due.push((Arc::clone(entry), Mode::Heartbeat));
                 }

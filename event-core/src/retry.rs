@@ -162,7 +162,12 @@ impl RetryPolicy {
             .initial_backoff
             .saturating_mul(1u32 << exp)
             .min(self.max_backoff);
-        base.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+        let jitter = if jitter.is_nan() {
+            1.0
+        } else {
+            jitter.clamp(0.0, 1.0)
+        };
+        Duration::try_from_secs_f64(base.as_secs_f64() * (0.5 + 0.5 * jitter)).unwrap_or(base)
     }
 }
 
@@ -181,5 +186,20 @@ mod tests {
             last = b;
         }
         assert_eq!(p.backoff(100, 1.0), DEFAULT_RETRY_MAX_BACKOFF);
+    }
+
+    #[test]
+    fn extreme_inputs_do_not_panic() {
+        let p = RetryPolicy::default()
+            .initial_backoff(Duration::MAX)
+            .max_backoff(Duration::MAX);
+        for jitter in [f64::NAN, f64::INFINITY, -1.0, 0.0, 1.0] {
+            let _ = p.backoff(u32::MAX, jitter);
+            let _ = RetryPolicy::default().backoff(1, jitter);
+        }
+        assert_eq!(
+            RetryPolicy::default().backoff(1, f64::NAN),
+            DEFAULT_RETRY_INITIAL_BACKOFF
+        );
     }
 }

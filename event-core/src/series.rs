@@ -47,6 +47,9 @@ pub(crate) struct EntryState {
     /// success (a transport error, a 5xx): its count and whether it carried
     /// a series. A later 409 for this name means that create went through.
     pub(crate) maybe_created: Option<(u32, bool)>,
+    /// An immediate write of this entry is queued or running: further
+    /// occurrences only count.
+    pub(crate) queued: bool,
     /// The server refused the event as invalid: never written again.
     pub(crate) poisoned: bool,
     /// Listed in [`Cache::dirty`].
@@ -55,6 +58,14 @@ pub(crate) struct EntryState {
     pub(crate) evicted: bool,
     /// A failure was already logged at warn level for this key.
     pub(crate) warned: bool,
+}
+
+/// `t + d`, saturating at the largest timestamp instead of panicking.
+pub(crate) fn later(t: Timestamp, d: std::time::Duration) -> Timestamp {
+    jiff::SignedDuration::try_from(d)
+        .ok()
+        .and_then(|d| t.checked_add(d).ok())
+        .unwrap_or(Timestamp::MAX)
 }
 
 impl EntryState {
@@ -68,7 +79,7 @@ impl EntryState {
     pub(crate) fn backing_off(&self, now: Timestamp, interval: std::time::Duration) -> bool {
         self.failed_at.is_some_and(|t| {
             let factor = 1u32 << self.failures.saturating_sub(1).min(6);
-            now < t + interval.saturating_mul(factor)
+            now < later(t, interval.saturating_mul(factor))
         })
     }
 }
@@ -107,6 +118,7 @@ impl Entry {
                 failed_at: None,
                 failures: 0,
                 maybe_created: None,
+                queued: false,
                 poisoned: false,
                 listed: false,
                 evicted: false,
@@ -174,8 +186,6 @@ pub(crate) struct Cache {
     pub(crate) entries: LruCache<Arc<[u8]>, Arc<Entry>>,
     /// Entries whose count is ahead of the server (each listed once).
     pub(crate) dirty: Vec<Arc<Entry>>,
-    /// Evicted entries waiting in `dirty` for their final write.
-    pub(crate) evicted_dirty: usize,
     pub(crate) next_heartbeat_sweep: Option<Timestamp>,
 }
 
@@ -184,7 +194,6 @@ impl Cache {
         Self {
             entries: LruCache::unbounded(),
             dirty: Vec::new(),
-            evicted_dirty: 0,
             next_heartbeat_sweep: None,
         }
     }

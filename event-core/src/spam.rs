@@ -94,7 +94,7 @@ impl SpamBuckets {
         let cap = NonZeroUsize::new(config.max_keys.max(1)).unwrap_or(NonZeroUsize::MIN);
         Self {
             config,
-            buckets: LruCache::new(cap),
+            buckets: LruCache::sparse(cap),
         }
     }
 

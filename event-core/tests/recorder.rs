@@ -119,6 +119,9 @@ async fn name_clash_on_create_renames_and_retries() {
     assert_eq!(out.unwrap(), Published::Created);
     assert_eq!(sink.attempts(), 2);
     assert_eq!(sink.creates(), 1);
+    let names = sink.attempted_names();
+    assert_ne!(names[0], names[1], "renamed after the clash");
+    assert_eq!(sink.events()[0].name, names[1]);
 }
 
 #[tokio::test(start_paused = true)]
@@ -361,7 +364,10 @@ async fn long_series_get_a_heartbeat_before_the_server_ttl() {
     }
     // An hour with no occurrences: refreshed at least twice (every 30 min).
     let heartbeats = sink.writes().len() - 2;
-    assert!((2..=4).contains(&heartbeats), "{heartbeats}");
+    assert_eq!(
+        heartbeats, 3,
+        "an hour of silence: refreshed well within every 30 min"
+    );
     assert!(
         sink.writes()[2..]
             .iter()
@@ -430,8 +436,7 @@ async fn transient_failures_are_retried_with_bounded_attempts() {
         sink.attempts(),
         u64::from(event_core::DEFAULT_RETRY_ATTEMPTS)
     );
-    // The occurrence is kept: once the server is back, flush writes it.
-    sink.fail_next([]);
+    // The occurrence is kept: flush writes it once the failures pass.
     clock.advance(Duration::from_secs(1));
     let out = rec
         .publish(&Event::normal("Down", "A"), &pod("p"))
@@ -527,21 +532,25 @@ fn works_on_a_current_thread_runtime_and_tasks_end_on_drop() {
         .start_paused(true)
         .build()
         .unwrap();
+    let held = Arc::new(sink.clone());
+    let weak = Arc::downgrade(&held);
     rt.block_on(async {
-        let rec = Recorder::builder(Arc::new(sink.clone()), CTL)
-            .build()
-            .unwrap();
+        let rec = Recorder::builder(held, CTL).build().unwrap();
         for _ in 0..5 {
             rec.emit(&Event::normal("Emitted", "A"), &pod("p")).unwrap();
             tokio::task::yield_now().await;
         }
-        let weak = Arc::downgrade(&Arc::new(()));
-        drop(weak);
         drop(rec);
         // The last clone is gone: the background task makes its final flush.
         tokio::time::sleep(Duration::from_secs(1)).await;
     });
     assert_eq!(sink.count_of("Emitted"), 5);
+    // Every task holding the recorder's state has ended: the sink it held
+    // is released.
+    assert!(
+        weak.upgrade().is_none(),
+        "background tasks still hold the sink"
+    );
     drop(rt);
 }
 
@@ -628,4 +637,232 @@ async fn lost_answers_under_retries_keep_one_event_per_key() {
     for i in 0..50 {
         assert_eq!(sink.count_of(&format!("R{i}")), 3);
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn entries_that_left_the_cache_stay_bounded_when_writes_keep_failing() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    sink.fail_all(SinkError::Forbidden {
+        message: "no RBAC".into(),
+    });
+    let rec = builder(&sink, &clock)
+        .no_spam_filter()
+        .max_cached_keys(100)
+        .build()
+        .unwrap();
+    for round in 0..100 {
+        for i in 0..100 {
+            let e = Event::normal(format!("R{round}-{i}"), "A");
+            let _ = rec.publish(&e, &pod("p")).await;
+            let _ = rec.publish(&e, &pod("p")).await;
+        }
+        clock.advance(Duration::from_secs(10));
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    }
+    let report = rec.shutdown(Duration::from_secs(5)).await;
+    assert!(report.unwritten.len() <= 300, "{}", report.unwritten.len());
+    assert!(rec.cached_keys() <= 100);
+}
+
+#[tokio::test(start_paused = true)]
+async fn extreme_settings_and_server_answers_do_not_panic() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock)
+        .series_ttl(Duration::MAX)
+        .heartbeat(Duration::MAX)
+        .series_flush_interval(Duration::MAX)
+        .queue_capacity(usize::MAX)
+        .writers(usize::MAX)
+        .max_cached_keys(usize::MAX)
+        .spam_filter(event_core::SpamFilter {
+            burst: u32::MAX,
+            refill: Duration::MAX,
+            max_keys: usize::MAX,
+        })
+        .retry(
+            RetryPolicy::default()
+                .max_attempts(u32::MAX)
+                .initial_backoff(Duration::MAX)
+                .max_backoff(Duration::MAX)
+                .max_elapsed(Duration::MAX),
+        )
+        .build()
+        .unwrap();
+    sink.fail_next([
+        SinkError::Throttled {
+            retry_after: Some(Duration::MAX),
+        },
+        SinkError::Forbidden {
+            message: "x".into(),
+        },
+    ]);
+    let e = Event::normal("Extreme", "A");
+    let _ = rec.publish(&e, &pod("p")).await;
+    for _ in 0..3 {
+        let _ = rec.publish(&e, &pod("p")).await;
+        rec.emit(&e, &pod("p")).unwrap();
+    }
+    clock.advance(Duration::from_secs(3600));
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    rec.flush().await;
+    let report = rec.shutdown(Duration::from_secs(5)).await;
+    assert!(report.is_complete(), "{report:?}");
+    assert_eq!(sink.count_of("Extreme"), 7);
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_busy_key_cannot_fill_the_emit_queue() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock).queue_capacity(16).build().unwrap();
+    for _ in 0..2_000 {
+        rec.emit(&Event::warning("Busy", "A"), &pod("p")).unwrap();
+    }
+    rec.emit(&Event::normal("Other", "A"), &pod("q")).unwrap();
+    assert_eq!(rec.stats().dropped_queue_full, 0);
+    rec.flush().await;
+    assert_eq!(sink.count_of("Busy"), 2_000);
+    assert_eq!(sink.count_of("Other"), 1);
+    assert_eq!(rec.stats().published, 2_001);
+}
+
+#[tokio::test(start_paused = true)]
+async fn flush_waits_for_queued_emits() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock).no_spam_filter().build().unwrap();
+    for i in 0..50 {
+        rec.emit(&Event::normal(format!("E{i}"), "A"), &pod("p"))
+            .unwrap();
+    }
+    rec.flush().await;
+    assert_eq!(sink.creates(), 50);
+}
+
+#[tokio::test(start_paused = true)]
+async fn dropped_emits_are_not_counted_as_published() {
+    let sink = TestSink::hanging();
+    let rec = Recorder::builder(Arc::new(sink.clone()), CTL)
+        .queue_capacity(1)
+        .writers(1)
+        .no_spam_filter()
+        .build()
+        .unwrap();
+    for i in 0..10 {
+        rec.emit(&Event::normal(format!("R{i}"), "A"), &pod("p"))
+            .unwrap();
+    }
+    let s = rec.stats();
+    assert_eq!(s.published + s.dropped_queue_full, 10);
+    assert!(s.dropped_queue_full >= 8, "{s:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn note_policy_decides_whether_a_new_note_is_a_new_event() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let ignore = builder(&sink, &clock).build().unwrap();
+    let distinct = builder(&sink, &clock)
+        .note_policy(event_core::NotePolicy::Distinct)
+        .build()
+        .unwrap();
+    for note in ["disk full", "disk full", "timeout"] {
+        ignore
+            .publish(&Event::warning("Ignored", "A").note(note), &pod("p"))
+            .await
+            .unwrap();
+        distinct
+            .publish(&Event::warning("Distinct", "A").note(note), &pod("p"))
+            .await
+            .unwrap();
+    }
+    ignore.flush().await;
+    distinct.flush().await;
+    let notes = |reason: &str| -> Vec<(Option<String>, u32)> {
+        let mut v: Vec<_> = sink
+            .events()
+            .into_iter()
+            .filter(|e| e.reason == reason)
+            .map(|e| (e.note.clone(), e.count()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(notes("Ignored"), vec![(Some("disk full".into()), 3)]);
+    assert_eq!(
+        notes("Distinct"),
+        vec![(Some("disk full".into()), 2), (Some("timeout".into()), 1)]
+    );
+    // Under Distinct, notes past 1024 bytes are keyed as written (truncated).
+    let huge = |c: char| format!("{}{c}{}", "x".repeat(5_000), "y".repeat(5_000));
+    distinct
+        .publish(&Event::warning("Huge", "A").note(huge('1')), &pod("p"))
+        .await
+        .unwrap();
+    let out = distinct
+        .publish(&Event::warning("Huge", "A").note(huge('2')), &pod("p"))
+        .await
+        .unwrap();
+    assert_eq!(out, Published::SeriesUpdated { count: 2 });
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hanging_write_for_one_key_does_not_hold_up_others() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    sink.hang_on("Stuck");
+    let rec = builder(&sink, &clock).build().unwrap();
+    let stuck = {
+        let rec = rec.clone();
+        tokio::spawn(async move { rec.publish(&Event::normal("Stuck", "A"), &pod("p")).await })
+    };
+    tokio::task::yield_now().await;
+    let other = tokio::time::timeout(
+        Duration::from_secs(1),
+        rec.publish(&Event::normal("Free", "A"), &pod("q")),
+    )
+    .await;
+    assert_eq!(other.expect("not held up").unwrap(), Published::Created);
+    // emit never waits, not even for the stuck key.
+    rec.emit(&Event::normal("Stuck", "A"), &pod("p")).unwrap();
+    stuck.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn continuous_occurrences_are_written_at_most_once_per_flush_interval() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock).build().unwrap();
+    let e = Event::normal("Steady", "A");
+    for _ in 0..100 {
+        rec.publish(&e, &pod("p")).await.unwrap();
+        clock.advance(Duration::from_secs(1));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    // 100 s of one occurrence per second: a create, the count-2 patch, then
+    // one patch per 10 s interval at most.
+    let later_patches = sink.patches() - 1;
+    assert!((6..=10).contains(&later_patches), "{later_patches}");
+    rec.flush().await;
+    assert_eq!(sink.count_of("Steady"), 100);
+}
+
+#[test]
+fn defaults_are_as_documented() {
+    use event_core::*;
+    assert_eq!(DEFAULT_SERIES_FLUSH_INTERVAL, Duration::from_secs(10));
+    assert_eq!(DEFAULT_SERIES_TTL, Duration::from_secs(360));
+    assert_eq!(DEFAULT_HEARTBEAT, Duration::from_secs(1800));
+    assert_eq!(DEFAULT_MAX_CACHED_KEYS, 4096);
+    assert_eq!(DEFAULT_QUEUE_CAPACITY, 1024);
+    assert_eq!(DEFAULT_WRITERS, 4);
+    assert_eq!(
+        (DEFAULT_SPAM_BURST, DEFAULT_SPAM_REFILL),
+        (25, Duration::from_secs(300))
+    );
+    assert_eq!(DEFAULT_SPAM_MAX_KEYS, 4096);
+    assert_eq!(DEFAULT_RETRY_ATTEMPTS, 5);
+    assert_eq!(DEFAULT_RETRY_INITIAL_BACKOFF, Duration::from_millis(200));
+    assert_eq!(DEFAULT_RETRY_MAX_BACKOFF, Duration::from_secs(10));
+    assert_eq!(DEFAULT_RETRY_MAX_ELAPSED, Duration::from_secs(30));
+    assert_eq!(MAX_RETRY_AFTER, Duration::from_secs(300));
+    assert_eq!((MAX_QUEUE_CAPACITY, MAX_WRITERS), (65_536, 256));
+    assert_eq!(NoteOverflow::default(), NoteOverflow::Truncate);
+    assert_eq!(NotePolicy::default(), NotePolicy::Ignore);
+    assert_eq!(ClusterScopedNamespace::default().as_str(), "default");
 }

@@ -29,6 +29,9 @@ struct State {
     fail_next: VecDeque<SinkError>,
     random: Option<(fastrand::Rng, f64)>,
     lose_responses: u32,
+    fail_all: Option<SinkError>,
+    hang_reason: Option<String>,
+    attempted: Vec<String>,
     attempts: u64,
 }
 
@@ -66,8 +69,21 @@ impl TestSink {
         }
         Ok(())
     }
+    /// Every write fails with `error` until `clear_faults`.
+    pub fn fail_all(&self, error: SinkError) {
+        self.state.lock().unwrap().fail_all = Some(error);
+    }
+    /// Writes of events with this reason never answer.
+    pub fn hang_on(&self, reason: &str) {
+        self.state.lock().unwrap().hang_reason = Some(reason.to_owned());
+    }
+    /// Names of every attempted write, in order.
+    pub fn attempted_names(&self) -> Vec<String> {
+        self.state.lock().unwrap().attempted.clone()
+    }
     pub fn clear_faults(&self) {
         let mut st = self.state.lock().unwrap();
+        st.fail_all = None;
         st.fail_next.clear();
         st.random = None;
     }
@@ -112,9 +128,13 @@ impl TestSink {
         events[0].count()
     }
 
-    fn inject(&self) -> Result<(), SinkError> {
+    fn inject(&self, e: &EventRecord) -> Result<(), SinkError> {
         let mut st = self.state.lock().unwrap();
         st.attempts += 1;
+        st.attempted.push(e.name.clone());
+        if let Some(err) = &st.fail_all {
+            return Err(err.clone());
+        }
         if let Some(e) = st.fail_next.pop_front() {
             return Err(e);
         }
@@ -128,8 +148,9 @@ impl TestSink {
         Ok(())
     }
 
-    async fn hang_if_asked(&self) {
-        if self.hang.load(Ordering::SeqCst) {
+    async fn hang_if_asked(&self, e: &EventRecord) {
+        let hang_reason = self.state.lock().unwrap().hang_reason.clone();
+        if self.hang.load(Ordering::SeqCst) || hang_reason.as_deref() == Some(e.reason.as_str()) {
             self.in_flight.fetch_add(1, Ordering::SeqCst);
             std::future::pending::<()>().await;
         }
@@ -139,9 +160,9 @@ impl TestSink {
 #[async_trait]
 impl EventSink for TestSink {
     async fn create(&self, e: &EventRecord) -> Result<(), SinkError> {
-        self.hang_if_asked().await;
+        self.hang_if_asked(e).await;
         tokio::task::yield_now().await;
-        self.inject()?;
+        self.inject(e)?;
         let mut st = self.state.lock().unwrap();
         let k = (e.namespace.clone(), e.name.clone());
         if st.events.contains_key(&k) {
@@ -157,9 +178,9 @@ impl EventSink for TestSink {
     }
 
     async fn patch_series(&self, e: &EventRecord) -> Result<(), SinkError> {
-        self.hang_if_asked().await;
+        self.hang_if_asked(e).await;
         tokio::task::yield_now().await;
-        self.inject()?;
+        self.inject(e)?;
         let mut st = self.state.lock().unwrap();
         let k = (e.namespace.clone(), e.name.clone());
         let Some(stored) = st.events.get_mut(&k) else {
