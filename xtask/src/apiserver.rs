@@ -69,10 +69,10 @@ mod tests {
 
     #[test]
     fn kubeconfig_is_required_and_made_absolute() {
-        let cwd = Path::new("/work");
+        let cwd = Path::new("/home/me/project");
         assert_eq!(
             server_args(&strings(&["--port", "6443", "--kubeconfig", "kc"]), cwd).unwrap(),
-            strings(&["--port", "6443", "--kubeconfig", "/work/kc"])
+            strings(&["--port", "6443", "--kubeconfig", "/home/me/project/kc"])
         );
         assert!(server_args(&strings(&["--port", "6443"]), cwd).is_err());
         assert!(server_args(&strings(&["--kubeconfig"]), cwd).is_err());
