@@ -20,27 +20,92 @@ use crate::{
 };
 
 /// A dirty series is written at most once per this interval.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(event_core::DEFAULT_SERIES_FLUSH_INTERVAL, Duration::from_secs(10));
+/// ```
 pub const DEFAULT_SERIES_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 /// A key not seen for this long is flushed (if dirty) and forgotten; the next
 /// occurrence starts a new Event.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(event_core::DEFAULT_SERIES_TTL, Duration::from_secs(360));
+/// assert!(event_core::DEFAULT_SERIES_TTL > event_core::DEFAULT_SERIES_FLUSH_INTERVAL);
+/// ```
 pub const DEFAULT_SERIES_TTL: Duration = Duration::from_secs(6 * 60);
 /// A live series is re-written at least this often, well before the API
 /// server's default 1 h event TTL.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(event_core::DEFAULT_HEARTBEAT, Duration::from_secs(30 * 60));
+/// // Well within the API server's default one-hour event TTL.
+/// assert!(event_core::DEFAULT_HEARTBEAT < Duration::from_secs(60 * 60));
+/// ```
 pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(30 * 60);
 /// Most keys kept in the correlation cache.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(event_core::DEFAULT_MAX_CACHED_KEYS, 4096);
+/// ```
 pub const DEFAULT_MAX_CACHED_KEYS: usize = 4096;
 /// Capacity of the queue behind [`Recorder::emit`].
+///
+/// # Example
+///
+/// ```
+/// use event_core::{DEFAULT_QUEUE_CAPACITY, MAX_QUEUE_CAPACITY};
+/// assert_eq!(DEFAULT_QUEUE_CAPACITY, 1024);
+/// assert!(DEFAULT_QUEUE_CAPACITY <= MAX_QUEUE_CAPACITY);
+/// ```
 pub const DEFAULT_QUEUE_CAPACITY: usize = 1024;
 /// Background writers draining the `emit` queue (and flushing series).
+///
+/// # Example
+///
+/// ```
+/// use event_core::{DEFAULT_WRITERS, MAX_WRITERS};
+/// assert_eq!(DEFAULT_WRITERS, 4);
+/// assert!(DEFAULT_WRITERS <= MAX_WRITERS);
+/// ```
 pub const DEFAULT_WRITERS: usize = 4;
 /// Largest `emit` queue capacity accepted; larger settings are lowered to
 /// it (the queue's slots are allocated up front).
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(event_core::MAX_QUEUE_CAPACITY, 65_536);
+/// ```
 pub const MAX_QUEUE_CAPACITY: usize = 1 << 16;
 /// Most background writers; larger settings are lowered to it.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(event_core::MAX_WRITERS, 256);
+/// ```
 pub const MAX_WRITERS: usize = 256;
 /// Longest single wait before a retry, whatever the server's `Retry-After`
 /// says; a longer one ends the attempt, and the entry's own backoff (or the
 /// next flush) tries again later.
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(event_core::MAX_RETRY_AFTER, Duration::from_secs(5 * 60));
+/// ```
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 /// What [`Recorder::publish`] did with one occurrence.
@@ -187,7 +252,29 @@ impl ShutdownReport {
     ///
     /// # Example
     ///
-    /// See [`ShutdownReport`].
+    /// ```
+    /// use event_core::{EventRecord, EventType, ObjectRef, ShutdownReport};
+    ///
+    /// assert!(ShutdownReport::default().is_complete());
+    ///
+    /// let unwritten = EventRecord {
+    ///     name: "web-0.0-abcde".into(),
+    ///     namespace: "shop".into(),
+    ///     event_time: jiff::Timestamp::UNIX_EPOCH,
+    ///     series: None,
+    ///     regarding: ObjectRef::new("v1", "Pod", "web-0").within("shop"),
+    ///     related: None,
+    ///     reason: "Started".into(),
+    ///     action: "Starting".into(),
+    ///     note: None,
+    ///     type_: EventType::Normal,
+    ///     reporting_controller: "example.com/c".into(),
+    ///     reporting_instance: "c-0".into(),
+    ///     annotations: Default::default(),
+    /// };
+    /// let report = ShutdownReport { unwritten: vec![unwritten], ..Default::default() };
+    /// assert!(!report.is_complete());
+    /// ```
     pub fn is_complete(&self) -> bool {
         self.unwritten.is_empty()
     }
@@ -635,6 +722,17 @@ enum Observation {
     },
 }
 
+/// Which owed writes `collect` takes regardless of their interval.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Force {
+    /// None: only those due.
+    No,
+    /// All of them.
+    All,
+    /// All but those whose last failure was a definite refusal.
+    Retryable,
+}
+
 /// Why a write is attempted.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Mode {
@@ -733,7 +831,31 @@ impl Recorder {
     ///
     /// # Example
     ///
-    /// See [`Recorder`].
+    /// ```
+    /// use std::sync::Arc;
+    /// use event_core::{Error, Event, ObjectRef, Published, Recorder};
+    /// # use event_core::{EventRecord, EventSink, SinkError};
+    /// # struct Nothing;
+    /// # #[async_trait::async_trait] impl EventSink for Nothing {
+    /// #   async fn create(&self, _: &EventRecord) -> Result<(), SinkError> { Ok(()) }
+    /// #   async fn patch_series(&self, _: &EventRecord) -> Result<(), SinkError> { Ok(()) }
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Error> {
+    /// let recorder = Recorder::builder(Arc::new(Nothing), "example.com/widgets").build()?;
+    /// let cm = ObjectRef::new("v1", "ConfigMap", "settings").within("shop");
+    ///
+    /// let synced = Event::normal("Synced", "Reconciling");
+    /// assert_eq!(recorder.publish(&synced, &cm).await?, Published::Created);
+    ///
+    /// // A broken event is refused before anything is written or counted.
+    /// let unnamed = Event::normal("", "Reconciling");
+    /// assert!(matches!(recorder.publish(&unnamed, &cm).await, Err(Error::Invalid(_))));
+    /// assert_eq!(recorder.stats().published, 1);
+    ///
+    /// recorder.shutdown(std::time::Duration::from_secs(5)).await;
+    /// assert!(matches!(recorder.publish(&synced, &cm).await, Err(Error::ShutDown)));
+    /// # Ok(()) }
+    /// ```
     pub async fn publish(&self, event: &Event, regarding: &ObjectRef) -> Result<Published, Error> {
         let shared = &self.inner.shared;
         if shared.shut_down.load(Ordering::Acquire) {
@@ -812,7 +934,7 @@ impl Recorder {
     pub async fn flush(&self) {
         self.ensure_started();
         let shared = &self.inner.shared;
-        let due = shared.collect(shared.clock.now(), true);
+        let due = shared.collect(shared.clock.now(), Force::All);
         Shared::run_all(Arc::clone(shared), due).await;
         loop {
             let idle = shared.idle.notified();
@@ -821,7 +943,7 @@ impl Recorder {
             }
             idle.await;
         }
-        let due = shared.collect(shared.clock.now(), true);
+        let due = shared.collect(shared.clock.now(), Force::All);
         Shared::run_all(Arc::clone(shared), due).await;
     }
 
@@ -1203,6 +1325,7 @@ impl Shared {
                         st.last_write = Some(now);
                         st.failed_at = None;
                         st.failures = 0;
+                        st.refused = false;
                     }
                     tracing::debug!(name = %record.name, namespace = %record.namespace, count, ?op, "event written");
                     let outcome = match op {
@@ -1290,6 +1413,7 @@ impl Shared {
         let mut st = entry.state();
         st.failed_at = Some(now);
         st.failures = st.failures.saturating_add(1);
+        st.refused = !err.is_retryable();
         if matches!(err, SinkError::Invalid { .. }) {
             st.poisoned = true;
         }
@@ -1312,7 +1436,7 @@ impl Shared {
     /// Collects what is due at `now`: idle keys are expired (and flushed if
     /// dirty), dirty series past their flush interval (all of them when
     /// `force`), and live series due for a heartbeat.
-    fn collect(&self, now: Timestamp, force: bool) -> Vec<(Arc<Entry>, Mode)> {
+    fn collect(&self, now: Timestamp, force: Force) -> Vec<(Arc<Entry>, Mode)> {
         let cfg = &self.config;
         let mut cache = lock(&self.cache);
         loop {
@@ -1341,7 +1465,12 @@ impl Shared {
                 || st
                     .last_attempt
                     .is_none_or(|t| now >= later(t, cfg.flush_interval));
-            if force || (interval_passed && !st.backing_off(now, cfg.flush_interval)) {
+            let forced = match force {
+                Force::No => false,
+                Force::All => true,
+                Force::Retryable => !st.refused,
+            };
+            if forced || (interval_passed && !st.backing_off(now, cfg.flush_interval)) {
                 st.listed = false;
                 drop(st);
                 due.push((entry, Mode::Flush));
@@ -1390,7 +1519,14 @@ impl Shared {
         let mut fruitless = 0u32;
         let mut round = 0u32;
         loop {
-            let due = shared.collect(shared.clock.now(), true);
+            // Every owed write once; after that only those whose last
+            // failure may pass (a Forbidden would only be refused again).
+            let force = if round == 0 {
+                Force::All
+            } else {
+                Force::Retryable
+            };
+            let due = shared.collect(shared.clock.now(), force);
             if due.is_empty() {
                 return;
             }
@@ -1421,7 +1557,7 @@ impl Shared {
             tokio::select! {
                 () = tokio::time::sleep(tick) => {
                     let now = shared.clock.now();
-                    let due = shared.collect(now, false);
+                    let due = shared.collect(now, Force::No);
                     Self::run_all(Arc::clone(&shared), due).await;
                 }
                 () = shared.stop.notified() => break,

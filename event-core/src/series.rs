@@ -47,6 +47,9 @@ pub(crate) struct EntryState {
     /// success (a transport error, a 5xx): its count and whether it carried
     /// a series. A later 409 for this name means that create went through.
     pub(crate) maybe_created: Option<(u32, bool)>,
+    /// The last failure was a definite refusal (Forbidden, Fatal): trying
+    /// again at once would get the same answer.
+    pub(crate) refused: bool,
     /// An immediate write of this entry is queued or running: further
     /// occurrences only count.
     pub(crate) queued: bool,
@@ -118,6 +121,7 @@ impl Entry {
                 failed_at: None,
                 failures: 0,
                 maybe_created: None,
+                refused: false,
                 queued: false,
                 poisoned: false,
                 listed: false,

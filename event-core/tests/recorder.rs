@@ -866,3 +866,19 @@ fn defaults_are_as_documented() {
     assert_eq!(NotePolicy::default(), NotePolicy::Ignore);
     assert_eq!(ClusterScopedNamespace::default().as_str(), "default");
 }
+
+#[tokio::test(start_paused = true)]
+async fn shutdown_does_not_repeat_a_refused_write() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock).build().unwrap();
+    let e = Event::warning("NoPatch", "A");
+    rec.publish(&e, &pod("p")).await.unwrap();
+    sink.fail_all(SinkError::Forbidden {
+        message: "cannot patch".into(),
+    });
+    assert!(rec.publish(&e, &pod("p")).await.is_err());
+    rec.publish(&e, &pod("p")).await.unwrap();
+    let report = rec.shutdown(Duration::from_secs(30)).await;
+    assert_eq!(report.unwritten.len(), 1);
+    assert_eq!(sink.attempts(), 3, "create, refused patch, one final try");
+}
