@@ -4,9 +4,8 @@
 //! `apiserver` program of the `e2e` crate).
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::ci::workspace_root;
+use crate::cargo;
 
 /// The arguments after `apiserver`, with the kubeconfig path made absolute;
 /// `--kubeconfig` is required. Other flags are checked by the program.
@@ -34,29 +33,14 @@ fn server_args(args: &[String], cwd: &Path) -> Result<Vec<String>, String> {
     }
 }
 
-/// The cargo arguments that build and run the server.
+/// The cargo arguments that build and run the program.
 fn cargo_args(server_args: Vec<String>) -> Vec<String> {
-    ["run", "--quiet", "-p", "e2e", "--bin", "apiserver", "--"]
-        .into_iter()
-        .map(str::to_owned)
-        .chain(server_args)
-        .collect()
+    cargo::run_args("e2e", "apiserver", server_args)
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    let cwd = std::env::current_dir().map_err(|e| format!("apiserver: current directory: {e}"))?;
-    let server_args = server_args(args, &cwd)?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(&cargo)
-        .args(cargo_args(server_args))
-        .current_dir(workspace_root())
-        .status()
-        .map_err(|e| format!("apiserver could not start cargo: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("apiserver failed ({status})"))
-    }
+    let server_args = server_args(args, &cargo::current_dir("apiserver")?)?;
+    cargo::run("apiserver", cargo_args(server_args))
 }
 
 #[cfg(test)]

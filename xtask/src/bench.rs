@@ -2,9 +2,7 @@
 //! release mode and runs it, passing the arguments on. The comparison with
 //! kube-rs lives in that crate, so this one keeps no dependencies.
 
-use std::process::Command;
-
-use crate::ci::workspace_root;
+use crate::cargo;
 
 /// The arguments `bench` accepts; anything else is refused here, before a
 /// release build starts.
@@ -39,18 +37,8 @@ fn cargo_args(args: &[String]) -> Vec<String> {
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
     check(args)?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     println!("==> building and running the benchmark (release)");
-    let status = Command::new(&cargo)
-        .args(cargo_args(args))
-        .current_dir(workspace_root())
-        .status()
-        .map_err(|e| format!("bench could not start cargo: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("bench failed ({status})"))
-    }
+    cargo::run("bench", cargo_args(args))
 }
 
 #[cfg(test)]

@@ -3,9 +3,8 @@
 //! when no kubeconfig is given.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::ci::workspace_root;
+use crate::cargo;
 
 /// The arguments after `e2e`, checked, with the kubeconfig path made
 /// absolute (cargo runs the suite from the workspace root).
@@ -30,29 +29,14 @@ fn suite_args(args: &[String], cwd: &Path) -> Result<Vec<String>, String> {
     Ok(out)
 }
 
-/// The cargo arguments that build and run the suite.
+/// The cargo arguments that build and run the program.
 fn cargo_args(suite_args: Vec<String>) -> Vec<String> {
-    ["run", "--quiet", "-p", "e2e", "--bin", "e2e", "--"]
-        .into_iter()
-        .map(str::to_owned)
-        .chain(suite_args)
-        .collect()
+    cargo::run_args("e2e", "e2e", suite_args)
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
-    let cwd = std::env::current_dir().map_err(|e| format!("e2e: current directory: {e}"))?;
-    let suite_args = suite_args(args, &cwd)?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(&cargo)
-        .args(cargo_args(suite_args))
-        .current_dir(workspace_root())
-        .status()
-        .map_err(|e| format!("e2e could not start cargo: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("e2e failed ({status})"))
-    }
+    let suite_args = suite_args(args, &cargo::current_dir("e2e")?)?;
+    cargo::run("e2e", cargo_args(suite_args))
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 mod apiserver;
 mod bench;
+mod cargo;
 mod ci;
 mod e2e;
 
