@@ -28,6 +28,26 @@ use jiff::Timestamp;
 /// ```
 pub trait Clock: Send + Sync + Debug {
     /// The current time, already truncated to microseconds.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_core::Clock;
+    /// use jiff::Timestamp;
+    ///
+    /// /// A clock that always says the same time.
+    /// #[derive(Debug)]
+    /// struct Fixed(Timestamp);
+    ///
+    /// impl Clock for Fixed {
+    ///     fn now(&self) -> Timestamp {
+    ///         self.0
+    ///     }
+    /// }
+    ///
+    /// let clock = Fixed(Timestamp::UNIX_EPOCH);
+    /// assert_eq!(clock.now(), Timestamp::UNIX_EPOCH);
+    /// ```
     fn now(&self) -> Timestamp;
 }
 

@@ -31,6 +31,21 @@ pub enum Error {
 }
 
 /// A `Result` with this crate's [`Error`].
+///
+/// # Example
+///
+/// ```
+/// use event_core::{Error, Result};
+///
+/// fn stopped() -> Result<u32> {
+///     Err(Error::ShutDown)
+/// }
+/// assert!(matches!(stopped(), Err(Error::ShutDown)));
+///
+/// // The error type can still be named explicitly.
+/// let parsed: Result<u32, std::num::ParseIntError> = "42".parse();
+/// assert_eq!(parsed, Ok(42));
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl fmt::Display for Error {

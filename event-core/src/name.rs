@@ -5,6 +5,17 @@ use jiff::Timestamp;
 use crate::validate::MAX_DNS_SUBDOMAIN;
 
 /// Length of the random part at the end of every event name.
+///
+/// # Example
+///
+/// ```
+/// use event_core::{NAME_RANDOM_LEN, event_name};
+///
+/// let name = event_name("web-0", "example.com/c", jiff::Timestamp::UNIX_EPOCH);
+/// let random = name.rsplit('-').next().unwrap_or_default();
+/// assert_eq!(random.len(), NAME_RANDOM_LEN);
+/// assert_eq!(NAME_RANDOM_LEN, 5);
+/// ```
 pub const NAME_RANDOM_LEN: usize = 5;
 
 /// Builds an event name: the object's name made DNS-safe, `.`, the time in

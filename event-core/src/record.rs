@@ -89,7 +89,29 @@ impl EventRecord {
     ///
     /// # Example
     ///
-    /// See [`EventRecord`].
+    /// ```
+    /// use event_core::{EventRecord, EventType, ObjectRef, Series};
+    /// use jiff::Timestamp;
+    ///
+    /// let mut r = EventRecord {
+    ///     name: "web-0.0-abcde".into(),
+    ///     namespace: "shop".into(),
+    ///     event_time: Timestamp::UNIX_EPOCH,
+    ///     series: None,
+    ///     regarding: ObjectRef::new("v1", "Pod", "web-0").within("shop"),
+    ///     related: None,
+    ///     reason: "BackOff".into(),
+    ///     action: "Starting".into(),
+    ///     note: None,
+    ///     type_: EventType::Warning,
+    ///     reporting_controller: "example.com/c".into(),
+    ///     reporting_instance: "c-0".into(),
+    ///     annotations: Default::default(),
+    /// };
+    /// assert_eq!(r.count(), 1);
+    /// r.series = Some(Series { count: 7, last_observed_time: Timestamp::UNIX_EPOCH });
+    /// assert_eq!(r.count(), 7);
+    /// ```
     pub fn count(&self) -> u32 {
         self.series.map_or(1, |s| s.count)
     }

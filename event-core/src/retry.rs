@@ -4,12 +4,45 @@
 use std::time::Duration;
 
 /// Most attempts for one write (the first try included).
+///
+/// # Example
+///
+/// ```
+/// use event_core::{DEFAULT_RETRY_ATTEMPTS, RetryPolicy};
+/// assert_eq!(DEFAULT_RETRY_ATTEMPTS, 5);
+/// assert_eq!(RetryPolicy::default().attempts(), DEFAULT_RETRY_ATTEMPTS);
+/// ```
 pub const DEFAULT_RETRY_ATTEMPTS: u32 = 5;
 /// Backoff before the second attempt; doubled after each further failure.
+///
+/// # Example
+///
+/// ```
+/// use event_core::{DEFAULT_RETRY_INITIAL_BACKOFF, RetryPolicy};
+/// assert_eq!(DEFAULT_RETRY_INITIAL_BACKOFF, std::time::Duration::from_millis(200));
+/// // The full wait after the first failure, before jitter scales it down.
+/// assert_eq!(RetryPolicy::default().backoff(1, 1.0), DEFAULT_RETRY_INITIAL_BACKOFF);
+/// ```
 pub const DEFAULT_RETRY_INITIAL_BACKOFF: Duration = Duration::from_millis(200);
 /// Longest single backoff.
+///
+/// # Example
+///
+/// ```
+/// use event_core::{DEFAULT_RETRY_MAX_BACKOFF, RetryPolicy};
+/// assert_eq!(DEFAULT_RETRY_MAX_BACKOFF, std::time::Duration::from_secs(10));
+/// assert_eq!(RetryPolicy::default().backoff(20, 1.0), DEFAULT_RETRY_MAX_BACKOFF);
+/// ```
 pub const DEFAULT_RETRY_MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// Most time spent on one write, retries and waits included.
+///
+/// # Example
+///
+/// ```
+/// use event_core::{DEFAULT_RETRY_MAX_ELAPSED, RetryPolicy};
+/// assert_eq!(DEFAULT_RETRY_MAX_ELAPSED, std::time::Duration::from_secs(30));
+/// assert_eq!(RetryPolicy::default().elapsed_limit(), DEFAULT_RETRY_MAX_ELAPSED);
+/// ```
 pub const DEFAULT_RETRY_MAX_ELAPSED: Duration = Duration::from_secs(30);
 
 /// Exponential backoff with jitter, bounded in attempts and in total time.

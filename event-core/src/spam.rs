@@ -9,10 +9,36 @@ use lru::LruCache;
 use crate::{EventType, RefKey};
 
 /// Creates allowed in a burst for one (reporter, object, type).
+///
+/// # Example
+///
+/// ```
+/// use event_core::{DEFAULT_SPAM_BURST, SpamFilter};
+/// assert_eq!(DEFAULT_SPAM_BURST, 25);
+/// assert_eq!(SpamFilter::default().burst, DEFAULT_SPAM_BURST);
+/// ```
 pub const DEFAULT_SPAM_BURST: u32 = 25;
 /// One more create is allowed per this interval.
+///
+/// # Example
+///
+/// ```
+/// use event_core::{DEFAULT_SPAM_REFILL, SpamFilter};
+/// assert_eq!(DEFAULT_SPAM_REFILL, std::time::Duration::from_secs(300));
+/// assert_eq!(SpamFilter::default().refill, DEFAULT_SPAM_REFILL);
+/// ```
 pub const DEFAULT_SPAM_REFILL: Duration = Duration::from_secs(300);
 /// Objects whose buckets are remembered (least recently used forgotten).
+///
+/// # Example
+///
+/// ```
+/// use event_core::{DEFAULT_SPAM_MAX_KEYS, SpamFilter};
+/// assert_eq!(DEFAULT_SPAM_MAX_KEYS, 4096);
+/// // `SpamFilter::new` keeps the default number of remembered objects.
+/// let f = SpamFilter::new(5, std::time::Duration::from_secs(60));
+/// assert_eq!(f.max_keys, DEFAULT_SPAM_MAX_KEYS);
+/// ```
 pub const DEFAULT_SPAM_MAX_KEYS: usize = 4096;
 
 /// Settings of the spam filter: a token bucket per (reporter, regarding

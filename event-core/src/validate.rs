@@ -9,23 +9,115 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// Most bytes in `reason`.
+///
+/// # Example
+///
+/// ```
+/// use event_core::{Event, MAX_REASON_BYTES, NoteOverflow, validate_event};
+///
+/// let ok = Event::normal("x".repeat(MAX_REASON_BYTES), "Reconciling");
+/// assert!(validate_event(&ok, NoteOverflow::Reject).is_ok());
+/// let long = Event::normal("x".repeat(MAX_REASON_BYTES + 1), "Reconciling");
+/// let err = validate_event(&long, NoteOverflow::Reject).unwrap_err();
+/// assert!(err.concerns("reason"));
+/// ```
 pub const MAX_REASON_BYTES: usize = 128;
 /// Most bytes in `action`.
+///
+/// # Example
+///
+/// ```
+/// use event_core::{Event, MAX_ACTION_BYTES, NoteOverflow, validate_event};
+///
+/// let long = Event::normal("Synced", "x".repeat(MAX_ACTION_BYTES + 1));
+/// let err = validate_event(&long, NoteOverflow::Reject).unwrap_err();
+/// assert!(err.concerns("action"));
+/// ```
 pub const MAX_ACTION_BYTES: usize = 128;
 /// Most bytes in `note`.
+///
+/// # Example
+///
+/// ```
+/// use event_core::{Event, MAX_NOTE_BYTES, NoteOverflow, validate_event};
+///
+/// let e = Event::warning("Failed", "Reconciling").note("x".repeat(MAX_NOTE_BYTES + 1));
+/// let note = validate_event(&e, NoteOverflow::Truncate).unwrap().unwrap_or_default();
+/// assert_eq!(note.len(), MAX_NOTE_BYTES);
+/// assert!(validate_event(&e, NoteOverflow::Reject).is_err());
+/// ```
 pub const MAX_NOTE_BYTES: usize = 1024;
 /// Most bytes in `reportingInstance`.
+///
+/// # Example
+///
+/// ```
+/// use event_core::{MAX_INSTANCE_BYTES, Reporter, validate_reporter};
+///
+/// let fits = Reporter::new("example.com/c").with_instance("i".repeat(MAX_INSTANCE_BYTES));
+/// assert!(validate_reporter(&fits).is_ok());
+/// let long = Reporter::new("example.com/c").with_instance("i".repeat(MAX_INSTANCE_BYTES + 1));
+/// assert!(validate_reporter(&long).unwrap_err().concerns("reportingInstance"));
+/// ```
 pub const MAX_INSTANCE_BYTES: usize = 128;
 /// Most characters in the name part of a qualified name.
+///
+/// # Example
+///
+/// ```
+/// use event_core::{MAX_QUALIFIED_NAME_PART, is_qualified_name};
+///
+/// assert!(is_qualified_name(&"c".repeat(MAX_QUALIFIED_NAME_PART)));
+/// assert!(!is_qualified_name(&"c".repeat(MAX_QUALIFIED_NAME_PART + 1)));
+/// ```
 pub const MAX_QUALIFIED_NAME_PART: usize = 63;
 /// Most characters in a DNS-1123 subdomain (an event's name).
+///
+/// # Example
+///
+/// ```
+/// use event_core::{MAX_DNS_SUBDOMAIN, is_dns_subdomain};
+///
+/// assert!(is_dns_subdomain(&"a".repeat(MAX_DNS_SUBDOMAIN)));
+/// assert!(!is_dns_subdomain(&"a".repeat(MAX_DNS_SUBDOMAIN + 1)));
+/// ```
 pub const MAX_DNS_SUBDOMAIN: usize = 253;
 /// Most characters in a DNS-1123 label (a namespace).
+///
+/// # Example
+///
+/// ```
+/// use event_core::{MAX_DNS_LABEL, is_dns_label};
+///
+/// assert!(is_dns_label(&"a".repeat(MAX_DNS_LABEL)));
+/// assert!(!is_dns_label(&"a".repeat(MAX_DNS_LABEL + 1)));
+/// ```
 pub const MAX_DNS_LABEL: usize = 63;
 /// Most bytes in all annotations of one object together.
+///
+/// # Example
+///
+/// ```
+/// use event_core::{Event, MAX_ANNOTATIONS_BYTES, NoteOverflow, validate_event};
+///
+/// let big = Event::normal("Synced", "Reconciling")
+///     .annotation("example.com/dump", "x".repeat(MAX_ANNOTATIONS_BYTES));
+/// let err = validate_event(&big, NoteOverflow::Truncate).unwrap_err();
+/// assert!(err.concerns("metadata.annotations"));
+/// ```
 pub const MAX_ANNOTATIONS_BYTES: usize = 256 * 1024;
 
 /// The marker placed between the head and the tail of a truncated note.
+///
+/// # Example
+///
+/// ```
+/// use event_core::{MAX_NOTE_BYTES, NOTE_TRUNCATION_MARKER, truncate_note};
+///
+/// let cut = truncate_note(&"x".repeat(2 * MAX_NOTE_BYTES), MAX_NOTE_BYTES);
+/// assert_eq!(cut.matches(NOTE_TRUNCATION_MARKER).count(), 1);
+/// assert!(truncate_note("short", MAX_NOTE_BYTES).find(NOTE_TRUNCATION_MARKER).is_none());
+/// ```
 pub const NOTE_TRUNCATION_MARKER: &str = "\n[... note truncated ...]\n";
 
 /// What breaks a rule.
