@@ -222,7 +222,52 @@ impl Recorder {
     ///
     /// # Example
     ///
-    /// See [the module](self).
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use event_kube::compat::{Event, EventType, Recorder};
+    /// use k8s_openapi::api::core::v1::ObjectReference;
+    /// use kube::client::Body;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), kube::Error> {
+    /// // Stands in for the API server: accepts every write and counts it.
+    /// let writes = Arc::new(AtomicUsize::new(0));
+    /// let seen = writes.clone();
+    /// let service = tower::service_fn(move |_: http::Request<Body>| {
+    ///     seen.fetch_add(1, Ordering::SeqCst);
+    ///     async { http::Response::builder().status(201).body(Body::from(Vec::new())) }
+    /// });
+    /// let recorder = Recorder::new(kube::Client::new(service, "default"), "example.com/widgets".into());
+    ///
+    /// let pod = ObjectReference {
+    ///     api_version: Some("v1".into()),
+    ///     kind: Some("Pod".into()),
+    ///     name: Some("web-0".into()),
+    ///     namespace: Some("shop".into()),
+    ///     ..ObjectReference::default()
+    /// };
+    /// let synced = Event {
+    ///     type_: EventType::Normal,
+    ///     reason: "Synced".into(),
+    ///     note: None,
+    ///     action: "Reconciling".into(),
+    ///     secondary: None,
+    /// };
+    /// for _ in 0..3 {
+    ///     recorder.publish(&synced, &pod).await?;
+    /// }
+    /// // A create, then the patch that starts the series; the third only counts.
+    /// assert_eq!(writes.load(Ordering::SeqCst), 2);
+    ///
+    /// // An event refused before sending comes back as a 422, as from the server.
+    /// let unnamed = Event { reason: String::new(), ..synced };
+    /// match recorder.publish(&unnamed, &pod).await {
+    ///     Err(kube::Error::Api(status)) => assert_eq!(status.code, 422),
+    ///     other => panic!("expected a 422, got {other:?}"),
+    /// }
+    /// assert_eq!(writes.load(Ordering::SeqCst), 2);
+    /// # Ok(()) }
+    /// ```
     pub async fn publish(&self, event: &Event, reference: &ObjectReference) -> kube::Result<()> {
         let engine = self.engine.as_ref().map_err(|e| to_kube_error(e.clone()))?;
         engine

@@ -188,7 +188,24 @@ pub trait EventRefExt: kube::Resource {
     ///
     /// # Example
     ///
-    /// See [`EventRefExt`].
+    /// ```
+    /// use event_kube::EventRefExt;
+    /// use k8s_openapi::api::core::v1::ConfigMap;
+    /// use kube::api::ObjectMeta;
+    ///
+    /// let cm = ConfigMap {
+    ///     metadata: ObjectMeta {
+    ///         name: Some("settings".into()),
+    ///         namespace: Some("shop".into()),
+    ///         ..ObjectMeta::default()
+    ///     },
+    ///     ..ConfigMap::default()
+    /// };
+    /// let r = cm.event_ref();
+    /// assert_eq!((r.api_version.as_str(), r.kind.as_str()), ("v1", "ConfigMap"));
+    /// assert_eq!(r.name, "settings");
+    /// assert_eq!(r.namespace.as_deref(), Some("shop"));
+    /// ```
     fn event_ref(&self) -> ObjectRef
     where
         Self::DynamicType: Default,

@@ -15,6 +15,13 @@ use crate::{classify_error, classify_response, event_object, series_patch};
 
 /// How long one request may take, from sending it to reading the whole
 /// answer, unless changed with [`KubeSink::with_timeout`].
+///
+/// # Example
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(event_kube::DEFAULT_REQUEST_TIMEOUT, Duration::from_secs(10));
+/// ```
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An [`EventSink`] that writes `events.k8s.io/v1` Events through a

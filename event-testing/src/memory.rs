@@ -84,7 +84,26 @@ impl Write {
     ///
     /// # Example
     ///
-    /// See [`MemorySink::attempts`].
+    /// ```
+    /// use event_core::{Event, ObjectRef, Recorder, RetryPolicy, SinkError};
+    /// use event_testing::MemorySink;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), event_core::Error> {
+    /// let sink = MemorySink::new();
+    /// let recorder = Recorder::builder(sink.arc(), "example.com/widgets")
+    ///     .retry(RetryPolicy::none())
+    ///     .build()?;
+    /// sink.faults().fail_next(1, SinkError::Forbidden { message: "no".into() });
+    /// let pod = ObjectRef::new("v1", "Pod", "web-0").within("shop");
+    /// let event = Event::normal("Synced", "Reconciling");
+    /// assert!(recorder.publish(&event, &pod).await.is_err());
+    /// recorder.flush().await; // the create is still owed, and now succeeds
+    ///
+    /// let oks: Vec<bool> = sink.attempts().iter().map(|w| w.is_ok()).collect();
+    /// assert_eq!(oks, [false, true]);
+    /// # Ok(()) }
+    /// ```
     pub fn is_ok(&self) -> bool {
         self.result.is_ok()
     }
@@ -94,7 +113,25 @@ impl Write {
     ///
     /// # Example
     ///
-    /// See [`Write`].
+    /// ```
+    /// use event_core::{Event, ObjectRef, Recorder};
+    /// use event_testing::MemorySink;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), event_core::Error> {
+    /// let sink = MemorySink::new();
+    /// let recorder = Recorder::builder(sink.arc(), "example.com/widgets").build()?;
+    /// let pod = ObjectRef::new("v1", "Pod", "web-0").within("shop");
+    /// let event = Event::warning("BackOff", "Starting");
+    /// recorder.publish(&event, &pod).await?;
+    /// recorder.publish(&event, &pod).await?;
+    ///
+    /// let writes = sink.writes();
+    /// assert_eq!(writes[0].patch_body(), None); // a create has no patch body
+    /// let body = writes[1].patch_body().unwrap_or_default();
+    /// assert!(body.starts_with(r#"{"series":{"count":2,"lastObservedTime":""#));
+    /// # Ok(()) }
+    /// ```
     pub fn patch_body(&self) -> Option<String> {
         match (self.kind, self.record.series) {
             (WriteKind::PatchSeries, Some(series)) => Some(format!(
@@ -427,7 +464,22 @@ impl MemorySink {
     ///
     /// # Example
     ///
-    /// See [`MemorySink`].
+    /// ```
+    /// use event_core::{Event, ObjectRef, Recorder};
+    /// use event_testing::MemorySink;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), event_core::Error> {
+    /// let sink = MemorySink::new();
+    /// let recorder = Recorder::builder(sink.arc(), "example.com/widgets").build()?;
+    /// let pod = ObjectRef::new("v1", "Pod", "web-0").within("shop");
+    /// recorder.publish(&Event::normal("Pulled", "Pulling"), &pod).await?;
+    /// recorder.publish(&Event::normal("Started", "Starting"), &pod).await?;
+    ///
+    /// let reasons: Vec<String> = sink.events().into_iter().map(|e| e.reason).collect();
+    /// assert_eq!(reasons, ["Pulled", "Started"]);
+    /// # Ok(()) }
+    /// ```
     pub fn events(&self) -> Vec<EventRecord> {
         self.current(|_| true)
     }
@@ -497,7 +549,26 @@ impl MemorySink {
     ///
     /// # Example
     ///
-    /// See [`Write`].
+    /// ```
+    /// use event_core::{Event, ObjectRef, Recorder, SinkError};
+    /// use event_testing::{MemorySink, WriteKind};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), event_core::Error> {
+    /// let sink = MemorySink::new();
+    /// let recorder = Recorder::builder(sink.arc(), "example.com/widgets").build()?;
+    /// // One throttled answer: retried, so logged as an attempt but not a write.
+    /// sink.faults().fail_next(1, SinkError::Throttled { retry_after: None });
+    /// let pod = ObjectRef::new("v1", "Pod", "web-0").within("shop");
+    /// let event = Event::warning("BackOff", "Starting");
+    /// recorder.publish(&event, &pod).await?;
+    /// recorder.publish(&event, &pod).await?;
+    ///
+    /// let kinds: Vec<WriteKind> = sink.writes().iter().map(|w| w.kind).collect();
+    /// assert_eq!(kinds, [WriteKind::Create, WriteKind::PatchSeries]);
+    /// assert_eq!(sink.attempts().len(), 3);
+    /// # Ok(()) }
+    /// ```
     pub fn writes(&self) -> Vec<Write> {
         self.lock()
             .log
@@ -539,7 +610,24 @@ impl MemorySink {
     ///
     /// # Example
     ///
-    /// See [`MemorySink`].
+    /// ```
+    /// use event_core::{Event, ObjectRef, Recorder};
+    /// use event_testing::MemorySink;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), event_core::Error> {
+    /// let sink = MemorySink::new();
+    /// let recorder = Recorder::builder(sink.arc(), "example.com/widgets").build()?;
+    /// let pod = ObjectRef::new("v1", "Pod", "web-0").within("shop");
+    /// for _ in 0..5 {
+    ///     recorder.publish(&Event::warning("BackOff", "Starting"), &pod).await?;
+    /// }
+    /// recorder.publish(&Event::normal("Started", "Starting"), &pod).await?;
+    /// // Two distinct events; the repeats of the first only touch its series.
+    /// assert_eq!(sink.creates(), 2);
+    /// assert_eq!(sink.patches(), 1);
+    /// # Ok(()) }
+    /// ```
     pub fn creates(&self) -> usize {
         self.count_ok(WriteKind::Create)
     }
