@@ -59,6 +59,13 @@ pub struct Options {
 }
 
 /// Usage text of the `e2e` program.
+///
+/// # Example
+///
+/// ```
+/// assert!(e2e::USAGE.starts_with("usage: e2e [--kubeconfig PATH]"));
+/// assert_eq!(e2e::Options::parse(["--help"]), Err(e2e::USAGE.to_owned()));
+/// ```
 pub const USAGE: &str = "usage: e2e [--kubeconfig PATH]
 
 Runs the end-to-end scenarios against the cluster of PATH (its current
@@ -76,7 +83,18 @@ impl Options {
     ///
     /// # Example
     ///
-    /// See [`Options`].
+    /// ```
+    /// use e2e::Options;
+    ///
+    /// let opts = Options::parse(["--kubeconfig", "kind.yaml"])?;
+    /// assert_eq!(opts.kubeconfig.as_deref(), Some(std::path::Path::new("kind.yaml")));
+    /// assert_eq!(Options::parse(Vec::<String>::new())?, Options::default());
+    ///
+    /// let err = Options::parse(["--kubeconfig"]).unwrap_err();
+    /// assert_eq!(err, "--kubeconfig needs a path");
+    /// assert!(Options::parse(["--verbose"]).unwrap_err().starts_with("unknown argument `--verbose`"));
+    /// # Ok::<(), String>(())
+    /// ```
     pub fn parse<I, S>(args: I) -> Result<Self, String>
     where
         I: IntoIterator<Item = S>,

@@ -34,7 +34,12 @@ impl Summary {
     ///
     /// # Example
     ///
-    /// See [`Summary`].
+    /// ```
+    /// let mut s = e2e::Summary { passed: 4, skipped: 1, ..Default::default() };
+    /// assert!(s.is_success());
+    /// s.failed = 1;
+    /// assert!(!s.is_success());
+    /// ```
     pub fn is_success(&self) -> bool {
         self.failed == 0
     }
@@ -43,7 +48,12 @@ impl Summary {
     ///
     /// # Example
     ///
-    /// See [`Summary`].
+    /// ```
+    /// let s = e2e::Summary { passed: 5, failed: 1, ..Default::default() };
+    /// assert_eq!(s.line(), "5 passed, 1 failed");
+    /// let s = e2e::Summary { passed: 5, skipped: 2, ..Default::default() };
+    /// assert_eq!(s.line(), "5 passed, 0 failed, 2 skipped");
+    /// ```
     pub fn line(&self) -> String {
         let mut line = format!("{} passed, {} failed", self.passed, self.failed);
         if self.skipped > 0 {

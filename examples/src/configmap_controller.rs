@@ -45,23 +45,134 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 
 /// The reporting controller of every event this controller publishes.
+///
+/// # Example
+///
+/// ```
+/// use examples::configmap_controller::CONTROLLER;
+///
+/// assert!(event_core::is_qualified_name(CONTROLLER));
+/// let sink = event_testing::MemorySink::new();
+/// assert!(event_core::Recorder::builder(sink.arc(), CONTROLLER).build().is_ok());
+/// ```
 pub const CONTROLLER: &str = "example.com/configmap-controller";
 /// The label that puts a ConfigMap under this controller.
+///
+/// # Example
+///
+/// ```
+/// use examples::configmap_controller::{LABEL, managed_configmap};
+///
+/// let cm = managed_configmap("shop", "web", &[]);
+/// assert_eq!(cm.metadata.labels.unwrap_or_default()[LABEL], "enabled");
+/// ```
 pub const LABEL: &str = "example.com/configmap-controller";
 /// The label selector of the managed ConfigMaps.
+///
+/// # Example
+///
+/// ```
+/// use examples::configmap_controller::{LABEL, SELECTOR};
+/// assert_eq!(SELECTOR, format!("{LABEL}=enabled"));
+/// ```
 pub const SELECTOR: &str = "example.com/configmap-controller=enabled";
 /// The data key every managed ConfigMap must carry.
+///
+/// # Example
+///
+/// ```
+/// use examples::configmap_controller::{ConfigError, REPLICAS_KEY, managed_configmap, validate};
+///
+/// assert_eq!(validate(&managed_configmap("shop", "web", &[(REPLICAS_KEY, "2")])), Ok(2));
+/// let other_key = managed_configmap("shop", "web", &[("size", "2")]);
+/// assert_eq!(validate(&other_key), Err(ConfigError::MissingReplicas));
+/// ```
 pub const REPLICAS_KEY: &str = "replicas";
 /// The largest accepted value of [`REPLICAS_KEY`].
+///
+/// # Example
+///
+/// ```
+/// use examples::configmap_controller::{ConfigError, MAX_REPLICAS, managed_configmap, validate};
+///
+/// let cm = |n: u32| managed_configmap("shop", "web", &[("replicas", &n.to_string())]);
+/// assert_eq!(validate(&cm(MAX_REPLICAS)), Ok(MAX_REPLICAS));
+/// assert_eq!(validate(&cm(MAX_REPLICAS + 1)), Err(ConfigError::TooMany { replicas: 101 }));
+/// ```
 pub const MAX_REPLICAS: u32 = 100;
 /// The `action` of every event this controller publishes.
+///
+/// # Example
+///
+/// ```
+/// use examples::configmap_controller::{ACTION, REASON_RECONCILED};
+///
+/// let event = event_core::Event::normal(REASON_RECONCILED, ACTION);
+/// assert_eq!(event.action, "Reconciling");
+/// assert!(event_core::validate_event(&event, Default::default()).is_ok());
+/// ```
 pub const ACTION: &str = "Reconciling";
 /// The `reason` of the Normal event after a successful reconcile.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use event_core::Recorder;
+/// use event_testing::{MemorySink, expect};
+/// use examples::configmap_controller::{Context, REASON_RECONCILED, managed_configmap, reconcile};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sink = MemorySink::new();
+/// let ctx = Arc::new(Context::new(Recorder::builder(sink.arc(), "example.com/c").build()?));
+/// let good = Arc::new(managed_configmap("shop", "web", &[("replicas", "3")]));
+/// reconcile(good, ctx).await?;
+/// sink.assert_emitted(expect::normal(REASON_RECONCILED).note_contains("replicas=3"));
+/// # Ok(()) }
+/// ```
 pub const REASON_RECONCILED: &str = "Reconciled";
 /// The `reason` of the Warning event after a failed reconcile.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use event_core::Recorder;
+/// use event_testing::{MemorySink, expect};
+/// use examples::configmap_controller::{Context, REASON_FAILED, managed_configmap, reconcile};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sink = MemorySink::new();
+/// let ctx = Arc::new(Context::new(Recorder::builder(sink.arc(), "example.com/c").build()?));
+/// let empty = Arc::new(managed_configmap("shop", "web", &[]));
+/// assert!(reconcile(empty, ctx).await.is_err());
+/// sink.assert_emitted(expect::warning(REASON_FAILED).note_contains("is missing"));
+/// # Ok(()) }
+/// ```
 pub const REASON_FAILED: &str = "ReconcileFailed";
 /// How long a failed ConfigMap waits before it is reconciled again (a change
 /// to it triggers a reconcile sooner).
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use examples::configmap_controller::{
+///     ConfigError, Context, RETRY_FAILED_AFTER, error_policy, managed_configmap,
+/// };
+/// use kube::runtime::controller::Action;
+///
+/// # fn main() -> Result<(), event_core::Error> {
+/// let sink = event_testing::MemorySink::new();
+/// let ctx = Arc::new(Context::new(event_core::Recorder::builder(sink.arc(), "example.com/c").build()?));
+/// let cm = Arc::new(managed_configmap("shop", "web", &[]));
+/// let action = error_policy(cm, &ConfigError::MissingReplicas, ctx);
+/// assert_eq!(action, Action::requeue(RETRY_FAILED_AFTER));
+/// assert_eq!(RETRY_FAILED_AFTER, std::time::Duration::from_secs(300));
+/// # Ok(()) }
+/// ```
 pub const RETRY_FAILED_AFTER: Duration = Duration::from_secs(300);
 
 /// Why a ConfigMap is not valid for this controller.
@@ -186,10 +297,14 @@ pub fn managed_configmap(namespace: &str, name: &str, data: &[(&str, &str)]) -> 
 /// # Example
 ///
 /// ```
-/// # fn f(recorder: event_core::Recorder) {
-/// let ctx = examples::configmap_controller::Context::new(recorder);
+/// use examples::configmap_controller::{CONTROLLER, Context};
+///
+/// # fn main() -> Result<(), event_core::Error> {
+/// let sink = event_testing::MemorySink::new();
+/// let ctx = Context::new(event_core::Recorder::builder(sink.arc(), CONTROLLER).build()?);
 /// assert_eq!(ctx.summary().reconciled, 0);
-/// # }
+/// assert_eq!(ctx.recorder.stats().published, 0);
+/// # Ok(()) }
 /// ```
 #[derive(Debug)]
 pub struct Context {
@@ -205,7 +320,16 @@ impl Context {
     ///
     /// # Example
     ///
-    /// See [`Context`].
+    /// ```
+    /// use examples::configmap_controller::{Context, Summary};
+    ///
+    /// # fn main() -> Result<(), event_core::Error> {
+    /// let sink = event_testing::MemorySink::new();
+    /// let recorder = event_core::Recorder::builder(sink.arc(), "example.com/c").build()?;
+    /// let ctx = Context::new(recorder);
+    /// assert_eq!(ctx.summary(), Summary::default());
+    /// # Ok(()) }
+    /// ```
     pub fn new(recorder: Recorder) -> Self {
         Self {
             recorder,
@@ -219,7 +343,25 @@ impl Context {
     ///
     /// # Example
     ///
-    /// See [`Context`].
+    /// ```
+    /// use std::sync::Arc;
+    /// use event_core::Recorder;
+    /// use event_testing::MemorySink;
+    /// use examples::configmap_controller::{Context, managed_configmap, reconcile};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sink = MemorySink::new();
+    /// let ctx = Arc::new(Context::new(Recorder::builder(sink.arc(), "example.com/c").build()?));
+    /// let good = managed_configmap("shop", "web", &[("replicas", "3")]);
+    /// let bad = managed_configmap("shop", "batch", &[("replicas", "three")]);
+    /// reconcile(Arc::new(good), ctx.clone()).await?;
+    /// let _ = reconcile(Arc::new(bad), ctx.clone()).await;
+    ///
+    /// let summary = ctx.summary();
+    /// assert_eq!((summary.reconciled, summary.failed, summary.publish_failed), (1, 1, 0));
+    /// # Ok(()) }
+    /// ```
     pub fn summary(&self) -> Summary {
         Summary {
             reconciled: self.reconciled.load(Ordering::Relaxed),
@@ -331,7 +473,44 @@ pub fn error_policy(
 ///
 /// # Example
 ///
-/// See the [module docs](self).
+/// ```
+/// use std::{sync::Arc, time::Duration};
+/// use event_core::Recorder;
+/// use event_testing::{MemorySink, apiserver::ApiServer, expect};
+/// use examples::configmap_controller::{CONTROLLER, managed_configmap, run};
+/// use k8s_openapi::api::core::v1::ConfigMap;
+/// use kube::api::{Api, PostParams};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // A local API double holding one managed ConfigMap.
+/// let server = ApiServer::start().await?;
+/// server.create_namespace("shop")?;
+/// let client = server.client().await?;
+/// let cm = managed_configmap("shop", "web", &[("replicas", "3")]);
+/// Api::<ConfigMap>::namespaced(client.clone(), "shop")
+///     .create(&PostParams::default(), &cm)
+///     .await?;
+///
+/// // Events go to memory here; in production to `event_kube::KubeSink`.
+/// let sink = MemorySink::new();
+/// let recorder = Recorder::builder(sink.arc(), CONTROLLER).build()?;
+///
+/// // Stop once the first event is in (after 30 s at the latest).
+/// let seen = sink.clone();
+/// let stop = async move {
+///     let first_event = async {
+///         while seen.events().is_empty() {
+///             tokio::time::sleep(Duration::from_millis(10)).await;
+///         }
+///     };
+///     let _ = tokio::time::timeout(Duration::from_secs(30), first_event).await;
+/// };
+/// let summary = run(client, recorder, Some("shop"), stop).await;
+/// assert_eq!((summary.reconciled, summary.failed, summary.watch_errors), (1, 0, 0));
+/// sink.assert_emitted(expect::normal("Reconciled").note_contains("replicas=3"));
+/// # Ok(()) }
+/// ```
 pub async fn run(
     client: kube::Client,
     recorder: Recorder,

@@ -39,10 +39,76 @@ use async_trait::async_trait;
 use event_core::{Event, ObjectRef, Recorder};
 
 /// The `action` of every event this controller emits.
+///
+/// # Example
+///
+/// ```
+/// use examples::reconcile::{ACTION, REASON_FAILED, REASON_RECONCILED};
+///
+/// for reason in [REASON_RECONCILED, REASON_FAILED] {
+///     let event = event_core::Event::normal(reason, ACTION);
+///     assert!(event_core::validate_event(&event, Default::default()).is_ok());
+/// }
+/// assert_eq!(ACTION, "Reconciling");
+/// ```
 pub const ACTION: &str = "Reconciling";
 /// The `reason` of the Normal event after a successful reconcile.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use event_core::Recorder;
+/// use event_testing::{MemorySink, expect};
+/// use examples::reconcile::{ApplyError, Cluster, Context, REASON_RECONCILED, Widget, reconcile};
+///
+/// struct Healthy;
+///
+/// #[async_trait::async_trait]
+/// impl Cluster for Healthy {
+///     async fn apply(&self, _: &Widget) -> Result<(), ApplyError> {
+///         Ok(())
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sink = MemorySink::new();
+/// let recorder = Recorder::builder(sink.arc(), "example.com/widget-controller").build()?;
+/// let ctx = Context { recorder, cluster: Arc::new(Healthy) };
+/// reconcile(&Widget::new("shop", "w1", 3), &ctx).await?;
+/// sink.assert_emitted(expect::normal(REASON_RECONCILED).note_contains("has 3 replicas"));
+/// # Ok(()) }
+/// ```
 pub const REASON_RECONCILED: &str = "Reconciled";
 /// The `reason` of the Warning event after a failed reconcile.
+///
+/// # Example
+///
+/// ```
+/// use std::sync::Arc;
+/// use event_core::Recorder;
+/// use event_testing::{MemorySink, expect};
+/// use examples::reconcile::{ApplyError, Cluster, Context, REASON_FAILED, Widget, reconcile};
+///
+/// struct Unreachable;
+///
+/// #[async_trait::async_trait]
+/// impl Cluster for Unreachable {
+///     async fn apply(&self, _: &Widget) -> Result<(), ApplyError> {
+///         Err(ApplyError::new("connection refused"))
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sink = MemorySink::new();
+/// let recorder = Recorder::builder(sink.arc(), "example.com/widget-controller").build()?;
+/// let ctx = Context { recorder, cluster: Arc::new(Unreachable) };
+/// assert!(reconcile(&Widget::new("shop", "w1", 3), &ctx).await.is_err());
+/// sink.assert_emitted(expect::warning(REASON_FAILED).note_contains("connection refused"));
+/// # Ok(()) }
+/// ```
 pub const REASON_FAILED: &str = "ReconcileFailed";
 
 /// The object this controller manages: a stand-in for a custom resource
@@ -125,6 +191,33 @@ pub trait Cluster: Send + Sync {
     /// # Errors
     ///
     /// [`ApplyError`] when the change could not be made.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::sync::Mutex;
+    /// use examples::reconcile::{ApplyError, Cluster, Widget};
+    ///
+    /// /// Remembers what it was asked to apply.
+    /// #[derive(Default)]
+    /// struct Recording(Mutex<Vec<String>>);
+    ///
+    /// #[async_trait::async_trait]
+    /// impl Cluster for Recording {
+    ///     async fn apply(&self, widget: &Widget) -> Result<(), ApplyError> {
+    ///         let mut applied = self.0.lock().map_err(|_| ApplyError::new("poisoned"))?;
+    ///         applied.push(format!("{}/{}", widget.namespace, widget.name));
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), ApplyError> {
+    /// let cluster = Recording::default();
+    /// cluster.apply(&Widget::new("shop", "w1", 3)).await?;
+    /// assert_eq!(*cluster.0.lock().unwrap(), ["shop/w1"]);
+    /// # Ok(()) }
+    /// ```
     async fn apply(&self, widget: &Widget) -> Result<(), ApplyError>;
 }
 
@@ -146,7 +239,15 @@ impl ApplyError {
     ///
     /// # Example
     ///
-    /// See [`ApplyError`].
+    /// ```
+    /// use std::error::Error;
+    /// use examples::reconcile::{ApplyError, ReconcileError};
+    ///
+    /// let cause = ApplyError::new(format!("quota exceeded in {}", "shop"));
+    /// assert_eq!(cause.to_string(), "quota exceeded in shop");
+    /// let e = ReconcileError::Apply { deployment: "shop/w1".into(), source: cause.clone() };
+    /// assert_eq!(e.source().map(ToString::to_string), Some(cause.to_string()));
+    /// ```
     pub fn new(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
@@ -205,7 +306,33 @@ impl std::error::Error for ReconcileError {
 ///
 /// # Example
 ///
-/// See the [module docs](self).
+/// ```
+/// use std::sync::Arc;
+/// use event_core::Recorder;
+/// use event_testing::MemorySink;
+/// use examples::reconcile::{ApplyError, Cluster, Context, Widget};
+///
+/// struct Healthy;
+///
+/// #[async_trait::async_trait]
+/// impl Cluster for Healthy {
+///     async fn apply(&self, _: &Widget) -> Result<(), ApplyError> {
+///         Ok(())
+///     }
+/// }
+///
+/// # fn main() -> Result<(), event_core::Error> {
+/// // In production: a `KubeSink` under the Recorder and a kube-backed cluster.
+/// let sink = MemorySink::new();
+/// let ctx = Context {
+///     recorder: Recorder::builder(sink.arc(), "example.com/widget-controller").build()?,
+///     cluster: Arc::new(Healthy),
+/// };
+/// // Clones share the Recorder (and with it the folding of repeats).
+/// let shared = ctx.clone();
+/// assert_eq!(shared.recorder.stats(), ctx.recorder.stats());
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Context {
     /// Publishes this controller's events.
@@ -232,7 +359,42 @@ pub struct Context {
 ///
 /// # Example
 ///
-/// See the [module docs](self).
+/// ```
+/// use std::sync::Arc;
+/// use event_core::Recorder;
+/// use event_testing::{MemorySink, expect};
+/// use examples::reconcile::{ApplyError, Cluster, Context, ReconcileError, Widget, reconcile};
+///
+/// struct Unreachable;
+///
+/// #[async_trait::async_trait]
+/// impl Cluster for Unreachable {
+///     async fn apply(&self, _: &Widget) -> Result<(), ApplyError> {
+///         Err(ApplyError::new("connection refused"))
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let sink = MemorySink::new();
+/// let recorder = Recorder::builder(sink.arc(), "example.com/widget-controller").build()?;
+/// let ctx = Context { recorder, cluster: Arc::new(Unreachable) };
+/// let widget = Widget::new("shop", "w1", 3);
+///
+/// for _ in 0..3 {
+///     let err = reconcile(&widget, &ctx).await.unwrap_err();
+///     assert!(matches!(err, ReconcileError::Apply { .. }));
+/// }
+/// // Three failures, one Event: created once, its series patched to count 2,
+/// // the third occurrence counted until the next flush.
+/// sink.assert_emitted(
+///     expect::warning("ReconcileFailed")
+///         .regarding(&widget.object_ref())
+///         .note_contains("caused by: connection refused"),
+/// );
+/// assert_eq!((sink.creates(), sink.patches()), (1, 1));
+/// # Ok(()) }
+/// ```
 pub async fn reconcile(widget: &Widget, ctx: &Context) -> Result<(), ReconcileError> {
     let deployment = format!("{}/{}", widget.namespace, widget.name);
     let (event, result) = match ctx.cluster.apply(widget).await {
