@@ -1141,6 +1141,7 @@ impl Shared {
                 lock(spam).admit(&spam_key(regarding), event.type_, now)
         {
             bump(&self.stats.dropped_spam);
+            drop(cache);
             if first {
                 tracing::debug!(
                     kind = %regarding.kind,
@@ -1230,6 +1231,8 @@ impl Shared {
             st.queued = false;
             self.stats.published.fetch_sub(1, Ordering::Relaxed);
             bump(&self.stats.dropped_queue_full);
+            drop(st);
+            drop(cache);
             if !self.warned_queue_full.swap(true, Ordering::Relaxed) {
                 tracing::warn!(
                     capacity = self.config.queue_capacity,
@@ -1403,22 +1406,37 @@ impl Shared {
                     continue;
                 }
             }
-            self.failed(entry, &err, now);
+            self.failed(entry, op, &err, now);
             return first.unwrap_or(Outcome::Failed(err));
         }
     }
 
-    fn failed(&self, entry: &Arc<Entry>, err: &SinkError, now: Timestamp) {
+    fn failed(&self, entry: &Arc<Entry>, op: Op, err: &SinkError, now: Timestamp) {
         bump(&self.stats.failed);
-        let mut st = entry.state();
-        st.failed_at = Some(now);
-        st.failures = st.failures.saturating_add(1);
-        st.refused = !err.is_retryable();
-        if matches!(err, SinkError::Invalid { .. }) {
-            st.poisoned = true;
+        let invalid = matches!(err, SinkError::Invalid { .. });
+        let first = {
+            let mut st = entry.state();
+            st.failed_at = Some(now);
+            st.failures = st.failures.saturating_add(1);
+            st.refused = !err.is_retryable();
+            st.poisoned |= invalid;
+            !std::mem::replace(&mut st.warned, true)
+        };
+        if invalid && op == Op::Patch {
+            // The server refuses this event's series: leave it be, and let
+            // the next occurrence start a new event rather than counting
+            // into one that can no longer be written.
+            let mut cache = lock(&self.cache);
+            let cached = cache
+                .entries
+                .peek(&*entry.key)
+                .is_some_and(|e| Arc::ptr_eq(e, entry));
+            if cached {
+                cache.entries.pop(&*entry.key);
+            }
         }
-        let first = !st.warned;
-        st.warned = true;
+        // Logged with no lock held: a subscriber may do anything, even
+        // publish events.
         let key = &entry.key(&self.controller, &self.instance);
         match err {
             SinkError::Forbidden { .. } if first => tracing::warn!(

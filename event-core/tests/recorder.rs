@@ -882,3 +882,21 @@ async fn shutdown_does_not_repeat_a_refused_write() {
     assert_eq!(report.unwritten.len(), 1);
     assert_eq!(sink.attempts(), 3, "create, refused patch, one final try");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_refused_series_patch_lets_the_next_occurrence_start_a_new_event() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock).build().unwrap();
+    let e = Event::normal("Odd", "A");
+    rec.publish(&e, &pod("p")).await.unwrap();
+    sink.fail_next([SinkError::Invalid {
+        message: "series.count: Invalid value".into(),
+    }]);
+    assert!(rec.publish(&e, &pod("p")).await.is_err());
+    assert_eq!(rec.cached_keys(), 0);
+    assert_eq!(
+        rec.publish(&e, &pod("p")).await.unwrap(),
+        Published::Created
+    );
+    assert_eq!(sink.creates(), 2);
+}
