@@ -62,9 +62,11 @@ pub(crate) struct Suite {
 
 pub(crate) async fn load_config(path: &std::path::Path) -> Res<kube::Config> {
     let kc = Kubeconfig::read_from(path).ctx("reading the kubeconfig")?;
-    kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+    let mut config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
         .await
-        .ctx("loading the kubeconfig")
+        .ctx("loading the kubeconfig")?;
+    event_testing::apiserver::skip_proxy_for_loopback(&mut config);
+    Ok(config)
 }
 
 pub(crate) fn random_suffix() -> String {

@@ -248,7 +248,7 @@ async fn kubectl_get_events_watch_prints_new_events() {
     let server = ApiServer::start().await.unwrap();
     let client = server.client().await.unwrap();
     let log = server.requests();
-    let args = ["get", "events", "-A", "-w", "--request-timeout=4s"];
+    let args = ["get", "events", "-A", "-w", "--request-timeout=10s"];
     let create_when_watched = async {
         let mut tries = 0;
         while !log

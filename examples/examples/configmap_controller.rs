@@ -82,7 +82,12 @@ fn parse_args() -> Result<Args, BoxError> {
 
 async fn load_config(path: &std::path::Path) -> Result<kube::Config, BoxError> {
     let kc = Kubeconfig::read_from(path)?;
-    Ok(kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?)
+    let mut config =
+        kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
+    // A loopback cluster (the double, kind, k3d) is reached directly, as
+    // kubectl does, whatever HTTPS_PROXY says.
+    event_testing::apiserver::skip_proxy_for_loopback(&mut config);
+    Ok(config)
 }
 
 /// Creates the demo ConfigMaps on the double, and repairs the invalid one a

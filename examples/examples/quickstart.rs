@@ -78,7 +78,11 @@ async fn target(args: &Args) -> Result<Target, BoxError> {
         }
     };
     let kc = Kubeconfig::read_from(&kubeconfig)?;
-    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
+    let mut config =
+        kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
+    // A loopback cluster (the double, kind, k3d) is reached directly, as
+    // kubectl does, whatever HTTPS_PROXY says.
+    event_testing::apiserver::skip_proxy_for_loopback(&mut config);
     Ok(Target {
         server,
         kubeconfig,

@@ -221,9 +221,11 @@ pub(super) async fn forbidden(suite: &Suite) -> ScenarioResult {
         Some(server) => {
             let kc = Kubeconfig::from_yaml(&server.kubeconfig(Some(NO_PATCH_TOKEN)))
                 .ctx("kubeconfig of the limited token")?;
-            let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-                .await
-                .ctx("loading the limited kubeconfig")?;
+            let mut config =
+                kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+                    .await
+                    .ctx("loading the limited kubeconfig")?;
+            event_testing::apiserver::skip_proxy_for_loopback(&mut config);
             (config, NO_PATCH_USER.to_owned())
         }
         None => {

@@ -106,6 +106,7 @@ mod kubeconfig;
 mod names;
 mod objects;
 mod patch;
+mod proxy;
 mod resources;
 mod selector;
 mod serve;
@@ -127,6 +128,7 @@ pub use faults::{
     FaultAction, FaultRule, REQUEST_LOG_LIMIT, RandomFaults, RequestLog, RequestRecord,
     ServerFaults,
 };
+pub use proxy::skip_proxy_for_loopback;
 pub use serve::{ServeOptions, serve_until, serve_until_ctrl_c};
 
 use http::Shared;
@@ -488,12 +490,13 @@ impl ApiServer {
         let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
         let kubeconfig = kube::config::Kubeconfig::read_from(path)
             .map_err(|e| ApiServerError::Kubeconfig(e.to_string()))?;
-        let config = kube::Config::from_custom_kubeconfig(
+        let mut config = kube::Config::from_custom_kubeconfig(
             kubeconfig,
             &kube::config::KubeConfigOptions::default(),
         )
         .await
         .map_err(|e| ApiServerError::Kubeconfig(e.to_string()))?;
+        skip_proxy_for_loopback(&mut config);
         kube::Client::try_from(config).map_err(ApiServerError::Kube)
     }
 
