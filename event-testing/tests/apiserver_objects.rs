@@ -510,3 +510,39 @@ fn fastrand_suffix() -> u64 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(std::time::SystemTime::now())
 }
+
+#[tokio::test]
+async fn pages_across_namespaces_follow_the_listing_order() {
+    let server = ApiServer::start().await.unwrap();
+    for (ns, name) in [("a", "x"), ("a-b", "y"), ("a", "z"), ("a-c", "w")] {
+        server.create_configmap(ns, name, &[]).unwrap();
+    }
+    let client = server.client().await.unwrap();
+    let all: Api<ConfigMap> = Api::all(client);
+    let mut seen = Vec::new();
+    let mut params = kube::api::ListParams::default().limit(1);
+    loop {
+        let page = all.list(&params).await.unwrap();
+        seen.extend(page.items.iter().map(|c| {
+            format!(
+                "{}/{}",
+                c.metadata.namespace.clone().unwrap_or_default(),
+                c.metadata.name.clone().unwrap_or_default()
+            )
+        }));
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => break,
+        }
+    }
+    let mut expected = seen.clone();
+    expected.sort_by(|a, b| a.split_once('/').cmp(&b.split_once('/')));
+    expected.dedup();
+    assert_eq!(seen, expected, "every item once, in order");
+    for want in ["a/x", "a/z", "a-b/y", "a-c/w"] {
+        assert!(
+            seen.iter().any(|s| s == want),
+            "{want} missing from {seen:?}"
+        );
+    }
+}

@@ -298,7 +298,13 @@ fn list(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Body
         .filter(|o| fields.matches(target.kind, target.view, o) && labels.matches(o))
         .collect();
     if let Some(after) = req.param("continue").filter(|c| !c.is_empty()) {
-        selected.retain(|o| object_key(o).as_str() > after);
+        // Items come in (namespace, name) order; compare as such, not as
+        // one "ns/name" string ('-' and '.' sort before '/').
+        let after = after.split_once('/').unwrap_or(("", after));
+        selected.retain(|o| {
+            let key = object_key(o);
+            key.split_once('/').unwrap_or(("", key.as_str())) > after
+        });
     }
     let limit = req
         .param("limit")
