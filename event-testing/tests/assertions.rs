@@ -221,9 +221,14 @@ fn assertions_report_the_caller_location() {
     let sink = MemorySink::new();
     let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
     let hook_seen = seen.clone();
+    // The panic hook is process-wide and other tests panic on purpose in
+    // parallel: keep only this thread's panic.
+    let this_thread = std::thread::current().id();
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        *hook_seen.lock().unwrap() = info.location().map(|l| (l.file().to_owned(), l.line()));
+        if std::thread::current().id() == this_thread {
+            *hook_seen.lock().unwrap() = info.location().map(|l| (l.file().to_owned(), l.line()));
+        }
     }));
     let line = line!() + 2;
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
