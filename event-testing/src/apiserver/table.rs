@@ -24,61 +24,14 @@ impl IncludeObject {
     }
 }
 
-/// A duration rendered the way kubectl shows ages (`45s`, `3m20s`, `5h`, `2d3h`).
+/// A duration in seconds rendered the way kubectl shows ages (`45s`,
+/// `3m20s`, `5h`, `2d3h`); a moment slightly in the future is `0s`.
 pub(crate) fn human_duration(seconds: i64) -> String {
-    if seconds < -1 {
-        return "<invalid>".to_owned();
+    match u64::try_from(seconds) {
+        Ok(secs) => crate::format_age(std::time::Duration::from_secs(secs)),
+        Err(_) if seconds == -1 => "0s".to_owned(),
+        Err(_) => "<invalid>".to_owned(),
     }
-    if seconds < 0 {
-        return "0s".to_owned();
-    }
-    if seconds < 120 {
-        return format!("{seconds}s");
-    }
-    let minutes = seconds / 60;
-    if minutes < 10 {
-        let s = seconds % 60;
-        return if s == 0 {
-            format!("{minutes}m")
-        } else {
-            format!("{minutes}m{s}s")
-        };
-    }
-    if minutes < 180 {
-        return format!("{minutes}m");
-    }
-    let hours = minutes / 60;
-    if hours < 8 {
-        let m = minutes % 60;
-        return if m == 0 {
-            format!("{hours}h")
-        } else {
-            format!("{hours}h{m}m")
-        };
-    }
-    if hours < 48 {
-        return format!("{hours}h");
-    }
-    if hours < 24 * 8 {
-        let h = hours % 24;
-        return if h == 0 {
-            format!("{}d", hours / 24)
-        } else {
-            format!("{}d{h}h", hours / 24)
-        };
-    }
-    if hours < 24 * 365 * 2 {
-        return format!("{}d", hours / 24);
-    }
-    if hours < 24 * 365 * 8 {
-        let days = (hours / 24) % 365;
-        return if days == 0 {
-            format!("{}y", hours / 24 / 365)
-        } else {
-            format!("{}y{days}d", hours / 24 / 365)
-        };
-    }
-    format!("{}y", hours / 24 / 365)
 }
 
 fn since(now: Timestamp, time: Option<&Value>) -> Option<String> {
@@ -267,6 +220,8 @@ mod tests {
         assert_eq!(human_duration(3 * 86400 + 3600), "3d1h");
         assert_eq!(human_duration(30 * 86400), "30d");
         assert_eq!(human_duration(-1), "0s");
+        assert_eq!(human_duration(-2), "<invalid>");
+        assert_eq!(human_duration(3 * 365 * 86400 + 5 * 86400), "3y5d");
     }
 
     #[test]
