@@ -454,6 +454,17 @@ fn patch(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Bod
     if strategic {
         strip_directives(&mut patch_doc);
     }
+    merge_into_stored(shared, req, target, &patch_doc)
+}
+
+/// Merges `patch_doc` into the stored object (as `target.view` shows it)
+/// and answers the result.
+fn merge_into_stored(
+    shared: &Shared,
+    req: &Req<'_>,
+    target: &Target,
+    patch_doc: &Value,
+) -> Result<Response<Body>, ApiError> {
     let name = target.name.as_deref().unwrap_or("");
     let (kind, view) = (target.kind, target.view);
     let updated = shared.store.update(
@@ -463,7 +474,7 @@ fn patch(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Bod
         req.dry_run(),
         |current| {
             let mut doc = render(kind, view, current);
-            merge_patch(&mut doc, &patch_doc);
+            merge_patch(&mut doc, patch_doc);
             prepare_update(kind, view, current, doc)
         },
     )?;
@@ -500,18 +511,7 @@ fn apply(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Bod
     if let Some(m) = patch_doc.get_mut("metadata").and_then(Value::as_object_mut) {
         m.remove("resourceVersion");
     }
-    let updated = shared.store.update(
-        kind,
-        target.group(),
-        (target.ns(), name),
-        req.dry_run(),
-        |current| {
-            let mut doc = render(kind, view, current);
-            merge_patch(&mut doc, &patch_doc);
-            prepare_update(kind, view, current, doc)
-        },
-    )?;
-    Ok(json(200, &render(kind, view, &updated)))
+    merge_into_stored(shared, req, target, &patch_doc)
 }
 
 fn delete(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Body>, ApiError> {
