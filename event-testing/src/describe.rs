@@ -87,17 +87,18 @@ fn age_between(now: Timestamp, then: Timestamp) -> String {
 /// # Example
 ///
 /// ```
-/// use event_core::{EventRecord, Series};
-/// use event_testing::age_cell;
+/// use std::time::Duration;
+/// use event_core::Series;
+/// use event_testing::{age_cell, sample_record};
 ///
-/// # fn demo(mut record: EventRecord) {
-/// let now = record.event_time + std::time::Duration::from_secs(125);
+/// let mut record = sample_record();
+/// let now = record.event_time + Duration::from_secs(125);
+/// assert_eq!(age_cell(&record, now), "2m5s");
 /// record.series = Some(Series {
 ///     count: 3,
-///     last_observed_time: record.event_time + std::time::Duration::from_secs(120),
+///     last_observed_time: record.event_time + Duration::from_secs(120),
 /// });
 /// assert_eq!(age_cell(&record, now), "5s (x3 over 2m5s)");
-/// # }
 /// ```
 pub fn age_cell(record: &EventRecord, now: Timestamp) -> String {
     let first = age_between(now, record.event_time);

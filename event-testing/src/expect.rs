@@ -287,12 +287,11 @@ impl Expectation {
     /// # Example
     ///
     /// ```
-    /// # fn demo(record: &event_core::EventRecord) {
-    /// use event_testing::expect;
-    /// if expect::warning("BackOff").matches(record) {
-    ///     println!("{}", record.name);
-    /// }
-    /// # }
+    /// use event_testing::{expect, sample_record};
+    ///
+    /// let record = sample_record(); // a Normal "Started" event
+    /// assert!(expect::normal("Started").matches(&record));
+    /// assert!(!expect::warning("BackOff").matches(&record));
     /// ```
     pub fn matches(&self, record: &EventRecord) -> bool {
         let same_ref = |a: &ObjectRef, b: &ObjectRef| RefKey::from(a) == RefKey::from(b);
