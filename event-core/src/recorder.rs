@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use std::borrow::Cow;
 
 use crate::key::packed;
-use crate::series::{Cache, Entry, EntryState, NewEntry, later};
+use crate::series::{Cache, Entry, EntryState, NewEntry, later, lock};
 use crate::spam::{Admission, SpamBuckets};
 use crate::{
     Clock, ClusterScopedNamespace, Error, Event, EventRecord, EventSink, NoteOverflow, NotePolicy,
@@ -769,7 +769,6 @@ impl Drop for Relist<'_> {
     fn drop(&mut self) {
         let mut cache = lock(&self.shared.cache);
         let mut st = self.entry.state();
-        st.queued = false;
         self.shared.relist(&mut cache, self.entry, &mut st);
     }
 }
@@ -780,10 +779,6 @@ fn spam_key(regarding: &ObjectRef) -> RefKey {
     let mut key = RefKey::from(regarding);
     key.field_path = None;
     key
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Recorder {
@@ -934,8 +929,6 @@ impl Recorder {
     pub async fn flush(&self) {
         self.ensure_started();
         let shared = &self.inner.shared;
-        let due = shared.collect(shared.clock.now(), Force::All);
-        Shared::run_all(Arc::clone(shared), due).await;
         loop {
             let idle = shared.idle.notified();
             if shared.in_flight.load(Ordering::Acquire) == 0 {
@@ -1058,6 +1051,9 @@ impl Recorder {
                     let rx = inner.rx.clone();
                     handle.spawn(async move {
                         while let Ok(entry) = rx.recv().await {
+                            // This job is taken: the next occurrence may
+                            // queue another.
+                            entry.state().queued = false;
                             if let Outcome::Nothing(_) = shared.write(&entry, Mode::Immediate).await
                             {
                                 bump(&shared.stats.coalesced);
@@ -1127,7 +1123,7 @@ impl Shared {
             let due = !st.poisoned
                 && !st.queued
                 && !st.backing_off(now, self.config.flush_interval)
-                && (!st.live || (!st.series_written && st.count >= 2));
+                && (!st.live || (!st.has_series() && st.count >= 2));
             if due {
                 drop(st);
                 return Ok(Observation::Write { entry, new: false });
@@ -1256,7 +1252,7 @@ impl Shared {
             return Some(Op::Create);
         }
         let patch = match mode {
-            Mode::Immediate => !st.series_written && st.count >= 2 && st.count > st.written,
+            Mode::Immediate => !st.has_series() && st.count >= 2 && st.count > st.written,
             Mode::Flush => st.count >= 2 && st.count > st.written,
             Mode::Heartbeat => st.count >= 2,
         };
@@ -1275,7 +1271,6 @@ impl Shared {
             shared: self,
             entry,
         };
-        entry.state().queued = false;
         let policy = self.config.retry;
         let started = tokio::time::Instant::now();
         let mut failures = 0u32;
@@ -1300,7 +1295,7 @@ impl Shared {
                 // whose task was cancelled). Noted before sending.
                 let earlier = st.maybe_created;
                 if op == Op::Create && earlier.is_none() {
-                    st.maybe_created = Some((record.count(), record.series.is_some()));
+                    st.maybe_created = Some(record.count());
                 }
                 (op, record, earlier)
             };
@@ -1317,14 +1312,15 @@ impl Shared {
             let result = if adopted.is_some() { Ok(()) } else { result };
             let err = match result {
                 Ok(()) => {
-                    let (count, had_series) =
-                        adopted.unwrap_or((record.count(), record.series.is_some()));
+                    let count = adopted.unwrap_or(record.count());
                     {
                         let mut st = entry.state();
                         st.live = true;
                         st.maybe_created = None;
+                        // A record carries a series exactly when its count
+                        // is 2 or more, so `written` tells whether the
+                        // server's event has one.
                         st.written = st.written.max(count);
-                        st.series_written |= had_series;
                         st.last_write = Some(now);
                         st.failed_at = None;
                         st.failures = 0;
@@ -1354,12 +1350,7 @@ impl Shared {
                 (SinkError::AlreadyExists, Op::Create) if renames < policy.attempts() => {
                     renames += 1;
                     let mut st = entry.state();
-                    st.maybe_created = None;
-                    st.name = event_name(
-                        &entry.key(&self.controller, &self.instance).regarding.name,
-                        &self.controller,
-                        now,
-                    );
+                    self.rename(entry, &mut st, now);
                     tracing::debug!(name = %st.name, "event name taken; retrying under a new name");
                     continue;
                 }
@@ -1367,14 +1358,8 @@ impl Shared {
                     renames += 1;
                     let mut st = entry.state();
                     st.live = false;
-                    st.series_written = false;
                     st.written = 0;
-                    st.maybe_created = None;
-                    st.name = event_name(
-                        &entry.key(&self.controller, &self.instance).regarding.name,
-                        &self.controller,
-                        now,
-                    );
+                    self.rename(entry, &mut st, now);
                     tracing::debug!(name = %st.name, "event gone from the server; creating it again with its series");
                     continue;
                 }
@@ -1409,6 +1394,13 @@ impl Shared {
             self.failed(entry, op, &err, now);
             return first.unwrap_or(Outcome::Failed(err));
         }
+    }
+
+    /// Gives the entry a fresh name; nothing was created under it yet.
+    fn rename(&self, entry: &Entry, st: &mut EntryState, now: Timestamp) {
+        let key = entry.key(&self.controller, &self.instance);
+        st.name = event_name(&key.regarding.name, &self.controller, now);
+        st.maybe_created = None;
     }
 
     fn failed(&self, entry: &Arc<Entry>, op: Op, err: &SinkError, now: Timestamp) {
@@ -1505,7 +1497,7 @@ impl Shared {
             for (_, entry) in &cache.entries {
                 let st = entry.state();
                 let stale = st.last_write.is_some_and(|t| now >= later(t, half));
-                if stale && st.live && st.series_written && !st.listed && !st.poisoned {
+                if stale && st.has_series() && !st.listed && !st.poisoned {
                     due.push((Arc::clone(entry), Mode::Heartbeat));
                 }
             }

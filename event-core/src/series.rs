@@ -36,17 +36,15 @@ pub(crate) struct EntryState {
     pub(crate) written: u32,
     /// The event exists on the server (as far as we know).
     pub(crate) live: bool,
-    /// The event on the server has a series.
-    pub(crate) series_written: bool,
     pub(crate) last_write: Option<Timestamp>,
     pub(crate) last_attempt: Option<Timestamp>,
     pub(crate) failed_at: Option<Timestamp>,
     /// Failed writes in a row (for the entry's own backoff).
     pub(crate) failures: u32,
-    /// A create under the current name failed in a way that may hide a
-    /// success (a transport error, a 5xx): its count and whether it carried
-    /// a series. A later 409 for this name means that create went through.
-    pub(crate) maybe_created: Option<(u32, bool)>,
+    /// A create under the current name was sent and its outcome is not
+    /// known (a transport error, a 5xx, a cancelled task): its count. A
+    /// later 409 for this name means that create went through.
+    pub(crate) maybe_created: Option<u32>,
     /// The last failure was a definite refusal (Forbidden, Fatal): trying
     /// again at once would get the same answer.
     pub(crate) refused: bool,
@@ -63,6 +61,12 @@ pub(crate) struct EntryState {
     pub(crate) warned: bool,
 }
 
+/// Locks `m`. A poisoned lock (a panic elsewhere while it was held) still
+/// yields the data: counts are plain integers.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// `t + d`, saturating at the largest timestamp instead of panicking.
 pub(crate) fn later(t: Timestamp, d: std::time::Duration) -> Timestamp {
     jiff::SignedDuration::try_from(d)
@@ -72,6 +76,12 @@ pub(crate) fn later(t: Timestamp, d: std::time::Duration) -> Timestamp {
 }
 
 impl EntryState {
+    /// Whether the event on the server has a series: what was written
+    /// carried a count of 2 or more.
+    pub(crate) fn has_series(&self) -> bool {
+        self.live && self.written >= 2
+    }
+
     pub(crate) fn is_dirty(&self) -> bool {
         !self.poisoned && self.count > self.written
     }
@@ -115,7 +125,6 @@ impl Entry {
                 last_observed: new.now,
                 written: 0,
                 live: false,
-                series_written: false,
                 last_write: None,
                 last_attempt: None,
                 failed_at: None,
@@ -134,9 +143,7 @@ impl Entry {
     /// Locks the state. A poisoned lock (a panic elsewhere while it was
     /// held) still yields the data: counts are plain integers.
     pub(crate) fn state(&self) -> MutexGuard<'_, EntryState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.state)
     }
 
     /// The key this entry stands for.
