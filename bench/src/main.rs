@@ -185,7 +185,7 @@ async fn alternate<T, K, KF, O, OF>(
     bar: &ProgressBar,
     mut kube: K,
     mut ours: O,
-) -> Result<(Vec<T>, Vec<T>), String>
+) -> Result<Runs<T>, String>
 where
     K: FnMut() -> KF,
     KF: Future<Output = Result<T, String>>,
@@ -204,11 +204,36 @@ where
             o.push(b);
         }
     }
-    Ok((k, o))
+    Ok(Runs { kube: k, ours: o })
 }
 
 fn col<T>(values: &[T], f: impl Fn(&T) -> f64) -> Vec<f64> {
     values.iter().map(f).collect()
+}
+
+/// The measured runs of one scenario, kube-rs's and ours, from which each
+/// row of the table reads one figure.
+struct Runs<T> {
+    kube: Vec<T>,
+    ours: Vec<T>,
+}
+
+impl<T> Runs<T> {
+    /// The row of the figure `f` reads from every run.
+    fn row(&self, label: String, unit: Unit, better: Better, f: impl Fn(&T) -> f64) -> Row {
+        Row::new(
+            label,
+            unit,
+            better,
+            col(&self.kube, &f),
+            col(&self.ours, &f),
+        )
+    }
+}
+
+/// A duration in milliseconds.
+fn millis(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1e3
 }
 
 async fn run(plan: &Plan) -> Result<(), String> {
@@ -295,7 +320,7 @@ async fn flood(plan: &Plan, transport: Transport) -> Result<Vec<Row>, String> {
     let n = plan.runs;
     let t = Instant::now();
     let pb = bar("1. flood", 2 * (n + 1));
-    let (k, o) = alternate(
+    let runs = alternate(
         n,
         &pb,
         || scenarios::flood::<KubeRs>(transport, plan.flood),
@@ -305,34 +330,18 @@ async fn flood(plan: &Plan, transport: Transport) -> Result<Vec<Row>, String> {
     done(&pb, t);
     let label = |what: &str| format!("1. flood ({} publishes): {what}", plan.flood);
     Ok(vec![
-        Row::new(
-            label("wall time"),
-            Unit::Millis,
-            Better::Lower,
-            col(&k, |r| r.wall.as_secs_f64() * 1e3),
-            col(&o, |r| r.wall.as_secs_f64() * 1e3),
-        ),
-        Row::new(
-            label("API writes"),
-            Unit::Count,
-            Better::Lower,
-            col(&k, |r| r.writes as f64),
-            col(&o, |r| r.writes as f64),
-        ),
-        Row::new(
-            label("count stored"),
-            Unit::Count,
-            Better::Same,
-            col(&k, |r| r.stored as f64),
-            col(&o, |r| r.stored as f64),
-        ),
-        Row::new(
-            label("events stored"),
-            Unit::Count,
-            Better::Same,
-            col(&k, |r| r.events as f64),
-            col(&o, |r| r.events as f64),
-        ),
+        runs.row(label("wall time"), Unit::Millis, Better::Lower, |r| {
+            millis(r.wall)
+        }),
+        runs.row(label("API writes"), Unit::Count, Better::Lower, |r| {
+            r.writes as f64
+        }),
+        runs.row(label("count stored"), Unit::Count, Better::Same, |r| {
+            r.stored as f64
+        }),
+        runs.row(label("events stored"), Unit::Count, Better::Same, |r| {
+            r.events as f64
+        }),
     ])
 }
 
@@ -441,7 +450,7 @@ async fn concurrency(plan: &Plan, transport: Transport) -> Result<Vec<Row>, Stri
     for &tasks in &plan.tasks {
         let t = Instant::now();
         let pb = bar(&format!("3. concurrency, {tasks} tasks"), 2 * (n + 1));
-        let (k, o) = alternate(
+        let runs = alternate(
             n,
             &pb,
             || scenarios::concurrency::<KubeRs>(transport, tasks),
@@ -450,41 +459,31 @@ async fn concurrency(plan: &Plan, transport: Transport) -> Result<Vec<Row>, Stri
         .await?;
         done(&pb, t);
         let label = |what: &str| format!("3. {tasks} tasks, one new key: {what}");
-        rows.push(Row::new(
-            label("creates"),
-            Unit::Count,
-            Better::Lower,
-            col(&k, |r| r.creates as f64),
-            col(&o, |r| r.creates as f64),
-        ));
-        rows.push(Row::new(
-            label("events stored"),
-            Unit::Count,
-            Better::Lower,
-            col(&k, |r| r.events as f64),
-            col(&o, |r| r.events as f64),
-        ));
-        rows.push(Row::new(
+        rows.push(runs.row(label("creates"), Unit::Count, Better::Lower, |r| {
+            r.creates as f64
+        }));
+        rows.push(
+            runs.row(label("events stored"), Unit::Count, Better::Lower, |r| {
+                r.events as f64
+            }),
+        );
+        rows.push(runs.row(
             label("largest count stored"),
             Unit::Count,
             Better::Higher,
-            col(&k, |r| r.largest as f64),
-            col(&o, |r| r.largest as f64),
+            |r| r.largest as f64,
         ));
-        rows.push(Row::new(
+        rows.push(runs.row(
             label("total count stored"),
             Unit::Count,
             Better::Higher,
-            col(&k, |r| r.stored as f64),
-            col(&o, |r| r.stored as f64),
+            |r| r.stored as f64,
         ));
-        rows.push(Row::new(
-            label("errors returned"),
-            Unit::Count,
-            Better::Lower,
-            col(&k, |r| r.errors as f64),
-            col(&o, |r| r.errors as f64),
-        ));
+        rows.push(
+            runs.row(label("errors returned"), Unit::Count, Better::Lower, |r| {
+                r.errors as f64
+            }),
+        );
     }
     Ok(rows)
 }
@@ -495,7 +494,7 @@ async fn distinct(plan: &Plan, transport: Transport) -> Result<Vec<Row>, String>
     let total = plan.objects * plan.reasons;
     let t = Instant::now();
     let pb = bar("4. distinct events, publish", 2 * (n + 1));
-    let (k, o) = alternate(
+    let runs = alternate(
         n,
         &pb,
         || scenarios::distinct_publish::<KubeRs>(transport, plan.objects, plan.reasons),
@@ -505,7 +504,7 @@ async fn distinct(plan: &Plan, transport: Transport) -> Result<Vec<Row>, String>
     done(&pb, t);
     let t = Instant::now();
     let pb = bar("4. distinct events, emit", 2 * (n + 1));
-    let (ke, oe) = alternate(
+    let emits = alternate(
         n,
         &pb,
         || scenarios::distinct_emit::<KubeRs>(transport, plan.objects, plan.reasons),
@@ -520,40 +519,37 @@ async fn distinct(plan: &Plan, transport: Transport) -> Result<Vec<Row>, String>
         col(a, f).into_iter().chain(col(b, f)).collect::<Vec<_>>()
     };
     Ok(vec![
-        Row::new(
+        runs.row(
             label("`publish` (awaited) throughput"),
             Unit::PerSecond,
             Better::Higher,
-            col(&k, scenarios::Distinct::rate),
-            col(&o, scenarios::Distinct::rate),
+            scenarios::Distinct::rate,
         ),
-        Row::new(
+        emits.row(
             label("`emit` until all written"),
             Unit::Millis,
             Better::Lower,
-            col(&ke, |r| r.wall.as_secs_f64() * 1e3),
-            col(&oe, |r| r.wall.as_secs_f64() * 1e3),
+            |r| millis(r.wall),
         ),
-        Row::new(
+        emits.row(
             label("`emit` throughput"),
             Unit::PerSecond,
             Better::Higher,
-            col(&ke, scenarios::Distinct::rate),
-            col(&oe, scenarios::Distinct::rate),
+            scenarios::Distinct::rate,
         ),
         Row::new(
             label("events stored (both modes)"),
             Unit::Count,
             Better::Same,
-            both(&k, &ke, |r| r.events as f64),
-            both(&o, &oe, |r| r.events as f64),
+            both(&runs.kube, &emits.kube, |r| r.events as f64),
+            both(&runs.ours, &emits.ours, |r| r.events as f64),
         ),
         Row::new(
             label("errors or drops (both modes)"),
             Unit::Count,
             Better::Lower,
-            both(&k, &ke, |r| r.errors as f64),
-            both(&o, &oe, |r| r.errors as f64),
+            both(&runs.kube, &emits.kube, |r| r.errors as f64),
+            both(&runs.ours, &emits.ours, |r| r.errors as f64),
         ),
     ])
 }
@@ -598,7 +594,7 @@ async fn expired(plan: &Plan, transport: Transport) -> Result<Vec<Row>, String> 
     let n = plan.runs;
     let t = Instant::now();
     let pb = bar("6. expired event", 2 * (n + 1));
-    let (k, o) = alternate(
+    let runs = alternate(
         n,
         &pb,
         || scenarios::expired::<KubeRs>(transport, plan.expired_more),
@@ -613,34 +609,21 @@ async fn expired(plan: &Plan, transport: Transport) -> Result<Vec<Row>, String> 
         )
     };
     Ok(vec![
-        Row::new(
-            label("errors returned"),
-            Unit::Count,
-            Better::Lower,
-            col(&k, |r| r.errors as f64),
-            col(&o, |r| r.errors as f64),
-        ),
-        Row::new(
-            label("write requests"),
-            Unit::Count,
-            Better::Lower,
-            col(&k, |r| r.writes as f64),
-            col(&o, |r| r.writes as f64),
-        ),
-        Row::new(
+        runs.row(label("errors returned"), Unit::Count, Better::Lower, |r| {
+            r.errors as f64
+        }),
+        runs.row(label("write requests"), Unit::Count, Better::Lower, |r| {
+            r.writes as f64
+        }),
+        runs.row(
             label("events created again"),
             Unit::Count,
             Better::Higher,
-            col(&k, |r| r.creates as f64),
-            col(&o, |r| r.creates as f64),
+            |r| r.creates as f64,
         ),
-        Row::new(
-            label("count stored"),
-            Unit::Count,
-            Better::Higher,
-            col(&k, |r| r.stored as f64),
-            col(&o, |r| r.stored as f64),
-        ),
+        runs.row(label("count stored"), Unit::Count, Better::Higher, |r| {
+            r.stored as f64
+        }),
     ])
 }
 
