@@ -10,23 +10,8 @@ use crate::cargo;
 /// The arguments after `apiserver`, with the kubeconfig path made absolute;
 /// `--kubeconfig` is required. Other flags are checked by the program.
 fn server_args(args: &[String], cwd: &Path) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut kubeconfig = false;
-    let mut help = false;
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        out.push(arg.clone());
-        match arg.as_str() {
-            "--kubeconfig" => {
-                let path = it.next().ok_or("apiserver: --kubeconfig needs a path")?;
-                out.push(cwd.join(path).display().to_string());
-                kubeconfig = true;
-            }
-            "-h" | "--help" => help = true,
-            _ => {}
-        }
-    }
-    if kubeconfig || help {
+    let (out, given) = cargo::absolute_kubeconfig("apiserver", args, cwd, |_| true)?;
+    if given || out.iter().any(|a| matches!(a.as_str(), "-h" | "--help")) {
         Ok(out)
     } else {
         Err("apiserver: --kubeconfig PATH is required (where to write the kubeconfig)".to_owned())

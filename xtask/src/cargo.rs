@@ -1,6 +1,7 @@
 //! Running a workspace binary through cargo, for the tasks that delegate to
 //! one (`e2e`, `apiserver`).
 
+use std::path::Path;
 use std::process::Command;
 
 use crate::ci::workspace_root;
@@ -34,4 +35,33 @@ pub(crate) fn run(task: &str, args: Vec<String>) -> Result<(), String> {
 /// absolute (cargo runs the binary from the workspace root).
 pub(crate) fn current_dir(task: &str) -> Result<std::path::PathBuf, String> {
     std::env::current_dir().map_err(|e| format!("{task}: current directory: {e}"))
+}
+
+/// `args` with the path after `--kubeconfig` made absolute against `cwd`
+/// (cargo runs the program from the workspace root), and whether one was
+/// given. Any other argument must pass `accept`.
+pub(crate) fn absolute_kubeconfig(
+    task: &str,
+    args: &[String],
+    cwd: &Path,
+    accept: impl Fn(&str) -> bool,
+) -> Result<(Vec<String>, bool), String> {
+    let mut out = Vec::new();
+    let mut given = false;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        out.push(arg.clone());
+        if arg == "--kubeconfig" {
+            let path = it
+                .next()
+                .ok_or_else(|| format!("{task}: --kubeconfig needs a path"))?;
+            out.push(cwd.join(path).display().to_string());
+            given = true;
+        } else if !accept(arg) {
+            return Err(format!(
+                "{task}: unknown argument `{arg}` (expected --kubeconfig PATH)"
+            ));
+        }
+    }
+    Ok((out, given))
 }

@@ -9,24 +9,8 @@ use crate::cargo;
 /// The arguments after `e2e`, checked, with the kubeconfig path made
 /// absolute (cargo runs the suite from the workspace root).
 fn suite_args(args: &[String], cwd: &Path) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--kubeconfig" => {
-                let path = it.next().ok_or("e2e: --kubeconfig needs a path")?;
-                out.push(arg.clone());
-                out.push(cwd.join(path).display().to_string());
-            }
-            "-h" | "--help" => out.push(arg.clone()),
-            other => {
-                return Err(format!(
-                    "e2e: unknown argument `{other}` (expected --kubeconfig PATH)"
-                ));
-            }
-        }
-    }
-    Ok(out)
+    let help = |a: &str| matches!(a, "-h" | "--help");
+    Ok(cargo::absolute_kubeconfig("e2e", args, cwd, help)?.0)
 }
 
 /// The cargo arguments that build and run the program.
