@@ -11,7 +11,7 @@ use std::time::Duration;
 use event_core::{DEFAULT_RETRY_ATTEMPTS, Error, Event, ObjectRef, Published, Recorder, SinkError};
 use event_kube::KubeSink;
 use http::Method;
-use support::{Answer, MockApi};
+use support::{Answer, MockApi, assert_node_event_in_default};
 use tokio::time::Instant;
 
 const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/shop/events";
@@ -166,31 +166,28 @@ async fn unavailable_is_retried_a_bounded_number_of_times() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn unavailable_then_success_is_written_once() {
+/// Two failed attempts with `answer`, then success: three requests, two
+/// retries, one event created.
+async fn created_after_two_failures(answer: Answer) {
     let (recorder, api) = recorder();
-    api.script([
-        Answer::status(503, "ServiceUnavailable", "unavailable"),
-        Answer::status(503, "ServiceUnavailable", "unavailable"),
-    ]);
+    api.script([answer.clone(), answer]);
     assert_eq!(
         recorder.publish(&backoff(), &pod()).await.unwrap(),
         Published::Created
     );
     assert_eq!(api.seen().len(), 3);
-    assert_eq!(recorder.stats().created, 1);
+    let stats = recorder.stats();
+    assert_eq!((stats.created, stats.retried, stats.failed), (1, 2, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn unavailable_then_success_is_written_once() {
+    created_after_two_failures(Answer::status(503, "ServiceUnavailable", "unavailable")).await;
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_dropped_connection_is_retried() {
-    let (recorder, api) = recorder();
-    api.script([Answer::ConnectionReset, Answer::ConnectionReset]);
-    assert_eq!(
-        recorder.publish(&backoff(), &pod()).await.unwrap(),
-        Published::Created
-    );
-    assert_eq!(api.seen().len(), 3);
-    assert_eq!(recorder.stats().retried, 2);
+    created_after_two_failures(Answer::ConnectionReset).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -234,15 +231,5 @@ async fn a_node_event_goes_to_default_and_keeps_its_reference() {
         .publish(&Event::normal("Rebooted", "Checking"), &node)
         .await
         .unwrap();
-    let seen = api.seen();
-    assert_eq!(seen.len(), 1);
-    assert_eq!(
-        seen[0].path,
-        "/apis/events.k8s.io/v1/namespaces/default/events"
-    );
-    assert_eq!(seen[0].body["metadata"]["namespace"], "default");
-    assert_eq!(
-        seen[0].body["regarding"],
-        serde_json::json!({ "apiVersion": "v1", "kind": "Node", "name": "worker-1", "uid": "node-uid-1" })
-    );
+    assert_node_event_in_default(&api.seen());
 }

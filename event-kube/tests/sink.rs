@@ -8,7 +8,7 @@ use std::time::Duration;
 use event_core::{EventSink, ObjectRef, SinkError};
 use event_kube::KubeSink;
 use http::Method;
-use support::{Answer, MockApi, pod_record, with_series};
+use support::{Answer, MockApi, assert_node_event_in_default, pod_record, with_series};
 
 const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/shop/events";
 
@@ -117,16 +117,7 @@ async fn cluster_scoped_objects_keep_an_empty_regarding_namespace() {
     sink.create(&record).await.unwrap();
 
     let seen = api.seen();
-    assert_eq!(seen.len(), 1);
-    assert_eq!(
-        seen[0].path,
-        "/apis/events.k8s.io/v1/namespaces/default/events"
-    );
-    assert_eq!(seen[0].body["metadata"]["namespace"], "default");
-    assert_eq!(
-        seen[0].body["regarding"],
-        serde_json::json!({ "apiVersion": "v1", "kind": "Node", "name": "worker-1", "uid": "node-uid-1" })
-    );
+    assert_node_event_in_default(&seen);
     assert!(seen[0].body.get("related").is_none());
 }
 

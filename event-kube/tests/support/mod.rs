@@ -160,6 +160,23 @@ impl MockApi {
     }
 }
 
+/// Asserts that the only request written the event about Node `worker-1`
+/// (uid `node-uid-1`) into `default`, with a regarding reference that has no
+/// namespace.
+#[track_caller]
+pub fn assert_node_event_in_default(seen: &[Seen]) {
+    assert_eq!(seen.len(), 1);
+    assert_eq!(
+        seen[0].path,
+        "/apis/events.k8s.io/v1/namespaces/default/events"
+    );
+    assert_eq!(seen[0].body["metadata"]["namespace"], "default");
+    assert_eq!(
+        seen[0].body["regarding"],
+        serde_json::json!({ "apiVersion": "v1", "kind": "Node", "name": "worker-1", "uid": "node-uid-1" })
+    );
+}
+
 /// A record about a Pod in `shop`.
 pub fn pod_record() -> EventRecord {
     EventRecord {
