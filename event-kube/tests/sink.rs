@@ -198,8 +198,10 @@ async fn forbidden_names_the_rbac_rule() {
 
 #[tokio::test]
 async fn unauthorized_is_forbidden() {
-    let (create, _) = both_writes(Answer::status(401, "Unauthorized", "Unauthorized")).await;
-    assert!(matches!(create, SinkError::Forbidden { .. }));
+    let (create, patch) = both_writes(Answer::status(401, "Unauthorized", "Unauthorized")).await;
+    for err in [create, patch] {
+        assert!(matches!(err, SinkError::Forbidden { .. }), "{err:?}");
+    }
 }
 
 #[tokio::test]
@@ -237,18 +239,20 @@ async fn service_unavailable_is_transient() {
 
 #[tokio::test]
 async fn other_statuses_are_fatal() {
-    let (create, _) = both_writes(Answer::status(
+    let (create, patch) = both_writes(Answer::status(
         400,
         "BadRequest",
         "the namespace of the object does not match",
     ))
     .await;
-    assert_eq!(
-        create,
-        SinkError::Fatal {
-            message: "HTTP 400: the namespace of the object does not match".into()
-        }
-    );
+    for err in [create, patch] {
+        assert_eq!(
+            err,
+            SinkError::Fatal {
+                message: "HTTP 400: the namespace of the object does not match".into()
+            }
+        );
+    }
 }
 
 #[tokio::test]
