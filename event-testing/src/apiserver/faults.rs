@@ -60,8 +60,28 @@ pub enum FaultAction {
 pub struct FaultRule {
     action: FaultAction,
     remaining: usize,
+    scope: Scope,
+}
+
+/// Which requests a fault applies to: an optional method and path prefix.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Scope {
     method: Option<String>,
     path_prefix: Option<String>,
+}
+
+impl Scope {
+    fn method(&mut self, method: &str) {
+        self.method = Some(method.to_ascii_uppercase());
+    }
+
+    fn matches(&self, method: &str, path: &str) -> bool {
+        self.method.as_deref().is_none_or(|m| m == method)
+            && self
+                .path_prefix
+                .as_deref()
+                .is_none_or(|p| path.starts_with(p))
+    }
 }
 
 impl FaultRule {
@@ -146,8 +166,7 @@ impl FaultRule {
         FaultRule {
             action,
             remaining: 1,
-            method: None,
-            path_prefix: None,
+            scope: Scope::default(),
         }
     }
 
@@ -179,7 +198,7 @@ impl FaultRule {
     /// ```
     #[must_use]
     pub fn method(mut self, method: impl Into<String>) -> FaultRule {
-        self.method = Some(method.into().to_ascii_uppercase());
+        self.scope.method(&method.into());
         self
     }
 
@@ -195,16 +214,8 @@ impl FaultRule {
     /// ```
     #[must_use]
     pub fn path_prefix(mut self, prefix: impl Into<String>) -> FaultRule {
-        self.path_prefix = Some(prefix.into());
+        self.scope.path_prefix = Some(prefix.into());
         self
-    }
-
-    fn matches(&self, method: &str, path: &str) -> bool {
-        self.method.as_deref().is_none_or(|m| m == method)
-            && self
-                .path_prefix
-                .as_deref()
-                .is_none_or(|p| path.starts_with(p))
     }
 }
 
@@ -225,8 +236,7 @@ pub struct RandomFaults {
     rng: fastrand::Rng,
     rate: f64,
     actions: Vec<FaultAction>,
-    method: Option<String>,
-    path_prefix: Option<String>,
+    scope: Scope,
 }
 
 impl RandomFaults {
@@ -256,8 +266,7 @@ impl RandomFaults {
                 },
                 FaultAction::Drop,
             ],
-            method: None,
-            path_prefix: None,
+            scope: Scope::default(),
         }
     }
 
@@ -292,7 +301,7 @@ impl RandomFaults {
     /// ```
     #[must_use]
     pub fn method(mut self, method: impl Into<String>) -> RandomFaults {
-        self.method = Some(method.into().to_ascii_uppercase());
+        self.scope.method(&method.into());
         self
     }
 
@@ -308,17 +317,12 @@ impl RandomFaults {
     /// ```
     #[must_use]
     pub fn path_prefix(mut self, prefix: impl Into<String>) -> RandomFaults {
-        self.path_prefix = Some(prefix.into());
+        self.scope.path_prefix = Some(prefix.into());
         self
     }
 
     fn draw(&mut self, method: &str, path: &str) -> Option<FaultAction> {
-        let matches = self.method.as_deref().is_none_or(|m| m == method)
-            && self
-                .path_prefix
-                .as_deref()
-                .is_none_or(|p| path.starts_with(p));
-        if !matches || self.rng.f64() >= self.rate {
+        if !self.scope.matches(method, path) || self.rng.f64() >= self.rate {
             return None;
         }
         let i = self.rng.usize(..self.actions.len());
@@ -499,7 +503,7 @@ impl ServerFaults {
         if let Some(rule) = st
             .rules
             .iter_mut()
-            .find(|r| r.remaining > 0 && r.matches(method, path))
+            .find(|r| r.remaining > 0 && r.scope.matches(method, path))
         {
             rule.remaining -= 1;
             chosen = Some(rule.action.clone());
@@ -566,6 +570,13 @@ pub struct RequestRecord {
 }
 
 impl RequestRecord {
+    /// Whether this request had `method` (any if empty) and a path under
+    /// `path_prefix`.
+    fn is(&self, method: &str, path_prefix: &str) -> bool {
+        (method.is_empty() || self.method.eq_ignore_ascii_case(method))
+            && self.path.starts_with(path_prefix)
+    }
+
     /// The percent-decoded value of a query parameter.
     ///
     /// # Example
@@ -695,10 +706,7 @@ impl RequestLog {
         lock(&self.inner)
             .records
             .iter()
-            .filter(|r| {
-                (method.is_empty() || r.method.eq_ignore_ascii_case(method))
-                    && r.path.starts_with(path_prefix)
-            })
+            .filter(|r| r.is(method, path_prefix))
             .cloned()
             .collect()
     }
@@ -725,10 +733,7 @@ impl RequestLog {
         lock(&self.inner)
             .records
             .iter()
-            .filter(|r| {
-                (method.is_empty() || r.method.eq_ignore_ascii_case(method))
-                    && r.path.starts_with(path_prefix)
-            })
+            .filter(|r| r.is(method, path_prefix))
             .count()
     }
 
