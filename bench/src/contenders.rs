@@ -146,7 +146,7 @@ impl Contender for Ours {
             }
         }
         let report = self.recorder.shutdown(Duration::from_secs(120)).await;
-        errors + report.unwritten.len() as u64 + report.dropped_queue_full
+        errors + report.unwritten.len() as u64 + report.stats.dropped_queue_full
     }
 
     async fn finish(&self) {

@@ -241,9 +241,8 @@ pub struct ShutdownReport {
     /// Events whose latest count did not reach the sink, as they would have
     /// been written.
     pub unwritten: Vec<EventRecord>,
-    /// Occurrences dropped because the `emit` queue was full, in total.
-    pub dropped_queue_full: u64,
-    /// The counters at shutdown.
+    /// The counters at shutdown (`stats.dropped_queue_full` counts the
+    /// occurrences dropped because the `emit` queue was full).
     pub stats: Stats,
 }
 
@@ -999,11 +998,7 @@ impl Recorder {
                 "events not written before the shutdown deadline"
             );
         }
-        ShutdownReport {
-            unwritten,
-            dropped_queue_full: stats.dropped_queue_full,
-            stats,
-        }
+        ShutdownReport { unwritten, stats }
     }
 
     /// The counters so far.

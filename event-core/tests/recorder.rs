@@ -197,7 +197,7 @@ async fn emit_never_waits_and_drops_when_the_queue_is_full() {
         assert_eq!(rec.stats().dropped_queue_full, i + 1);
     }
     let report = rec.shutdown(Duration::from_secs(1)).await;
-    assert_eq!(report.dropped_queue_full, 100);
+    assert_eq!(report.stats.dropped_queue_full, 100);
     assert_eq!(
         report.unwritten.len(),
         10,
