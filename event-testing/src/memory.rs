@@ -203,16 +203,12 @@ impl State {
             .get(&key)
             .and_then(|seq| self.events.get_mut(seq))
             .ok_or(SinkError::NotFound)?;
-        let series = match record.series {
-            None => return Err(invalid(&["series: Required value".to_owned()])),
-            Some(s) if s.count < 2 => {
-                return Err(invalid(&[format!(
-                    "series.count: Invalid value: {}: should be at least 2",
-                    s.count
-                )]));
-            }
-            Some(s) => s,
+        let Some(series) = record.series else {
+            return Err(invalid(&["series: Required value".to_owned()]));
         };
+        if let Some(problem) = series_count_problem(series.count) {
+            return Err(invalid(&[problem]));
+        }
         stored.record.series = Some(series);
         stored.last_write = now;
         Ok(())
@@ -227,6 +223,11 @@ fn invalid(problems: &[String]) -> SinkError {
     SinkError::Invalid {
         message: problems.join("; "),
     }
+}
+
+/// The API server's complaint about a series count below 2, if any.
+fn series_count_problem(count: u32) -> Option<String> {
+    (count < 2).then(|| format!("series.count: Invalid value: {count}: should be at least 2"))
 }
 
 /// The API server's rules for a new events.k8s.io/v1 Event, as far as a
@@ -283,14 +284,7 @@ fn check_create(r: &EventRecord) -> Result<(), SinkError> {
         )),
         _ => {}
     }
-    if let Some(series) = r.series
-        && series.count < 2
-    {
-        problems.push(format!(
-            "series.count: Invalid value: {}: should be at least 2",
-            series.count
-        ));
-    }
+    problems.extend(r.series.and_then(|s| series_count_problem(s.count)));
     if problems.is_empty() {
         Ok(())
     } else {
