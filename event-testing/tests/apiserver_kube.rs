@@ -6,19 +6,12 @@
 
 mod apiserver_support;
 
-use apiserver_support::{create_raw, event, event_json, now_micro};
+use apiserver_support::{create_raw, event, event_json, now_micro, status};
 use event_testing::apiserver::ApiServer;
 use k8s_openapi::api::core::v1::Event as CoreEvent;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
-
-fn status(err: kube::Error) -> kube::core::Status {
-    match err {
-        kube::Error::Api(s) => *s,
-        other => panic!("expected an API error, got {other:?}"),
-    }
-}
 
 #[tokio::test]
 async fn event_created_through_events_v1_reads_back_through_core_v1() {

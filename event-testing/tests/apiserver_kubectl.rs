@@ -7,16 +7,12 @@
 
 mod apiserver_support;
 
-use apiserver_support::{event, event_json, kubectl, kubectl_available};
+use apiserver_support::{event, event_json, kubectl, kubectl_available, micro};
 use event_testing::apiserver::ApiServer;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
-
-fn micro(t: Timestamp) -> String {
-    event_core::format_micro_time(event_core::truncate_to_micros(t))
-}
 
 macro_rules! require_kubectl {
     () => {
@@ -76,6 +72,21 @@ async fn populated() -> ApiServer {
     server
 }
 
+/// Runs kubectl, asserts it succeeded and returns (and prints) its output.
+async fn kubectl_ok(server: &ApiServer, args: &[&str]) -> String {
+    let (ok, out, err) = kubectl(server, args).await;
+    assert!(ok, "kubectl failed: {err}\n{out}");
+    println!("{out}");
+    out
+}
+
+/// The `Events:` section of `kubectl describe` output.
+fn events_section(out: &str) -> &str {
+    out.split("Events:")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no Events section:\n{out}"))
+}
+
 fn line_with<'a>(out: &'a str, needle: &str) -> &'a str {
     out.lines()
         .find(|l| l.contains(needle))
@@ -86,13 +97,8 @@ fn line_with<'a>(out: &'a str, needle: &str) -> &'a str {
 async fn kubectl_describe_pod_shows_events() {
     require_kubectl!();
     let server = populated().await;
-    let (ok, out, err) = kubectl(&server, &["describe", "pod", "web-0", "-n", "shop"]).await;
-    assert!(ok, "kubectl failed: {err}\n{out}");
-    println!("{out}");
-    let events = out
-        .split("Events:")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no Events section:\n{out}"));
+    let out = kubectl_ok(&server, &["describe", "pod", "web-0", "-n", "shop"]).await;
+    let events = events_section(&out);
     let header = line_with(events, "Reason");
     for col in ["Type", "Reason", "Age", "From", "Message"] {
         assert!(header.contains(col), "{header}");
@@ -117,13 +123,8 @@ async fn kubectl_describe_pod_shows_events() {
 async fn kubectl_describe_node_shows_cluster_scoped_events() {
     require_kubectl!();
     let server = populated().await;
-    let (ok, out, err) = kubectl(&server, &["describe", "node", "node-1"]).await;
-    assert!(ok, "kubectl failed: {err}\n{out}");
-    println!("{out}");
-    let events = out
-        .split("Events:")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no Events section:\n{out}"));
+    let out = kubectl_ok(&server, &["describe", "node", "node-1"]).await;
+    let events = events_section(&out);
     let line = line_with(events, "NodeDrained");
     assert!(
         line.contains("Normal") && line.contains("drained for maintenance"),
@@ -136,9 +137,7 @@ async fn kubectl_describe_node_shows_cluster_scoped_events() {
 async fn kubectl_get_events_prints_the_server_table() {
     require_kubectl!();
     let server = populated().await;
-    let (ok, out, err) = kubectl(&server, &["get", "events", "-A"]).await;
-    assert!(ok, "kubectl failed: {err}\n{out}");
-    println!("{out}");
+    let out = kubectl_ok(&server, &["get", "events", "-A"]).await;
     let header = out.lines().next().unwrap_or_default();
     for col in [
         "NAMESPACE",
@@ -162,9 +161,7 @@ async fn kubectl_get_events_prints_the_server_table() {
     );
     assert_eq!(out.lines().count(), 4, "{out}");
 
-    let (ok, out, err) = kubectl(&server, &["get", "events", "-n", "shop", "-o", "wide"]).await;
-    assert!(ok, "kubectl failed: {err}\n{out}");
-    println!("{out}");
+    let out = kubectl_ok(&server, &["get", "events", "-n", "shop", "-o", "wide"]).await;
     let header = out.lines().next().unwrap_or_default();
     for col in ["SUBOBJECT", "SOURCE", "FIRST SEEN", "COUNT", "NAME"] {
         assert!(header.contains(col), "{header}");
@@ -182,9 +179,7 @@ async fn kubectl_get_events_prints_the_server_table() {
 async fn kubectl_events_for_a_pod() {
     require_kubectl!();
     let server = populated().await;
-    let (ok, out, err) = kubectl(&server, &["events", "-n", "shop", "--for", "pod/web-0"]).await;
-    assert!(ok, "kubectl failed: {err}\n{out}");
-    println!("{out}");
+    let out = kubectl_ok(&server, &["events", "-n", "shop", "--for", "pod/web-0"]).await;
     let header = out.lines().next().unwrap_or_default();
     for col in ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"] {
         assert!(header.contains(col), "{header}");
@@ -195,8 +190,7 @@ async fn kubectl_events_for_a_pod() {
     line_with(&out, "Started");
     assert!(!out.contains("NodeDrained"));
 
-    let (ok, out, _) = kubectl(&server, &["get", "pods", "-n", "shop"]).await;
-    assert!(ok);
+    let out = kubectl_ok(&server, &["get", "pods", "-n", "shop"]).await;
     line_with(&out, "web-0");
 }
 
@@ -218,17 +212,12 @@ async fn kubectl_describe_configmap_shows_events() {
         .await
         .unwrap();
 
-    let (ok, out, err) = kubectl(
+    let out = kubectl_ok(
         &server,
         &["describe", "configmap", "settings", "-n", "shop"],
     )
     .await;
-    assert!(ok, "kubectl failed: {err}\n{out}");
-    println!("{out}");
-    let events = out
-        .split("Events:")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no Events section:\n{out}"));
+    let events = events_section(&out);
     let line = line_with(events, "Reconciled");
     assert!(
         line.contains("Normal")
@@ -237,8 +226,7 @@ async fn kubectl_describe_configmap_shows_events() {
         "{line}"
     );
 
-    let (ok, out, err) = kubectl(&server, &["get", "configmaps", "-n", "shop"]).await;
-    assert!(ok, "kubectl failed: {err}\n{out}");
+    let out = kubectl_ok(&server, &["get", "configmaps", "-n", "shop"]).await;
     line_with(&out, "settings");
 }
 

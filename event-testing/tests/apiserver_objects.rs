@@ -9,7 +9,7 @@ mod apiserver_support;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use apiserver_support::{event, event_json, now_micro};
+use apiserver_support::{event, event_json, now_micro, status};
 use event_core::Clock;
 use event_testing::apiserver::ApiServer;
 use futures::{StreamExt, TryStreamExt};
@@ -35,13 +35,6 @@ impl TestClock {
 impl Clock for TestClock {
     fn now(&self) -> Timestamp {
         *self.0.lock().unwrap()
-    }
-}
-
-fn status(err: kube::Error) -> kube::core::Status {
-    match err {
-        kube::Error::Api(s) => *s,
-        other => panic!("expected an API error, got {other:?}"),
     }
 }
 
@@ -255,14 +248,10 @@ async fn configmap_watch_streams_changes_from_a_resource_version() {
     assert_eq!(replayed.len(), 3);
 }
 
-#[tokio::test]
-async fn kube_runtime_watcher_sees_initial_objects_and_changes() {
-    let server = ApiServer::start().await.unwrap();
-    server.create_configmap("shop", "one", &[]).unwrap();
-    server.create_configmap("shop", "two", &[]).unwrap();
-    let cms: Api<ConfigMap> = Api::namespaced(server.client().await.unwrap(), "shop");
-    let mut stream = watcher(cms.clone(), watcher::Config::default()).boxed();
-
+/// The sorted names a watcher lists before `InitDone`.
+async fn initial_names(
+    stream: &mut (impl futures::Stream<Item = watcher::Result<watcher::Event<ConfigMap>>> + Unpin),
+) -> Vec<String> {
     let mut initial = Vec::new();
     loop {
         match stream.try_next().await.unwrap().unwrap() {
@@ -273,7 +262,18 @@ async fn kube_runtime_watcher_sees_initial_objects_and_changes() {
         }
     }
     initial.sort();
-    assert_eq!(initial, ["one", "two"]);
+    initial
+}
+
+#[tokio::test]
+async fn kube_runtime_watcher_sees_initial_objects_and_changes() {
+    let server = ApiServer::start().await.unwrap();
+    server.create_configmap("shop", "one", &[]).unwrap();
+    server.create_configmap("shop", "two", &[]).unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(server.client().await.unwrap(), "shop");
+    let mut stream = watcher(cms.clone(), watcher::Config::default()).boxed();
+
+    assert_eq!(initial_names(&mut stream).await, ["one", "two"]);
 
     server.create_configmap("shop", "three", &[]).unwrap();
     match stream.try_next().await.unwrap().unwrap() {
@@ -287,17 +287,7 @@ async fn kube_runtime_watcher_sees_initial_objects_and_changes() {
     }
     // Streaming lists (sendInitialEvents) work too.
     let mut streaming = watcher(cms, watcher::Config::default().streaming_lists()).boxed();
-    let mut initial = Vec::new();
-    loop {
-        match streaming.try_next().await.unwrap().unwrap() {
-            watcher::Event::Init => {}
-            watcher::Event::InitApply(c) => initial.push(c.metadata.name.unwrap()),
-            watcher::Event::InitDone => break,
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    initial.sort();
-    assert_eq!(initial, ["three", "two"]);
+    assert_eq!(initial_names(&mut streaming).await, ["three", "two"]);
 }
 
 #[tokio::test]

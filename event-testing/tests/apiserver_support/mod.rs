@@ -36,9 +36,22 @@ pub fn event(v: Value) -> Event {
     serde_json::from_value(v).unwrap()
 }
 
+/// `t` as a `MicroTime` string.
+pub fn micro(t: jiff::Timestamp) -> String {
+    event_core::format_micro_time(event_core::truncate_to_micros(t))
+}
+
 /// The current time as a `MicroTime` string.
 pub fn now_micro() -> String {
-    event_core::format_micro_time(event_core::truncate_to_micros(jiff::Timestamp::now()))
+    micro(jiff::Timestamp::now())
+}
+
+/// The `Status` of an API error; panics on any other error.
+pub fn status(err: kube::Error) -> kube::core::Status {
+    match err {
+        kube::Error::Api(s) => *s,
+        other => panic!("expected an API error, got {other:?}"),
+    }
 }
 
 /// `kubectl` is on PATH.
