@@ -108,9 +108,15 @@ impl ApiError {
         }
     }
 
+    /// Names the object the error is about in `details`.
+    fn about(mut self, plural: &str, group: &str, name: &str) -> ApiError {
+        self.details = Some(json!({"name": name, "group": group, "kind": plural}));
+        self
+    }
+
     /// 404 for a missing object.
     pub(crate) fn not_found(plural: &str, group: &str, name: &str) -> ApiError {
-        let mut e = ApiError::new(
+        ApiError::new(
             404,
             "NotFound",
             format!(
@@ -118,9 +124,8 @@ impl ApiError {
                 ApiError::qualified(plural, group),
                 quote(name)
             ),
-        );
-        e.details = Some(json!({"name": name, "group": group, "kind": plural}));
-        e
+        )
+        .about(plural, group, name)
     }
 
     /// 404 for a path the server does not serve.
@@ -136,7 +141,7 @@ impl ApiError {
 
     /// 409 for a duplicate name.
     pub(crate) fn already_exists(plural: &str, group: &str, name: &str) -> ApiError {
-        let mut e = ApiError::new(
+        ApiError::new(
             409,
             "AlreadyExists",
             format!(
@@ -144,14 +149,13 @@ impl ApiError {
                 ApiError::qualified(plural, group),
                 quote(name)
             ),
-        );
-        e.details = Some(json!({"name": name, "group": group, "kind": plural}));
-        e
+        )
+        .about(plural, group, name)
     }
 
     /// 409 for a stale `resourceVersion`.
     pub(crate) fn conflict(plural: &str, group: &str, name: &str) -> ApiError {
-        let mut e = ApiError::new(
+        ApiError::new(
             409,
             "Conflict",
             format!(
@@ -159,9 +163,8 @@ impl ApiError {
                 ApiError::qualified(plural, group),
                 quote(name)
             ),
-        );
-        e.details = Some(json!({"name": name, "group": group, "kind": plural}));
-        e
+        )
+        .about(plural, group, name)
     }
 
     /// 410 for a watch from a resource version that is no longer kept.
