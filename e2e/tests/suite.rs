@@ -16,6 +16,28 @@ async fn every_scenario_passes_against_the_local_double() {
     assert_eq!(summary.passed + summary.skipped, 9, "{}", summary.line());
     // Only the kubectl scenario may be skipped, and only without kubectl.
     assert!(summary.skipped <= 1, "{}", summary.lines.join("\n"));
+    let skipped: Vec<&String> = summary
+        .lines
+        .iter()
+        .filter(|l| l.starts_with("SKIP "))
+        .collect();
+    assert_eq!(skipped.len(), summary.skipped, "{}", summary.line());
+    for line in &skipped {
+        assert!(
+            line.starts_with("SKIP kubectl-describe-and-events: kubectl is not on PATH"),
+            "{line}"
+        );
+    }
+    assert!(
+        skipped.is_empty() || !kubectl_on_path(),
+        "kubectl is on PATH but its scenario was skipped"
+    );
+}
+
+/// Whether a `kubectl` file is in one of the PATH directories.
+fn kubectl_on_path() -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("kubectl").is_file()))
 }
 
 #[test]
