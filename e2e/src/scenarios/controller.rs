@@ -149,6 +149,9 @@ pub(super) async fn configmap_controller(suite: &Suite) -> ScenarioResult {
     ensure(summary.watch_errors == 0, || {
         format!("{} watch errors", summary.watch_errors)
     })?;
+    ensure(summary.publish_failed == 0, || {
+        format!("{} events could not be published", summary.publish_failed)
+    })?;
     Ok(Outcome::Pass(format!(
         "{}; controller: {} reconciled, {} failed, {}",
         figures.join(", "),

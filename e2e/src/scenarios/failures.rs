@@ -111,6 +111,9 @@ pub(super) async fn expired(suite: &Suite) -> ScenarioResult {
             creates.len()
         ));
     };
+    ensure(not_found == 1, || {
+        format!("expected 1 patch answered 404 after the event was {how}, saw {not_found}")
+    })?;
     let carried = create.record.series.map(|s| s.count);
     ensure(carried.is_some_and(|c| c >= 3), || {
         format!("the new event was created with series {carried:?}, expected the count carried")
