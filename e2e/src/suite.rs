@@ -61,10 +61,16 @@ pub(crate) struct Suite {
 }
 
 pub(crate) async fn load_config(path: &std::path::Path) -> Res<kube::Config> {
-    let kc = Kubeconfig::read_from(path).ctx("reading the kubeconfig")?;
-    let mut config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-        .await
-        .ctx("loading the kubeconfig")?;
+    config_from(Kubeconfig::read_from(path).ctx("reading the kubeconfig")?).await
+}
+
+/// The configuration of a kubeconfig's current context; a loopback server
+/// is reached without a proxy.
+pub(crate) async fn config_from(kubeconfig: Kubeconfig) -> Res<kube::Config> {
+    let mut config =
+        kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+            .await
+            .ctx("loading the kubeconfig")?;
     event_testing::apiserver::skip_proxy_for_loopback(&mut config);
     Ok(config)
 }

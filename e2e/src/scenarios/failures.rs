@@ -11,7 +11,7 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::events::v1::Event as K8sEvent;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Api, DeleteParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::Kubeconfig;
 use serde_json::json;
 
 use super::basic::SHUTDOWN;
@@ -19,8 +19,8 @@ use super::{ScenarioResult, short};
 use crate::counting::{Op, describe_writes};
 use crate::report::Outcome;
 use crate::suite::{
-    CONFIGMAP, CONTROLLER, Context, NO_PATCH_TOKEN, NO_PATCH_USER, Res, Suite, create_configmap,
-    ensure, load_config, random_suffix,
+    CONFIGMAP, CONTROLLER, Context, NO_PATCH_TOKEN, NO_PATCH_USER, Res, Suite, config_from,
+    create_configmap, ensure, load_config, random_suffix,
 };
 
 /// 5. After the server lost the event (TTL on the double, a delete on a
@@ -224,11 +224,9 @@ pub(super) async fn forbidden(suite: &Suite) -> ScenarioResult {
         Some(server) => {
             let kc = Kubeconfig::from_yaml(&server.kubeconfig(Some(NO_PATCH_TOKEN)))
                 .ctx("kubeconfig of the limited token")?;
-            let mut config =
-                kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-                    .await
-                    .ctx("loading the limited kubeconfig")?;
-            event_testing::apiserver::skip_proxy_for_loopback(&mut config);
+            let config = config_from(kc)
+                .await
+                .map_err(|e| format!("the limited token: {e}"))?;
             (config, NO_PATCH_USER.to_owned())
         }
         None => {
