@@ -10,7 +10,7 @@ use event_testing::apiserver::{ApiServer, Permissions};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod};
 use k8s_openapi::api::events::v1::Event as K8sEvent;
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::Kubeconfig;
 
 use crate::Options;
 use crate::counting::CountingSink;
@@ -67,12 +67,9 @@ pub(crate) async fn load_config(path: &std::path::Path) -> Res<kube::Config> {
 /// The configuration of a kubeconfig's current context; a loopback server
 /// is reached without a proxy.
 pub(crate) async fn config_from(kubeconfig: Kubeconfig) -> Res<kube::Config> {
-    let mut config =
-        kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-            .await
-            .ctx("loading the kubeconfig")?;
-    event_testing::apiserver::skip_proxy_for_loopback(&mut config);
-    Ok(config)
+    event_testing::apiserver::config_from_kubeconfig(kubeconfig)
+        .await
+        .ctx("loading the kubeconfig")
 }
 
 pub(crate) fn random_suffix() -> String {

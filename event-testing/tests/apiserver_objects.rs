@@ -477,11 +477,9 @@ async fn serve_until_writes_the_kubeconfig_and_stops_on_signal() {
         assert!(tries < 10_000, "no kubeconfig written");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let kubeconfig = kube::config::Kubeconfig::read_from(&path).unwrap();
-    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+    let config = event_testing::apiserver::load_kubeconfig(&path)
         .await
         .unwrap();
-    event_testing::apiserver::skip_proxy_for_loopback(&mut config);
     let client = kube::Client::try_from(config).unwrap();
     let pods: Api<Pod> = Api::namespaced(client.clone(), "shop");
     assert!(pods.get("web-0").await.is_ok());

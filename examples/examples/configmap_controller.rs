@@ -33,7 +33,6 @@ use examples::configmap_controller::{CONTROLLER, managed_configmap, run};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::events::v1::Event as K8sEvent;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -81,13 +80,9 @@ fn parse_args() -> Result<Args, BoxError> {
 }
 
 async fn load_config(path: &std::path::Path) -> Result<kube::Config, BoxError> {
-    let kc = Kubeconfig::read_from(path)?;
-    let mut config =
-        kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
     // A loopback cluster (the double, kind, k3d) is reached directly, as
     // kubectl does, whatever HTTPS_PROXY says.
-    event_testing::apiserver::skip_proxy_for_loopback(&mut config);
-    Ok(config)
+    Ok(event_testing::apiserver::load_kubeconfig(path).await?)
 }
 
 /// Creates the demo ConfigMaps on the double, and repairs the invalid one a

@@ -22,7 +22,6 @@ use event_testing::describe_records;
 use k8s_openapi::api::core::v1::{ConfigMap, Node};
 use k8s_openapi::api::events::v1::Event as K8sEvent;
 use kube::api::{Api, ListParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -77,12 +76,9 @@ async fn target(args: &Args) -> Result<Target, BoxError> {
             (Some(server), path)
         }
     };
-    let kc = Kubeconfig::read_from(&kubeconfig)?;
-    let mut config =
-        kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await?;
     // A loopback cluster (the double, kind, k3d) is reached directly, as
     // kubectl does, whatever HTTPS_PROXY says.
-    event_testing::apiserver::skip_proxy_for_loopback(&mut config);
+    let config = event_testing::apiserver::load_kubeconfig(&kubeconfig).await?;
     Ok(Target {
         server,
         kubeconfig,

@@ -97,6 +97,7 @@
 
 mod auth;
 mod builder;
+mod config;
 mod events;
 mod faults;
 mod handlers;
@@ -106,7 +107,6 @@ mod kubeconfig;
 mod names;
 mod objects;
 mod patch;
-mod proxy;
 mod resources;
 mod selector;
 mod serve;
@@ -124,11 +124,11 @@ use tokio::task::JoinHandle;
 
 pub use auth::Permissions;
 pub use builder::ApiServerBuilder;
+pub use config::{config_from_kubeconfig, load_kubeconfig, skip_proxy_for_loopback};
 pub use faults::{
     FaultAction, FaultRule, REQUEST_LOG_LIMIT, RandomFaults, RequestLog, RequestRecord,
     ServerFaults,
 };
-pub use proxy::skip_proxy_for_loopback;
 pub use serve::{ServeOptions, serve_until, serve_until_ctrl_c};
 
 use http::Shared;
@@ -488,15 +488,7 @@ impl ApiServer {
         // kube's TLS setup uses the process-wide crypto provider; make sure
         // there is one even when more than one is compiled in.
         let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
-        let kubeconfig = kube::config::Kubeconfig::read_from(path)
-            .map_err(|e| ApiServerError::Kubeconfig(e.to_string()))?;
-        let mut config = kube::Config::from_custom_kubeconfig(
-            kubeconfig,
-            &kube::config::KubeConfigOptions::default(),
-        )
-        .await
-        .map_err(|e| ApiServerError::Kubeconfig(e.to_string()))?;
-        skip_proxy_for_loopback(&mut config);
+        let config = load_kubeconfig(path).await?;
         kube::Client::try_from(config).map_err(ApiServerError::Kube)
     }
 
