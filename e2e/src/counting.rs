@@ -103,6 +103,10 @@ impl EventSink for CountingSink {
         self.push(Op::Patch, event, &result);
         result
     }
+
+    async fn get(&self, namespace: &str, name: &str) -> Result<EventRecord, SinkError> {
+        self.inner.get(namespace, name).await
+    }
 }
 
 #[cfg(test)]

@@ -63,15 +63,12 @@ mod sink;
 mod validate;
 
 mod recorder;
-mod retry;
-mod series;
 mod spam;
 
 pub use clock::{Clock, SystemClock, format_micro_time, truncate_to_micros};
 pub use error::{Error, Result};
 pub use event::{Event, EventType};
 pub use key::{EventKey, NotePolicy, RefKey};
-pub use name::{NAME_RANDOM_LEN, event_name};
 pub use record::{EventRecord, Series};
 pub use reference::ObjectRef;
 pub use reporter::{InstanceSource, Reporter};
@@ -80,20 +77,17 @@ pub use sink::MockEventSink;
 pub use sink::{EventSink, RBAC_HINT, SinkError};
 pub use validate::{
     ClusterScopedNamespace, MAX_ACTION_BYTES, MAX_ANNOTATIONS_BYTES, MAX_DNS_LABEL,
-    MAX_DNS_SUBDOMAIN, MAX_INSTANCE_BYTES, MAX_NOTE_BYTES, MAX_QUALIFIED_NAME_PART,
-    MAX_REASON_BYTES, NOTE_TRUNCATION_MARKER, NoteOverflow, Rule, ValidReporter, ValidationError,
-    Violation, cut_to_bytes, is_dns_label, is_dns_subdomain, is_qualified_name, truncate_note,
-    validate_event, validate_regarding, validate_reporter,
+    MAX_DNS_SUBDOMAIN, MAX_EVENT_BYTES, MAX_INSTANCE_BYTES, MAX_NOTE_BYTES,
+    MAX_QUALIFIED_NAME_PART, MAX_REASON_BYTES, NOTE_TRUNCATION_MARKER, NoteOverflow, Rule,
+    ValidReporter, ValidationError, Violation, cut_to_bytes, is_dns_label, is_dns_subdomain,
+    is_qualified_name, truncate_note, validate_event, validate_regarding, validate_reporter,
 };
 
 pub use recorder::{
-    DEFAULT_HEARTBEAT, DEFAULT_MAX_CACHED_KEYS, DEFAULT_QUEUE_CAPACITY,
+    DEFAULT_HEARTBEAT, DEFAULT_MAX_CACHED_KEYS, DEFAULT_QUEUE_CAPACITY, DEFAULT_RETRY_ATTEMPTS,
+    DEFAULT_RETRY_INITIAL_BACKOFF, DEFAULT_RETRY_MAX_BACKOFF, DEFAULT_RETRY_MAX_ELAPSED,
     DEFAULT_SERIES_FLUSH_INTERVAL, DEFAULT_SERIES_TTL, DEFAULT_WRITERS, DropReason,
     MAX_QUEUE_CAPACITY, MAX_RETRY_AFTER, MAX_WRITERS, Published, Recorder, RecorderBuilder,
-    ShutdownReport, SkipReason, Stats,
-};
-pub use retry::{
-    DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_INITIAL_BACKOFF, DEFAULT_RETRY_MAX_BACKOFF,
-    DEFAULT_RETRY_MAX_ELAPSED, RetryPolicy,
+    RetryPolicy, ShutdownReport, SkipReason, Stats,
 };
 pub use spam::{DEFAULT_SPAM_BURST, DEFAULT_SPAM_MAX_KEYS, DEFAULT_SPAM_REFILL, SpamFilter};

@@ -1,64 +1,29 @@
 //! Event names: always a valid DNS-1123 subdomain.
 
-use jiff::Timestamp;
-
 use crate::validate::MAX_DNS_SUBDOMAIN;
 
-/// Length of the random part at the end of every event name.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{NAME_RANDOM_LEN, event_name};
-///
-/// let name = event_name("web-0", "example.com/c", jiff::Timestamp::UNIX_EPOCH);
-/// let random = name.rsplit('-').next().unwrap_or_default();
-/// assert_eq!(random.len(), NAME_RANDOM_LEN);
-/// assert_eq!(NAME_RANDOM_LEN, 5);
-/// ```
-pub const NAME_RANDOM_LEN: usize = 5;
+/// Hex digits of the key hash at the end of every event name.
+const HASH_HEX: usize = 16;
 
-/// Builds an event name: the object's name made DNS-safe, `.`, the time in
-/// hex nanoseconds, `-`, and a short random suffix. The result is always a
-/// valid DNS-1123 subdomain of at most 253 characters.
+/// The name of a series' Event: the object's name made DNS-safe, `.`, and
+/// 16 hex digits of `hash` (the series' key, reporter and rename
+/// generation). Always a valid DNS-1123 subdomain of at most 253
+/// characters, and the same for the same inputs in every process, so a
+/// repeat seen after an eviction or a restart finds the stored Event.
 ///
 /// The object's name is lowercased, characters outside `[a-z0-9.-]` become
 /// `-`, each dot-separated part loses leading and trailing `-`, and the whole
 /// is cut to fit. When nothing usable remains (an empty name, or one made
-/// only of symbols), `fallback` (usually the controller name) is tried the
-/// same way, and then the word `event`.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{event_name, is_dns_subdomain};
-/// use jiff::Timestamp;
-///
-/// let t = Timestamp::from_second(1_700_000_000).unwrap();
-/// let name = event_name("system:controller:Foo", "example.com/c", t);
-/// assert!(name.starts_with("system-controller-foo.179"));
-/// assert!(is_dns_subdomain(&name));
-///
-/// let name = event_name("💥", "example.com/c", t);
-/// assert!(name.starts_with("example.com-c."));
-/// ```
-pub fn event_name(object_name: &str, fallback: &str, time: Timestamp) -> String {
-    let nanos = time.as_nanosecond();
-    // Times before the epoch never occur in practice; keep the name valid
-    // anyway by writing the magnitude.
-    let stamp = format!("{:x}", nanos.unsigned_abs());
-    let mut random = String::with_capacity(NAME_RANDOM_LEN);
-    for _ in 0..NAME_RANDOM_LEN {
-        random.push(fastrand::alphanumeric().to_ascii_lowercase());
-    }
-    let suffix_len = 1 + stamp.len() + 1 + random.len();
-    let room = MAX_DNS_SUBDOMAIN - suffix_len;
+/// only of symbols), `fallback` (the controller name) is tried the same way,
+/// and then the word `event`.
+pub(crate) fn series_name(object_name: &str, fallback: &str, hash: u64) -> String {
+    let room = MAX_DNS_SUBDOMAIN - 1 - HASH_HEX;
     let base = [object_name, fallback]
         .into_iter()
         .map(|candidate| sanitize(candidate, room))
         .find(|s| !s.is_empty())
         .unwrap_or_else(|| "event".to_owned());
-    format!("{base}.{stamp}-{random}")
+    format!("{base}.{hash:016x}")
 }
 
 /// Makes `s` a DNS-1123 subdomain of at most `max` characters, or returns an
@@ -101,10 +66,6 @@ mod tests {
     use crate::validate::is_dns_subdomain;
     use proptest::prelude::*;
 
-    fn t() -> Timestamp {
-        Timestamp::from_nanosecond(1_700_000_000_123_456_000).unwrap()
-    }
-
     #[test]
     fn hard_names() {
         let long = "a".repeat(253);
@@ -118,32 +79,33 @@ mod tests {
             "-a-.-b-",
             "UPPER.case",
         ] {
-            let n = event_name(name, "example.com/ctl", t());
+            let n = series_name(name, "example.com/ctl", u64::MAX);
             assert!(is_dns_subdomain(&n), "{name:?} -> {n:?}");
         }
-        assert!(event_name("web-0", "c", t()).starts_with("web-0.17979cfe3d85ca00-"));
-        assert!(event_name("", "", t()).starts_with("event."));
-    }
-
-    #[test]
-    fn names_are_unique_for_the_same_instant() {
-        let a = event_name("web-0", "c", t());
-        let b = event_name("web-0", "c", t());
-        assert_ne!(a, b);
+        assert_eq!(series_name("web-0", "c", 0xab), "web-0.00000000000000ab");
+        assert_eq!(
+            series_name("system:controller:Foo", "c", 1),
+            "system-controller-foo.0000000000000001"
+        );
+        assert_eq!(
+            series_name("💥", "example.com/c", 2),
+            "example.com-c.0000000000000002"
+        );
+        assert_eq!(series_name("", "", 3), "event.0000000000000003");
     }
 
     proptest! {
         #[test]
-        fn always_a_dns_subdomain(object in any::<String>(), controller in any::<String>(), nanos in any::<i64>()) {
-            let time = Timestamp::from_nanosecond(i128::from(nanos)).unwrap_or(Timestamp::UNIX_EPOCH);
-            let n = event_name(&object, &controller, time);
+        fn always_a_dns_subdomain(object in any::<String>(), controller in any::<String>(), hash in any::<u64>()) {
+            let n = series_name(&object, &controller, hash);
             prop_assert!(is_dns_subdomain(&n), "{n:?}");
             prop_assert!(n.len() <= 253);
+            prop_assert_eq!(n, series_name(&object, &controller, hash));
         }
 
         #[test]
         fn long_ascii_names_fill_the_room(object in "[a-z0-9.-]{200,400}") {
-            let n = event_name(&object, "c", t());
+            let n = series_name(&object, "c", 7);
             prop_assert!(is_dns_subdomain(&n), "{n:?}");
         }
     }

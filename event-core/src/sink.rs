@@ -154,14 +154,28 @@ pub trait EventSink: Send + Sync {
     /// # }
     /// ```
     async fn patch_series(&self, event: &EventRecord) -> Result<(), SinkError>;
+
+    /// Reads the stored event `name` in `namespace`, as a record.
+    ///
+    /// # Errors
+    ///
+    /// [`SinkError::NotFound`] when there is none; the other variants as
+    /// classified by the sink. The default answers [`SinkError::Fatal`]
+    /// (this sink cannot read).
+    async fn get(&self, namespace: &str, name: &str) -> Result<EventRecord, SinkError> {
+        let _ = (namespace, name);
+        Err(SinkError::Fatal {
+            message: "this sink cannot read events".to_owned(),
+        })
+    }
 }
 
 /// Why a sink write failed, in the classes the Recorder acts on.
 ///
 /// | variant | Recorder's reaction |
 /// | --- | --- |
-/// | `NotFound` | on a series patch: create the event again, with its series, under a new name |
-/// | `AlreadyExists` | on a create: new name, try again |
+/// | `NotFound` | on a series patch: create the event again, with its series |
+/// | `AlreadyExists` | on a create: read the stored event; the same series is continued, another one gets a new name |
 /// | `Throttled` | retry after `retry_after` (or backoff) |
 /// | `Transient` | retry with exponential backoff and jitter, bounded |
 /// | `Invalid`, `Forbidden`, `Fatal` | no retry; counted and logged |
@@ -248,9 +262,9 @@ impl std::error::Error for SinkError {}
 /// ```
 /// use event_core::RBAC_HINT;
 /// assert!(RBAC_HINT.contains("events.k8s.io"));
-/// assert!(RBAC_HINT.contains(r#"verbs ["create", "patch"]"#));
+/// assert!(RBAC_HINT.contains(r#"verbs ["create", "patch", "get"]"#));
 /// ```
-pub const RBAC_HINT: &str = "the publisher needs RBAC: apiGroups [\"events.k8s.io\"], resources [\"events\"], verbs [\"create\", \"patch\"]";
+pub const RBAC_HINT: &str = "the publisher needs RBAC: apiGroups [\"events.k8s.io\"], resources [\"events\"], verbs [\"create\", \"patch\", \"get\"]";
 
 #[cfg(test)]
 mod tests {

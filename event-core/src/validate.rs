@@ -120,6 +120,90 @@ pub const MAX_ANNOTATIONS_BYTES: usize = 256 * 1024;
 /// ```
 pub const NOTE_TRUNCATION_MARKER: &str = "\n[... note truncated ...]\n";
 
+/// Most bytes in one event's strings (references, note, annotations,
+/// reason, action). The API server refuses request bodies over 3 MiB and
+/// etcd stores objects of at most 1.5 MiB; this leaves room for the JSON
+/// encoding and the object's metadata.
+pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
+
+/// Checks the size of the whole event: `note_bytes` is the note as it will
+/// be written.
+pub(crate) fn validate_size(
+    event: &crate::Event,
+    note_bytes: usize,
+    regarding: &crate::ObjectRef,
+) -> Result<(), ValidationError> {
+    fn reference(
+        prefix: &'static [&'static str; 7],
+        r: &crate::ObjectRef,
+        out: &mut Vec<(&'static str, usize)>,
+    ) {
+        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        let parts = [
+            r.api_version.len(),
+            r.kind.len(),
+            r.name.len(),
+            opt(&r.namespace),
+            opt(&r.uid),
+            opt(&r.field_path),
+            opt(&r.resource_version),
+        ];
+        out.extend(prefix.iter().copied().zip(parts));
+    }
+    const REGARDING: [&str; 7] = [
+        "regarding.apiVersion",
+        "regarding.kind",
+        "regarding.name",
+        "regarding.namespace",
+        "regarding.uid",
+        "regarding.fieldPath",
+        "regarding.resourceVersion",
+    ];
+    const RELATED: [&str; 7] = [
+        "related.apiVersion",
+        "related.kind",
+        "related.name",
+        "related.namespace",
+        "related.uid",
+        "related.fieldPath",
+        "related.resourceVersion",
+    ];
+    let mut parts = vec![
+        ("reason", event.reason.len()),
+        ("action", event.action.len()),
+        ("note", note_bytes),
+        (
+            "metadata.annotations",
+            event
+                .annotations
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum(),
+        ),
+    ];
+    reference(&REGARDING, regarding, &mut parts);
+    if let Some(related) = &event.secondary {
+        reference(&RELATED, related, &mut parts);
+    }
+    let total: usize = parts.iter().map(|(_, n)| n).sum();
+    if total <= MAX_EVENT_BYTES {
+        return Ok(());
+    }
+    let largest = parts
+        .iter()
+        .max_by_key(|(_, n)| *n)
+        .map_or("event", |(field, _)| field);
+    Err(ValidationError {
+        violations: vec![Violation {
+            field: largest,
+            rule: Rule::EventTooLarge {
+                max_bytes: MAX_EVENT_BYTES,
+                actual_bytes: total,
+            },
+        }],
+    })
+}
+
 /// What breaks a rule.
 ///
 /// # Example
@@ -147,6 +231,14 @@ pub enum Rule {
         value: String,
         /// What was expected.
         expected: &'static str,
+    },
+    /// The whole event is larger than the API server stores; the field
+    /// named is its largest part.
+    EventTooLarge {
+        /// The limit for the whole event, in bytes.
+        max_bytes: usize,
+        /// The whole event's size, in bytes.
+        actual_bytes: usize,
     },
     /// The value is not one of those the server accepts.
     NotAllowed {
@@ -190,6 +282,14 @@ impl fmt::Display for Violation {
             Rule::Format { value, expected } => {
                 write!(f, "{}: {value:?} is not {expected}", self.field)
             }
+            Rule::EventTooLarge {
+                max_bytes,
+                actual_bytes,
+            } => write!(
+                f,
+                "{}: the largest part of an event of {actual_bytes} bytes, at most {max_bytes} allowed",
+                self.field
+            ),
             Rule::NotAllowed { value, allowed } => write!(
                 f,
                 "{}: {value:?} is not allowed (allowed: {})",
@@ -428,7 +528,8 @@ pub fn validate_event(
     let mut annotation_bytes = 0;
     for (key, value) in &event.annotations {
         annotation_bytes += key.len() + value.len();
-        if !is_qualified_name(key) {
+        // The API server checks annotation keys in lower case.
+        if !is_qualified_name(&key.to_ascii_lowercase()) {
             violations.push(Violation {
                 field: "metadata.annotations",
                 rule: Rule::Format {
@@ -875,6 +976,37 @@ mod tests {
             let err = bad.parse::<ClusterScopedNamespace>().unwrap_err();
             assert!(err.concerns("clusterScopedNamespace"), "{bad}");
         }
+    }
+
+    #[test]
+    fn oversized_events_name_their_largest_field() {
+        let pod = crate::ObjectRef::new("v1", "Pod", "p").within("ns");
+        let e = Event::normal("R", "A");
+        assert!(validate_size(&e, 1024, &pod).is_ok());
+        let huge = pod.clone().with_field_path("x".repeat(MAX_EVENT_BYTES));
+        let err = validate_size(&e, 0, &huge).unwrap_err();
+        assert_eq!(err.violations()[0].field, "regarding.fieldPath");
+        assert!(matches!(
+            err.violations()[0].rule,
+            Rule::EventTooLarge { max_bytes: MAX_EVENT_BYTES, actual_bytes } if actual_bytes == MAX_EVENT_BYTES + 10
+        ));
+        let related = e.clone().related(&crate::ObjectRef::new(
+            "v1",
+            "Pod",
+            "x".repeat(MAX_EVENT_BYTES),
+        ));
+        let err = validate_size(&related, 0, &pod).unwrap_err();
+        assert_eq!(err.violations()[0].field, "related.name");
+        assert!(err.to_string().contains("related.name"), "{err}");
+    }
+
+    #[test]
+    fn annotation_keys_are_checked_in_lower_case() {
+        let mut e = Event::normal("R", "A");
+        e.annotations.insert("Example.COM/Key".into(), "v".into());
+        assert!(validate_event(&e, NoteOverflow::Truncate).is_ok());
+        e.annotations.insert("not a key".into(), "v".into());
+        assert!(validate_event(&e, NoteOverflow::Truncate).is_err());
     }
 
     #[test]

@@ -83,7 +83,7 @@ async fn sixty_four_concurrent_first_publishes_make_one_create() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn patch_not_found_recreates_once_with_the_series_under_a_new_name() {
+async fn patch_not_found_recreates_once_with_the_series_under_its_name() {
     let (sink, clock) = (TestSink::new(), TestClock::new());
     let rec = builder(&sink, &clock).build().unwrap();
     let e = Event::normal("Synced", "Reconciling");
@@ -95,7 +95,8 @@ async fn patch_not_found_recreates_once_with_the_series_under_a_new_name() {
     let writes = sink.writes();
     assert_eq!(writes.len(), 2);
     assert_eq!(writes[1].op, Op::Create);
-    assert_ne!(writes[1].record.name, first_name);
+    // The name is the series' own: the expired Event's name is free again.
+    assert_eq!(writes[1].record.name, first_name);
     assert_eq!(writes[1].record.series.map(|s| s.count), Some(2));
     assert_eq!(sink.attempts(), 3, "create, failed patch, create");
     // The series goes on under the new name.
@@ -109,7 +110,39 @@ async fn patch_not_found_recreates_once_with_the_series_under_a_new_name() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn name_clash_on_create_renames_and_retries() {
+async fn another_series_event_under_the_name_gets_a_renamed_event() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let e = Event::normal("Synced", "Reconciling");
+    // Learn the series' name, then let another series' Event hold it.
+    let probe = TestSink::new();
+    let rec = builder(&probe, &clock).build().unwrap();
+    rec.publish(&e, &pod("p")).await.unwrap();
+    let mut foreign = probe.events()[0].clone();
+    foreign.reason = "SomethingElse".into();
+    sink.insert(foreign.clone());
+
+    let rec = builder(&sink, &clock).build().unwrap();
+    let out = rec.publish(&e, &pod("p")).await;
+    assert_eq!(out.unwrap(), Published::Created);
+    assert_eq!(sink.attempts(), 2);
+    assert_eq!(sink.reads(), 1);
+    assert_eq!(sink.creates(), 1);
+    let names = sink.attempted_names();
+    assert_eq!(names[0], foreign.name);
+    assert_ne!(names[0], names[1], "renamed after the clash");
+    // Nothing lost, the other Event untouched.
+    assert_eq!(sink.count_of("Synced"), 1);
+    assert_eq!(
+        sink.events().iter().find(|ev| ev.name == foreign.name),
+        Some(&foreign)
+    );
+    // The renamed Event is the series' from now on.
+    rec.publish(&e, &pod("p")).await.unwrap();
+    assert_eq!(sink.count_of("Synced"), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_name_clash_whose_event_expired_before_the_read_creates_it() {
     let (sink, clock) = (TestSink::new(), TestClock::new());
     sink.fail_next([SinkError::AlreadyExists]);
     let rec = builder(&sink, &clock).build().unwrap();
@@ -117,11 +150,9 @@ async fn name_clash_on_create_renames_and_retries() {
         .publish(&Event::normal("Synced", "Reconciling"), &pod("p"))
         .await;
     assert_eq!(out.unwrap(), Published::Created);
-    assert_eq!(sink.attempts(), 2);
-    assert_eq!(sink.creates(), 1);
+    assert_eq!((sink.attempts(), sink.reads(), sink.creates()), (2, 1, 1));
     let names = sink.attempted_names();
-    assert_ne!(names[0], names[1], "renamed after the clash");
-    assert_eq!(sink.events()[0].name, names[1]);
+    assert_eq!(names[0], names[1], "the name is free: no rename");
 }
 
 #[tokio::test(start_paused = true)]
@@ -328,7 +359,7 @@ async fn background_task_flushes_at_most_once_per_interval() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn idle_keys_are_flushed_and_forgotten() {
+async fn idle_keys_are_flushed_and_forgotten_and_their_series_continues() {
     let (sink, clock) = (TestSink::new(), TestClock::new());
     let rec = builder(&sink, &clock).build().unwrap();
     let e = Event::normal("Idle", "A");
@@ -336,15 +367,20 @@ async fn idle_keys_are_flushed_and_forgotten() {
         rec.publish(&e, &pod("p")).await.unwrap();
     }
     clock.advance(Duration::from_secs(6 * 60 + 1));
-    tokio::time::sleep(Duration::from_secs(10)).await;
+    tokio::time::sleep(Duration::from_secs(20)).await;
     assert_eq!(rec.cached_keys(), 0);
     assert_eq!(sink.count_of("Idle"), 4);
-    // The next occurrence starts a new Event.
+    assert_eq!(rec.stats().evicted, 1);
+    // The next occurrence finds the stored Event by its name and continues
+    // it: a create answered 409, a read, a patch.
     assert_eq!(
         rec.publish(&e, &pod("p")).await.unwrap(),
-        Published::Created
+        Published::SeriesUpdated { count: 5 }
     );
-    assert_eq!(sink.creates(), 2);
+    assert_eq!((sink.creates(), sink.reads()), (1, 1));
+    assert_eq!(sink.events().len(), 1);
+    assert_eq!(sink.count_of("Idle"), 5);
+    assert_eq!(rec.stats().adopted, 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -660,8 +696,19 @@ async fn entries_that_left_the_cache_stay_bounded_when_writes_keep_failing() {
         tokio::time::sleep(Duration::from_secs(10)).await;
     }
     let report = rec.shutdown(Duration::from_secs(5)).await;
-    assert!(report.unwritten.len() <= 300, "{}", report.unwritten.len());
+    // Kept: the cache, and as many that left it as it holds plus the queue
+    // and the writers. The rest were given up, and counted.
+    let kept = 100 + 100 + event_core::DEFAULT_QUEUE_CAPACITY + event_core::DEFAULT_WRITERS;
+    assert!(report.unwritten.len() <= kept, "{}", report.unwritten.len());
     assert!(rec.cached_keys() <= 100);
+    let s = report.stats;
+    let unwritten: u64 = report.unwritten.iter().map(|r| u64::from(r.count())).sum();
+    assert_eq!(s.published, 20_000);
+    assert_eq!(
+        unwritten + s.dropped_unwritten,
+        s.published,
+        "every occurrence accounted for"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -893,10 +940,13 @@ async fn a_refused_series_patch_lets_the_next_occurrence_start_a_new_event() {
         message: "series.count: Invalid value".into(),
     }]);
     assert!(rec.publish(&e, &pod("p")).await.is_err());
-    assert_eq!(rec.cached_keys(), 0);
+    // The occurrence the refused patch carried is given up, and counted.
+    assert_eq!(rec.stats().dropped_unwritten, 1);
     assert_eq!(
         rec.publish(&e, &pod("p")).await.unwrap(),
         Published::Created
     );
     assert_eq!(sink.creates(), 2);
+    let names: std::collections::HashSet<_> = sink.events().into_iter().map(|ev| ev.name).collect();
+    assert_eq!(names.len(), 2, "a new Event under the series' next name");
 }

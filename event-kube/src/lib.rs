@@ -67,7 +67,7 @@
 //! rules:
 //!   - apiGroups: ["events.k8s.io"]
 //!     resources: ["events"]
-//!     verbs: ["create", "patch"]
+//!     verbs: ["create", "patch", "get"]
 //! ---
 //! apiVersion: rbac.authorization.k8s.io/v1
 //! kind: ClusterRoleBinding

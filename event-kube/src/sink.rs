@@ -11,7 +11,7 @@ use kube::client::Body;
 use kube::{Client, Config, Resource};
 use tracing::Instrument;
 
-use crate::{classify_error, classify_response, event_object, series_patch};
+use crate::{classify_error, classify_response, event_object, event_record, series_patch};
 
 /// How long one request may take, from sending it to reading the whole
 /// answer, unless changed with [`KubeSink::with_timeout`].
@@ -178,6 +178,11 @@ impl KubeSink {
 
     /// Sends one request and classifies the answer.
     async fn send(&self, request: http::Request<Vec<u8>>) -> Result<(), SinkError> {
+        self.exchange(request).await.map(drop)
+    }
+
+    /// Sends one request within the timeout; the body of a success.
+    async fn exchange(&self, request: http::Request<Vec<u8>>) -> Result<Vec<u8>, SinkError> {
         let exchange = async {
             let response = self
                 .client
@@ -192,7 +197,8 @@ impl KubeSink {
                 .collect_bytes()
                 .await
                 .map_err(|e| classify_error(&e))?;
-            classify_response(status, &headers, &body)
+            classify_response(status, &headers, &body)?;
+            Ok(body.to_vec())
         };
         let result = match tokio::time::timeout(self.timeout, exchange).await {
             Ok(result) => result,
@@ -204,7 +210,7 @@ impl KubeSink {
             }),
         };
         if let Err(error) = &result {
-            tracing::debug!(%error, "event write failed");
+            tracing::debug!(%error, "event request failed");
         }
         result
     }
@@ -256,6 +262,23 @@ impl EventSink for KubeSink {
                 .map_err(build_failed)?;
             request.extensions_mut().insert("patch");
             self.send(request).await
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn get(&self, namespace: &str, name: &str) -> Result<EventRecord, SinkError> {
+        let span = tracing::debug_span!("get event", %name, %namespace);
+        async {
+            let mut request = events_request(namespace)
+                .get(name, &kube::api::GetParams::default())
+                .map_err(build_failed)?;
+            request.extensions_mut().insert("get");
+            let body = self.exchange(request).await?;
+            let object: K8sEvent = serde_json::from_slice(&body).map_err(|e| SinkError::Fatal {
+                message: format!("the API server's event could not be read: {e}"),
+            })?;
+            Ok(event_record(&object))
         }
         .instrument(span)
         .await

@@ -155,7 +155,11 @@ async fn api_errors_reach_the_caller_as_kube_errors() {
         panic!("not an API error: {err}")
     };
     assert_eq!(status.code, 403);
-    assert!(status.message.contains("verbs [\"create\", \"patch\"]"));
+    assert!(
+        status
+            .message
+            .contains("verbs [\"create\", \"patch\", \"get\"]")
+    );
     assert_eq!(api.seen().len(), 1);
 }
 

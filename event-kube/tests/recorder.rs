@@ -103,20 +103,68 @@ async fn an_expired_event_is_created_again_with_its_series() {
             format!("POST {EVENTS}"),
         ]
     );
-    assert_ne!(name_of(&seen[2].body), name_of(&seen[0].body));
+    // The series' name is its own: the Event comes back under it.
+    assert_eq!(name_of(&seen[2].body), name_of(&seen[0].body));
     assert_eq!(seen[2].body["series"]["count"], 2);
     assert_eq!(seen[2].body["eventTime"], seen[0].body["eventTime"]);
     assert_eq!(recorder.stats().failed, 0);
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_name_clash_is_renamed_and_posted_once_more() {
+/// The Event the recorder would create for the first `backoff()` on
+/// `pod()`, as the API server would store it.
+async fn stored_backoff() -> serde_json::Value {
     let (recorder, api) = recorder();
-    api.script([Answer::status(
-        409,
-        "AlreadyExists",
-        "events.events.k8s.io \"x\" already exists",
-    )]);
+    recorder.publish(&backoff(), &pod()).await.unwrap();
+    api.seen()[0].body.clone()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_name_clash_with_the_same_series_continues_its_count() {
+    // An earlier life of this series (a restart, or an eviction) stored it
+    // with count 5.
+    let mut stored = stored_backoff().await;
+    stored["eventTime"] = "2026-01-01T00:00:00.000000Z".into();
+    stored["series"] =
+        serde_json::json!({"count": 5, "lastObservedTime": "2026-01-01T00:01:00.000000Z"});
+    let (recorder, api) = recorder();
+    api.script([
+        Answer::status(
+            409,
+            "AlreadyExists",
+            "events.events.k8s.io \"x\" already exists",
+        ),
+        Answer::json(200, &stored),
+    ]);
+    assert_eq!(
+        recorder.publish(&backoff(), &pod()).await.unwrap(),
+        Published::SeriesUpdated { count: 6 }
+    );
+    let name = name_of(&stored);
+    assert_eq!(
+        api.lines(),
+        [
+            format!("POST {EVENTS}"),
+            format!("GET {EVENTS}/{name}"),
+            format!("PATCH {EVENTS}/{name}"),
+        ]
+    );
+    assert_eq!(api.seen()[2].body["series"]["count"], 6);
+    assert_eq!(recorder.stats().adopted, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_name_clash_with_another_series_is_renamed_and_posted_once_more() {
+    let mut stored = stored_backoff().await;
+    stored["reason"] = "SomethingElse".into();
+    let (recorder, api) = recorder();
+    api.script([
+        Answer::status(
+            409,
+            "AlreadyExists",
+            "events.events.k8s.io \"x\" already exists",
+        ),
+        Answer::json(200, &stored),
+    ]);
     assert_eq!(
         recorder.publish(&backoff(), &pod()).await.unwrap(),
         Published::Created
@@ -124,9 +172,13 @@ async fn a_name_clash_is_renamed_and_posted_once_more() {
     let seen = api.seen();
     assert_eq!(
         api.lines(),
-        [format!("POST {EVENTS}"), format!("POST {EVENTS}")]
+        [
+            format!("POST {EVENTS}"),
+            format!("GET {EVENTS}/{}", name_of(&stored)),
+            format!("POST {EVENTS}"),
+        ]
     );
-    assert_ne!(name_of(&seen[0].body), name_of(&seen[1].body));
+    assert_ne!(name_of(&seen[0].body), name_of(&seen[2].body));
 }
 
 #[tokio::test(start_paused = true)]

@@ -506,4 +506,8 @@ impl<S: EventSink + ?Sized> EventSink for FaultySink<S> {
         self.faults.apply(WriteKind::PatchSeries).await?;
         self.inner.patch_series(event).await
     }
+
+    async fn get(&self, namespace: &str, name: &str) -> Result<EventRecord, SinkError> {
+        self.inner.get(namespace, name).await
+    }
 }

@@ -797,4 +797,9 @@ impl EventSink for MemorySink {
     async fn patch_series(&self, event: &EventRecord) -> Result<(), SinkError> {
         self.write(WriteKind::PatchSeries, event).await
     }
+
+    /// Reads are not logged as writes and take no faults.
+    async fn get(&self, namespace: &str, name: &str) -> Result<EventRecord, SinkError> {
+        MemorySink::get(self, namespace, name).ok_or(SinkError::NotFound)
+    }
 }

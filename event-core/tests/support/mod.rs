@@ -33,6 +33,7 @@ struct State {
     hang_reason: Option<String>,
     attempted: Vec<String>,
     attempts: u64,
+    reads: u64,
 }
 
 /// Behaves like the API server for our two calls.
@@ -101,6 +102,15 @@ impl TestSink {
     }
     pub fn attempts(&self) -> u64 {
         self.state.lock().unwrap().attempts
+    }
+    /// Reads made (after a create found the name taken).
+    pub fn reads(&self) -> u64 {
+        self.state.lock().unwrap().reads
+    }
+    /// Stores an event as another writer would.
+    pub fn insert(&self, e: EventRecord) {
+        let mut st = self.state.lock().unwrap();
+        st.events.insert((e.namespace.clone(), e.name.clone()), e);
     }
     pub fn events(&self) -> Vec<EventRecord> {
         let mut v: Vec<_> = self
@@ -194,6 +204,16 @@ impl EventSink for TestSink {
         });
         drop(st);
         self.response_lost()
+    }
+
+    async fn get(&self, namespace: &str, name: &str) -> Result<EventRecord, SinkError> {
+        tokio::task::yield_now().await;
+        let mut st = self.state.lock().unwrap();
+        st.reads += 1;
+        st.events
+            .get(&(namespace.to_owned(), name.to_owned()))
+            .cloned()
+            .ok_or(SinkError::NotFound)
     }
 }
 

@@ -52,6 +52,15 @@ impl Answer {
         }
     }
 
+    /// A JSON body with the given status code.
+    pub fn json(code: u16, body: &serde_json::Value) -> Self {
+        Self::Status {
+            status: code,
+            headers: Vec::new(),
+            body: body.to_string(),
+        }
+    }
+
     /// The same, with one extra header.
     pub fn with_header(mut self, name: &'static str, value: &str) -> Self {
         if let Self::Status { headers, .. } = &mut self {

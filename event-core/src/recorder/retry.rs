@@ -1,7 +1,14 @@
 //! [`RetryPolicy`]: how the Recorder retries a write that failed for a
-//! reason that may pass.
+//! reason that may pass, and the [`Budget`] one write spends.
 
 use std::time::Duration;
+
+use crate::SinkError;
+
+/// Longest single wait before a retry, whatever the server's `Retry-After`
+/// says; a longer one ends the attempt, and the series' own backoff (or the
+/// next flush) tries again later.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 /// Most attempts for one write (the first try included).
 ///
@@ -204,6 +211,53 @@ impl RetryPolicy {
     }
 }
 
+/// The retries one write may still make: attempts and total time, both
+/// bounded by the policy.
+pub(crate) struct Budget {
+    policy: RetryPolicy,
+    started: tokio::time::Instant,
+    failures: u32,
+}
+
+impl Budget {
+    pub(crate) fn start(policy: RetryPolicy) -> Self {
+        Self {
+            policy,
+            started: tokio::time::Instant::now(),
+            failures: 0,
+        }
+    }
+
+    /// Spends one attempt on `err`: how long to wait before the next try,
+    /// or `None` when the error is not retryable or the budget is spent
+    /// (attempts, total time, or a `Retry-After` over [`MAX_RETRY_AFTER`]).
+    pub(crate) fn next_wait(&mut self, err: &SinkError) -> Option<Duration> {
+        self.failures = self.failures.saturating_add(1);
+        if !err.is_retryable() || self.failures >= self.policy.attempts() {
+            return None;
+        }
+        let wait = match err {
+            SinkError::Throttled {
+                retry_after: Some(after),
+            } => *after,
+            _ => self.policy.backoff(self.failures, fastrand::f64()),
+        };
+        let in_time = self
+            .started
+            .elapsed()
+            .checked_add(wait)
+            .is_some_and(|total| total <= self.policy.elapsed_limit());
+        (wait <= MAX_RETRY_AFTER && in_time).then_some(wait)
+    }
+
+    /// Whether another detour (a re-create, a read, a rename) fits: as many
+    /// as the policy has attempts.
+    pub(crate) fn detour(&mut self, taken: &mut u32) -> bool {
+        *taken = taken.saturating_add(1);
+        *taken <= self.policy.attempts()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +273,40 @@ mod tests {
             last = b;
         }
         assert_eq!(p.backoff(100, 1.0), DEFAULT_RETRY_MAX_BACKOFF);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_budget_ends_on_attempts_time_or_a_long_retry_after() {
+        let transient = SinkError::Transient {
+            message: String::new(),
+        };
+        let mut b = Budget::start(RetryPolicy::default().max_attempts(3));
+        assert!(b.next_wait(&transient).is_some());
+        assert!(b.next_wait(&transient).is_some());
+        assert_eq!(
+            b.next_wait(&transient),
+            None,
+            "third failure of three attempts"
+        );
+
+        let mut b = Budget::start(RetryPolicy::default());
+        let forbidden = SinkError::Forbidden {
+            message: String::new(),
+        };
+        assert_eq!(b.next_wait(&forbidden), None);
+
+        let mut b = Budget::start(RetryPolicy::default());
+        let long = SinkError::Throttled {
+            retry_after: Some(MAX_RETRY_AFTER + Duration::from_secs(1)),
+        };
+        assert_eq!(b.next_wait(&long), None);
+        let short = SinkError::Throttled {
+            retry_after: Some(Duration::from_secs(2)),
+        };
+        assert_eq!(b.next_wait(&short), Some(Duration::from_secs(2)));
+
+        let mut b = Budget::start(RetryPolicy::default().max_elapsed(Duration::from_secs(1)));
+        assert_eq!(b.next_wait(&short), None, "beyond the total time");
     }
 
     #[test]

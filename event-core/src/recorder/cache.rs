@@ -1,0 +1,333 @@
+//! The correlation cache and its invariants.
+//!
+//! - `cached`: at most `max_cached_keys` series, least recently used first
+//!   out; an idle one leaves after the series TTL.
+//! - `retiring`: series that left `cached` still owing a write. They are
+//!   written as soon as their backoff allows, and an occurrence of their key
+//!   brings them back (so there is never more than one series per key). At
+//!   most `max_retiring`; past that the oldest is abandoned and what it
+//!   owed is counted as dropped.
+//! - `dirty`: every series in `cached` or `retiring` that owes a write
+//!   (each once, marked `listed`). Series leave it when found clean.
+//!
+//! A series that leaves every map is `Place::Gone`; a series is removed
+//! from a map only while it is the one stored there under its key.
+//!
+//! Lock order: the cache, then a series' state (then the spam filter). No
+//! function here logs: what happened is returned in a [`Fallout`] for the
+//! caller to count and log once the lock is released.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use lru::LruCache;
+
+use super::body::KeyHash;
+use super::decide::{Mode, Timing, decide, later};
+use super::entry::{Abandon, Entry, Identity, Place, State};
+use crate::EventRecord;
+
+/// Keys are already 128-bit hashes: fold them instead of hashing again.
+#[derive(Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = self.0.rotate_left(5) ^ u64::from_le_bytes(word);
+        }
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        self.0 ^= (n as u64) ^ ((n >> 64) as u64);
+    }
+}
+
+type Build = BuildHasherDefault<KeyHasher>;
+
+/// What a cache operation did that its caller must count and log.
+#[derive(Default)]
+pub(crate) struct Fallout {
+    /// Series that left the cache.
+    pub(crate) evicted: u32,
+    /// Series abandoned because too many that left the cache owed writes,
+    /// with the occurrences each had not written.
+    pub(crate) overflowed: Vec<(Arc<Entry>, u32)>,
+}
+
+pub(crate) struct Cache {
+    cached: LruCache<KeyHash, Arc<Entry>, Build>,
+    retiring: LruCache<KeyHash, Arc<Entry>, Build>,
+    dirty: HashMap<KeyHash, Arc<Entry>, Build>,
+    max_cached: usize,
+    max_retiring: usize,
+    /// When the heartbeat next looks at the cached series.
+    pub(crate) next_heartbeat_sweep: Option<Timestamp>,
+}
+
+fn is(a: &Arc<Entry>, b: &Arc<Entry>) -> bool {
+    Arc::ptr_eq(a, b)
+}
+
+impl Cache {
+    pub(crate) fn new(max_cached: usize, max_retiring: usize) -> Self {
+        Self {
+            cached: LruCache::unbounded_with_hasher(Build::default()),
+            retiring: LruCache::unbounded_with_hasher(Build::default()),
+            dirty: HashMap::with_hasher(Build::default()),
+            max_cached: max_cached.max(1),
+            max_retiring,
+            next_heartbeat_sweep: None,
+        }
+    }
+
+    pub(crate) fn cached_len(&self) -> usize {
+        self.cached.len()
+    }
+
+    /// The series cached under `hash` (marked most recently used), or the
+    /// retiring one, brought back into the cache.
+    pub(crate) fn find(&mut self, hash: KeyHash, out: &mut Fallout) -> Option<Arc<Entry>> {
+        if let Some(entry) = self.cached.get(&hash) {
+            return Some(Arc::clone(entry));
+        }
+        let entry = self.retiring.pop(&hash)?;
+        entry.state().place = Place::Cached;
+        self.make_room(out);
+        self.cached.put(hash, Arc::clone(&entry));
+        Some(entry)
+    }
+
+    /// Caches a new series (evicting the least recently used when full)
+    /// and lists it: its first occurrence owes the create.
+    pub(crate) fn insert(&mut self, entry: &Arc<Entry>, st: &mut State, out: &mut Fallout) {
+        self.make_room(out);
+        self.cached.put(entry.hash, Arc::clone(entry));
+        self.list(entry, st);
+    }
+
+    /// Lists `entry` as dirty if it owes a write and is not listed yet.
+    pub(crate) fn list(&mut self, entry: &Arc<Entry>, st: &mut State) {
+        if st.owing() && !st.listed && st.place != Place::Gone {
+            st.listed = true;
+            self.dirty.insert(entry.hash, Arc::clone(entry));
+        }
+    }
+
+    /// Removes `entry` from every map it is in, and abandons it for `why`.
+    /// Returns the occurrences it had not written.
+    pub(crate) fn forget(&mut self, entry: &Arc<Entry>, why: Abandon) -> u32 {
+        let hash = entry.hash;
+        if self.cached.peek(&hash).is_some_and(|e| is(e, entry)) {
+            self.cached.pop(&hash);
+        }
+        if self.retiring.peek(&hash).is_some_and(|e| is(e, entry)) {
+            self.retiring.pop(&hash);
+        }
+        self.unlist(entry);
+        let mut st = entry.state();
+        st.place = Place::Gone;
+        st.listed = false;
+        st.abandon(why)
+    }
+
+    fn unlist(&mut self, entry: &Arc<Entry>) {
+        if self.dirty.get(&entry.hash).is_some_and(|e| is(e, entry)) {
+            self.dirty.remove(&entry.hash);
+        }
+    }
+
+    fn make_room(&mut self, out: &mut Fallout) {
+        while self.cached.len() >= self.max_cached {
+            let Some((_, old)) = self.cached.pop_lru() else {
+                break;
+            };
+            self.retire(old, out);
+        }
+    }
+
+    /// A series leaves the cache: kept as retiring if it owes a write,
+    /// forgotten otherwise.
+    fn retire(&mut self, entry: Arc<Entry>, out: &mut Fallout) {
+        out.evicted = out.evicted.saturating_add(1);
+        let mut st = entry.state();
+        if !st.owing() {
+            st.place = Place::Gone;
+            st.listed = false;
+            drop(st);
+            self.unlist(&entry);
+            return;
+        }
+        st.place = Place::Retiring;
+        self.list(&entry, &mut st);
+        drop(st);
+        self.retiring.put(entry.hash, entry);
+        while self.retiring.len() > self.max_retiring {
+            let Some((_, oldest)) = self.retiring.pop_lru() else {
+                break;
+            };
+            let owed = self.forget(&oldest, Abandon::Overflow);
+            out.overflowed.push((oldest, owed));
+        }
+    }
+
+    /// Expires idle series, then returns those that need a write in `mode`
+    /// at `now` (with the heartbeat's when its sweep is due), and forgets
+    /// listed series found clean.
+    pub(crate) fn collect(
+        &mut self,
+        mode: Mode,
+        now: Timestamp,
+        timing: &Timing,
+        ttl: std::time::Duration,
+        out: &mut Fallout,
+    ) -> Vec<(Arc<Entry>, Mode)> {
+        if mode == Mode::Tick {
+            while let Some((_, oldest)) = self.cached.peek_lru() {
+                if now < later(oldest.state().last_observed, ttl) {
+                    break;
+                }
+                if let Some((_, old)) = self.cached.pop_lru() {
+                    self.retire(old, out);
+                }
+            }
+        }
+        let mut due = Vec::new();
+        let mut clean = Vec::new();
+        for (hash, entry) in &self.dirty {
+            let st = entry.state();
+            if !st.owing() {
+                clean.push(*hash);
+            } else if decide(&st, mode, now, timing).is_some() {
+                due.push((Arc::clone(entry), mode));
+            }
+        }
+        for hash in clean {
+            let Some(entry) = self.dirty.remove(&hash) else {
+                continue;
+            };
+            let mut st = entry.state();
+            st.listed = false;
+            if st.place == Place::Retiring {
+                st.place = Place::Gone;
+                drop(st);
+                if self.retiring.peek(&hash).is_some_and(|e| is(e, &entry)) {
+                    self.retiring.pop(&hash);
+                }
+            }
+        }
+        let sweep = mode == Mode::Tick && self.next_heartbeat_sweep.is_none_or(|t| now >= t);
+        if sweep {
+            self.next_heartbeat_sweep = Some(later(now, timing.heartbeat / 2));
+            for (_, entry) in &self.cached {
+                let st = entry.state();
+                if !st.listed && decide(&st, Mode::Heartbeat, now, timing).is_some() {
+                    due.push((Arc::clone(entry), Mode::Heartbeat));
+                }
+            }
+        }
+        due
+    }
+
+    /// Every series that still owes a write, as it would be written.
+    pub(crate) fn unwritten(&self, id: &Identity<'_>) -> Vec<EventRecord> {
+        self.cached
+            .iter()
+            .chain(self.retiring.iter())
+            .filter_map(|(_, entry)| {
+                let st = entry.state();
+                st.owing().then(|| entry.record(&st, id))
+            })
+            .collect()
+    }
+
+    /// How many series are kept, cached or retiring, and listed.
+    #[cfg(test)]
+    pub(crate) fn sizes(&self) -> (usize, usize, usize) {
+        (self.cached.len(), self.retiring.len(), self.dirty.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recorder::body::{Body, values};
+    use crate::recorder::entry::Lifecycle;
+    use crate::{Event, NotePolicy, ObjectRef};
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + s).unwrap()
+    }
+
+    fn entry(i: u128) -> Arc<Entry> {
+        let pod = ObjectRef::new("v1", "Pod", format!("p{i}"));
+        let e = Event::normal("R", "A");
+        let body = Body::new(&e, &values(&e, None, &pod), NotePolicy::Ignore);
+        Arc::new(Entry::new(i, body, t(0)))
+    }
+
+    fn insert(cache: &mut Cache, e: &Arc<Entry>, out: &mut Fallout) {
+        let mut st = e.state();
+        cache.insert(e, &mut st, out);
+    }
+
+    #[test]
+    fn owing_series_retire_within_a_bound_and_come_back() {
+        let mut cache = Cache::new(2, 2);
+        let mut out = Fallout::default();
+        let entries: Vec<_> = (0..6).map(entry).collect();
+        for e in &entries {
+            insert(&mut cache, e, &mut out);
+        }
+        // Two cached, two retiring (they owe their create), two abandoned.
+        assert_eq!(cache.sizes(), (2, 2, 4));
+        assert_eq!(out.evicted, 4);
+        assert_eq!(out.overflowed.len(), 2);
+        assert!(out.overflowed.iter().all(|(_, owed)| *owed == 1));
+        assert_eq!(
+            entries[0].state().life,
+            Lifecycle::Abandoned(Abandon::Overflow)
+        );
+        // A retiring series is found again, and comes back into the cache.
+        let mut out = Fallout::default();
+        let found = cache.find(2, &mut out).unwrap();
+        assert!(Arc::ptr_eq(&found, &entries[2]));
+        assert_eq!(found.state().place, Place::Cached);
+        assert_eq!(cache.sizes(), (2, 2, 4));
+        assert_eq!(out.evicted, 1);
+    }
+
+    #[test]
+    fn clean_series_leave_every_map() {
+        let timing = Timing {
+            flush_interval: std::time::Duration::from_secs(10),
+            heartbeat: std::time::Duration::from_secs(1800),
+        };
+        let mut cache = Cache::new(1, 4);
+        let mut out = Fallout::default();
+        let (a, b) = (entry(1), entry(2));
+        insert(&mut cache, &a, &mut out);
+        a.state().life = Lifecycle::Live { written: 1 };
+        insert(&mut cache, &b, &mut out);
+        // `a` was clean when it left: gone, and unlisted by the next collect.
+        assert_eq!(a.state().place, Place::Gone);
+        let due = cache.collect(
+            Mode::Tick,
+            t(0),
+            &timing,
+            std::time::Duration::MAX,
+            &mut out,
+        );
+        assert_eq!(due.len(), 1, "only b owes its create");
+        assert_eq!(cache.sizes(), (1, 0, 1));
+        assert!(cache.find(1, &mut out).is_none());
+    }
+}

@@ -1,0 +1,169 @@
+//! Correlation: from one occurrence to its series, and whether its caller
+//! must write.
+
+use std::cell::Cell;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use super::Engine;
+use super::body::{Body, KeyHash, Values, encode, key_hash, values};
+use super::cache::Fallout;
+use super::decide::{Mode, decide};
+use super::entry::{Entry, Lifecycle, lock};
+use super::outcome::bump;
+use crate::spam::Admission;
+use crate::validate::{validate_event, validate_regarding, validate_size};
+use crate::{Error, Event, ObjectRef, RefKey};
+
+/// What an occurrence needs.
+pub(crate) enum Observation {
+    /// An event about an Event: never written.
+    Skipped,
+    /// A new event refused by the spam filter; `first` for the first refusal
+    /// of this object.
+    Dropped { first: bool },
+    /// Counted; a later write carries it.
+    Coalesced(u32),
+    /// Counted, and dropped at once: the server refused this event.
+    Refused,
+    /// The caller writes (or queues the write) and holds the claim.
+    Write(Claim),
+}
+
+/// A caller's undertaking to bring a series' server count to `level`
+/// (1: created, 2: series started).
+pub(crate) struct Claim {
+    pub(crate) entry: Arc<Entry>,
+    pub(crate) level: u8,
+    /// The series was created by this occurrence.
+    pub(crate) new: bool,
+}
+
+thread_local! {
+    /// The encoding buffer, reused. Taken out while in use, so a nested call
+    /// on this thread (a tracing subscriber that publishes) gets its own.
+    static KEY_BUF: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// The spam filter's key for an object: the reference without its field
+/// path (one budget per object, as client-go has it).
+fn spam_key(regarding: &ObjectRef) -> RefKey {
+    let mut key = RefKey::from(regarding);
+    key.field_path = None;
+    key
+}
+
+impl Engine {
+    /// Validates one occurrence, finds or starts its series, and counts it.
+    pub(crate) fn observe(
+        &self,
+        event: &Event,
+        regarding: &ObjectRef,
+    ) -> Result<Observation, Error> {
+        if regarding.is_event() {
+            bump(&self.stats.skipped);
+            tracing::debug!(kind = %regarding.kind, name = %regarding.name, "skipped an event about an Event");
+            return Ok(Observation::Skipped);
+        }
+        let note = match (
+            validate_event(event, self.config.note_overflow),
+            validate_regarding(regarding),
+        ) {
+            (Ok(note), Ok(())) => note,
+            (Err(a), Err(b)) => return Err(Error::Invalid(a.merge(b))),
+            (Err(e), _) | (_, Err(e)) => return Err(Error::Invalid(e)),
+        };
+        let note_bytes = note.as_deref().map_or(0, str::len);
+        validate_size(event, note_bytes, regarding).map_err(Error::Invalid)?;
+        let values = values(event, note.as_deref(), regarding);
+        let mut buf = KEY_BUF.take();
+        encode(&mut buf, event.type_, &values, self.config.note_policy);
+        let hash = key_hash(&buf);
+        KEY_BUF.set(buf);
+        let now = self.clock.now();
+        let mut fallout = Fallout::default();
+        let seen = self.correlate(hash, event, regarding, &values, now, &mut fallout);
+        // Logged with no lock held: a subscriber may do anything, even
+        // publish events.
+        self.settle(fallout);
+        let seen = seen?;
+        if let Observation::Dropped { first: true } = seen {
+            tracing::debug!(
+                kind = %regarding.kind,
+                name = %regarding.name,
+                reason = %event.reason,
+                "spam filter dropped a new event for this object"
+            );
+        }
+        Ok(seen)
+    }
+
+    /// The series part of [`observe`](Self::observe), under the cache lock.
+    fn correlate(
+        &self,
+        hash: KeyHash,
+        event: &Event,
+        regarding: &ObjectRef,
+        values: &Values<'_>,
+        now: Timestamp,
+        fallout: &mut Fallout,
+    ) -> Result<Observation, Error> {
+        let mut cache = lock(&self.cache);
+        // Checked under the lock `shutdown` sets it under: an occurrence
+        // counted here is seen by the shutdown's final report.
+        if self.is_shut_down() {
+            return Err(Error::ShutDown);
+        }
+        let mut collision = false;
+        if let Some(entry) = cache.find(hash, fallout) {
+            if entry.body.is_key_of(event.type_, values) {
+                let mut st = entry.state();
+                if let Lifecycle::Abandoned(_) = st.life {
+                    bump(&self.stats.dropped_unwritten);
+                    return Ok(Observation::Refused);
+                }
+                st.observe(now);
+                cache.list(&entry, &mut st);
+                if decide(&st, Mode::Occurrence, now, &self.timing).is_some() {
+                    let level = st.count.min(2) as u8;
+                    st.claim = level;
+                    drop(st);
+                    return Ok(Observation::Write(Claim {
+                        entry,
+                        level,
+                        new: false,
+                    }));
+                }
+                bump(&self.stats.coalesced);
+                return Ok(Observation::Coalesced(st.count));
+            }
+            // Another key with the same 128-bit hash: its series is written
+            // without being cached.
+            collision = true;
+        }
+        if let Some(spam) = &self.spam
+            && let Admission::Denied { first } =
+                lock(spam).admit(&spam_key(regarding), event.type_, now)
+        {
+            bump(&self.stats.dropped_spam);
+            return Ok(Observation::Dropped { first });
+        }
+        let body = Body::new(event, values, self.config.note_policy);
+        let entry = Arc::new(Entry::new(hash, body, now));
+        {
+            let mut st = entry.state();
+            st.claim = 1;
+            if collision {
+                st.place = super::entry::Place::Gone;
+            } else {
+                cache.insert(&entry, &mut st, fallout);
+            }
+        }
+        Ok(Observation::Write(Claim {
+            entry,
+            level: 1,
+            new: true,
+        }))
+    }
+}

@@ -1,0 +1,473 @@
+//! One series: its immutable [`Body`], its [`State`] and the transitions a
+//! write makes on it. Everything here is synchronous and free of I/O; the
+//! writer calls these functions around each sink call.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use super::body::{Body, Field, KeyHash, name_hash};
+use super::decide::{Write, later};
+use crate::name::series_name;
+use crate::{ClusterScopedNamespace, EventRecord, ObjectRef, Series, SinkError};
+
+/// Where a series stands with the server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Lifecycle {
+    /// No Event under the current name, as far as this process knows.
+    Unsent,
+    /// The server has the Event, with this many occurrences.
+    Live {
+        /// The count the server has.
+        written: u32,
+    },
+    /// Never written again; what it had not written was counted as dropped.
+    Abandoned(Abandon),
+}
+
+/// Why a series was given up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Abandon {
+    /// The server refused the event as invalid.
+    Invalid,
+    /// Its first occurrence found the `emit` queue full.
+    QueueFull,
+    /// It left the cache owing a write while too many others did.
+    Overflow,
+}
+
+/// Where a series is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Place {
+    /// In the cache: occurrences find it.
+    Cached,
+    /// Evicted while owing a write: kept (bounded) until written, and found
+    /// again by a new occurrence of its key.
+    Retiring,
+    /// Forgotten.
+    Gone,
+}
+
+/// The last failures of a series in a row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Failure {
+    /// When the last one happened.
+    pub(crate) at: Timestamp,
+    /// How many in a row.
+    pub(crate) in_a_row: u16,
+    /// The last one was a definite refusal (Forbidden, Fatal): trying again
+    /// at once would get the same answer.
+    pub(crate) refused: bool,
+}
+
+/// The changing part of a series.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct State {
+    pub(crate) life: Lifecycle,
+    /// Occurrences this series stands for (with those of an adopted Event).
+    pub(crate) count: u32,
+    /// The first occurrence (`eventTime`).
+    pub(crate) event_time: Timestamp,
+    /// The latest occurrence.
+    pub(crate) last_observed: Timestamp,
+    /// When a write was last attempted.
+    pub(crate) last_attempt: Option<Timestamp>,
+    pub(crate) failure: Option<Failure>,
+    /// The server count (1: created, 2: series started) that a caller
+    /// waiting in `publish` (or a queued `emit`) has taken on to write; 0
+    /// when none. Later occurrences only count.
+    pub(crate) claim: u8,
+    /// Renames after true name clashes.
+    pub(crate) generation: u16,
+    pub(crate) place: Place,
+    /// In the cache's dirty set.
+    pub(crate) listed: bool,
+}
+
+impl State {
+    /// A series with its first occurrence at `now`.
+    pub(crate) fn first(now: Timestamp) -> Self {
+        Self {
+            life: Lifecycle::Unsent,
+            count: 1,
+            event_time: now,
+            last_observed: now,
+            last_attempt: None,
+            failure: None,
+            claim: 0,
+            generation: 0,
+            place: Place::Cached,
+            listed: false,
+        }
+    }
+
+    /// The count the server has (0 before a create).
+    pub(crate) fn written(&self) -> u32 {
+        match self.life {
+            Lifecycle::Live { written } => written,
+            Lifecycle::Unsent | Lifecycle::Abandoned(_) => 0,
+        }
+    }
+
+    /// Whether occurrences are waiting for a write.
+    pub(crate) fn owing(&self) -> bool {
+        !matches!(self.life, Lifecycle::Abandoned(_)) && self.count > self.written()
+    }
+
+    /// Occurrences not written (0 when abandoned: those were counted then).
+    pub(crate) fn owed(&self) -> u32 {
+        if self.owing() {
+            self.count - self.written()
+        } else {
+            0
+        }
+    }
+
+    /// How far the server is along the two writes an occurrence may wait
+    /// for: 0 nothing, 1 created, 2 series started.
+    pub(crate) fn level(&self) -> u8 {
+        match self.life {
+            Lifecycle::Live { written } if written >= 2 => 2,
+            Lifecycle::Live { .. } => 1,
+            Lifecycle::Unsent | Lifecycle::Abandoned(_) => 0,
+        }
+    }
+
+    /// Whether the last failures ask to wait: one flush interval after the
+    /// first, doubling with each further one up to 64 intervals.
+    pub(crate) fn backing_off(&self, now: Timestamp, interval: Duration) -> bool {
+        self.failure.is_some_and(|f| {
+            let factor = 1u32 << f.in_a_row.saturating_sub(1).min(6);
+            now < later(f.at, interval.saturating_mul(factor))
+        })
+    }
+
+    /// Counts one more occurrence at `now`.
+    pub(crate) fn observe(&mut self, now: Timestamp) {
+        if self.count == 0 {
+            // The first occurrence of a restarted series.
+            self.event_time = now;
+        }
+        self.count = self.count.saturating_add(1);
+        self.last_observed = self.last_observed.max(now);
+    }
+
+    /// The server refused the series of this Event: the occurrences that
+    /// follow start a new Event under the next name. Returns the
+    /// occurrences given up.
+    pub(crate) fn restart(&mut self) -> u32 {
+        let owed = self.owed();
+        self.life = Lifecycle::Unsent;
+        self.count = 0;
+        self.generation = self.generation.saturating_add(1);
+        self.failure = None;
+        owed
+    }
+
+    /// Releases a caller's claim when it is still the latest one.
+    pub(crate) fn release(&mut self, claim: u8) {
+        if self.claim == claim {
+            self.claim = 0;
+        }
+    }
+
+    /// Gives the series up; returns the occurrences it had not written.
+    pub(crate) fn abandon(&mut self, why: Abandon) -> u32 {
+        let owed = self.owed();
+        self.life = Lifecycle::Abandoned(why);
+        owed
+    }
+
+    /// The answer to a write of `op` that carried `sent` occurrences.
+    pub(crate) fn finish(
+        &mut self,
+        op: Write,
+        sent: u32,
+        result: &Result<(), SinkError>,
+        now: Timestamp,
+    ) -> Step {
+        if let Lifecycle::Abandoned(_) = self.life {
+            // Given up while the write was under way; it stays given up.
+            return if result.is_ok() {
+                Step::Written
+            } else {
+                Step::Failed
+            };
+        }
+        match (result, op) {
+            (Ok(()), _) => {
+                self.life = Lifecycle::Live {
+                    written: self.written().max(sent),
+                };
+                self.failure = None;
+                Step::Written
+            }
+            (Err(SinkError::AlreadyExists), Write::Create) => Step::Read,
+            (Err(SinkError::NotFound), Write::Patch) => {
+                // The Event expired or was deleted: create it again, with
+                // every occurrence, under the same name.
+                self.life = Lifecycle::Unsent;
+                Step::Again
+            }
+            (Err(SinkError::Invalid { .. }), _) => Step::Refused,
+            (Err(e), _) if e.is_retryable() => Step::Retry,
+            (Err(e), _) => {
+                self.failed(e, now);
+                Step::Failed
+            }
+        }
+    }
+
+    /// Records a write that failed for good.
+    pub(crate) fn failed(&mut self, err: &SinkError, now: Timestamp) {
+        let in_a_row = self.failure.map_or(1, |f| f.in_a_row.saturating_add(1));
+        self.failure = Some(Failure {
+            at: now,
+            in_a_row,
+            refused: !err.is_retryable(),
+        });
+    }
+
+    /// Takes over the stored Event of this series found under its name.
+    pub(crate) fn adopt(&mut self, stored: &EventRecord) -> Adopted {
+        let stored_count = stored.count();
+        if stored.event_time == self.event_time {
+            // Our own earlier create, whose answer was lost.
+            self.life = Lifecycle::Live {
+                written: self.written().max(stored_count),
+            };
+            Adopted::Own
+        } else {
+            // Written by an earlier life of this series (evicted from the
+            // cache, or another process with the same reporter): continue
+            // its count.
+            self.count = self.count.saturating_add(stored_count);
+            self.event_time = stored.event_time;
+            self.last_observed = self.last_observed.max(stored.last_seen());
+            self.life = Lifecycle::Live {
+                written: stored_count,
+            };
+            Adopted::Continued
+        }
+    }
+}
+
+/// What the writer does after a sink answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// The write went through.
+    Written,
+    /// The name is taken: read the stored Event to learn whose it is.
+    Read,
+    /// Decide again and write what is due now (the Event must be created
+    /// again).
+    Again,
+    /// A failure that may pass: retry within the budget.
+    Retry,
+    /// The server refuses the event as invalid: abandon it.
+    Refused,
+    /// Failed for good; the series keeps its count for a later write.
+    Failed,
+}
+
+/// Whose Event a name clash turned out to be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Adopted {
+    /// This process's own create, whose answer was lost.
+    Own,
+    /// An earlier life of the same series: its count continues.
+    Continued,
+}
+
+/// What a write needs to know about the Recorder.
+pub(crate) struct Identity<'a> {
+    pub(crate) controller: &'a str,
+    pub(crate) instance: &'a str,
+    pub(crate) cluster_namespace: ClusterScopedNamespace,
+}
+
+/// One series, shared by the cache, the dirty set, queued jobs and writers.
+pub(crate) struct Entry {
+    pub(crate) hash: KeyHash,
+    pub(crate) body: Body,
+    /// Serializes the writes of this series (held across the sink call;
+    /// other series never wait on it).
+    pub(crate) write_lock: tokio::sync::Mutex<()>,
+    state: Mutex<State>,
+}
+
+/// Locks `m`. A poisoned lock (a panic elsewhere while it was held) still
+/// yields the data: counts are plain integers, and every transition leaves
+/// them consistent.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Entry {
+    pub(crate) fn new(hash: KeyHash, body: Body, now: Timestamp) -> Self {
+        Self {
+            hash,
+            body,
+            write_lock: tokio::sync::Mutex::new(()),
+            state: Mutex::new(State::first(now)),
+        }
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    /// The namespace of this series' Event.
+    pub(crate) fn namespace(&self, id: &Identity<'_>) -> String {
+        self.body
+            .get(Field::RegNamespace)
+            .unwrap_or(id.cluster_namespace.as_str())
+            .to_owned()
+    }
+
+    /// The name of this series' Event at rename `generation`.
+    pub(crate) fn name(&self, id: &Identity<'_>, generation: u16) -> String {
+        let mut encoded = Vec::new();
+        self.body.encode(&mut encoded);
+        let hash = name_hash(&encoded, id.controller, id.instance, generation);
+        series_name(self.body.str(Field::RegName), id.controller, hash)
+    }
+
+    /// The record as it stands, for a write.
+    pub(crate) fn record(&self, st: &State, id: &Identity<'_>) -> EventRecord {
+        let b = &self.body;
+        let own = |f: Field| b.get(f).map(str::to_owned);
+        let regarding = ObjectRef {
+            api_version: b.str(Field::RegApiVersion).to_owned(),
+            kind: b.str(Field::RegKind).to_owned(),
+            name: b.str(Field::RegName).to_owned(),
+            namespace: own(Field::RegNamespace),
+            uid: own(Field::RegUid),
+            field_path: own(Field::RegFieldPath),
+            resource_version: own(Field::RegResourceVersion),
+        };
+        let related = b.has_related().then(|| ObjectRef {
+            api_version: b.str(Field::RelApiVersion).to_owned(),
+            kind: b.str(Field::RelKind).to_owned(),
+            name: b.str(Field::RelName).to_owned(),
+            namespace: own(Field::RelNamespace),
+            uid: own(Field::RelUid),
+            field_path: own(Field::RelFieldPath),
+            resource_version: own(Field::RelResourceVersion),
+        });
+        EventRecord {
+            name: self.name(id, st.generation),
+            namespace: self.namespace(id),
+            event_time: st.event_time,
+            series: (st.count >= 2).then_some(Series {
+                count: st.count,
+                last_observed_time: st.last_observed,
+            }),
+            regarding,
+            related,
+            reason: b.str(Field::Reason).to_owned(),
+            action: b.str(Field::Action).to_owned(),
+            note: own(Field::Note),
+            type_: b.type_(),
+            reporting_controller: id.controller.to_owned(),
+            reporting_instance: id.instance.to_owned(),
+            annotations: b.annotations().cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Whether `stored` (found under this series' name) is this series:
+    /// the same key fields, written by the same reporter.
+    pub(crate) fn is_series_of(&self, stored: &EventRecord, id: &Identity<'_>) -> bool {
+        stored.reporting_controller == id.controller
+            && stored.reporting_instance == id.instance
+            && self
+                .body
+                .is_key_of(stored.type_, &super::body::record_values(stored))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> Timestamp {
+        Timestamp::from_second(1_700_000_000 + s).unwrap()
+    }
+
+    fn stored(count: u32, event_time: Timestamp) -> EventRecord {
+        EventRecord {
+            name: "p.0".into(),
+            namespace: "ns".into(),
+            event_time,
+            series: (count >= 2).then_some(Series {
+                count,
+                last_observed_time: event_time,
+            }),
+            regarding: ObjectRef::new("v1", "Pod", "p"),
+            related: None,
+            reason: "R".into(),
+            action: "A".into(),
+            note: None,
+            type_: crate::EventType::Normal,
+            reporting_controller: "c".into(),
+            reporting_instance: "i".into(),
+            annotations: Default::default(),
+        }
+    }
+
+    #[test]
+    fn adopting_our_own_lost_create_does_not_add_its_count_again() {
+        let mut st = State::first(t(0));
+        st.observe(t(1));
+        assert_eq!(st.adopt(&stored(1, t(0))), Adopted::Own);
+        assert_eq!((st.count, st.written()), (2, 1));
+    }
+
+    #[test]
+    fn adopting_an_earlier_life_continues_its_count() {
+        let mut st = State::first(t(100));
+        assert_eq!(st.adopt(&stored(5, t(0))), Adopted::Continued);
+        assert_eq!((st.count, st.written(), st.event_time), (6, 5, t(0)));
+    }
+
+    #[test]
+    fn answers_move_the_lifecycle() {
+        let mut st = State::first(t(0));
+        assert_eq!(st.finish(Write::Create, 1, &Ok(()), t(0)), Step::Written);
+        assert_eq!(st.life, Lifecycle::Live { written: 1 });
+        st.observe(t(1));
+        let gone = Err(SinkError::NotFound);
+        assert_eq!(st.finish(Write::Patch, 2, &gone, t(1)), Step::Again);
+        assert_eq!(st.life, Lifecycle::Unsent);
+        assert!(st.owing());
+        let taken = Err(SinkError::AlreadyExists);
+        assert_eq!(st.finish(Write::Create, 2, &taken, t(1)), Step::Read);
+        let busy = Err(SinkError::Throttled { retry_after: None });
+        assert_eq!(st.finish(Write::Create, 2, &busy, t(1)), Step::Retry);
+        let no = Err(SinkError::Forbidden {
+            message: String::new(),
+        });
+        assert_eq!(st.finish(Write::Create, 2, &no, t(1)), Step::Failed);
+        assert!(st.failure.is_some_and(|f| f.refused && f.in_a_row == 1));
+        assert!(st.backing_off(t(5), Duration::from_secs(10)));
+        assert!(!st.backing_off(t(11), Duration::from_secs(10)));
+        let bad = Err(SinkError::Invalid {
+            message: String::new(),
+        });
+        assert_eq!(st.finish(Write::Create, 2, &bad, t(1)), Step::Refused);
+        assert_eq!(st.abandon(Abandon::Invalid), 2);
+        assert!(!st.owing());
+        assert_eq!(st.owed(), 0);
+    }
+
+    #[test]
+    fn claims_are_released_only_by_their_owner() {
+        let mut st = State::first(t(0));
+        st.claim = 2;
+        st.release(1);
+        assert_eq!(st.claim, 2);
+        st.release(2);
+        assert_eq!(st.claim, 0);
+    }
+}

@@ -1,0 +1,238 @@
+//! What the Recorder reports: the outcome of one occurrence, the counters,
+//! and what a shutdown could not write.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::EventRecord;
+
+/// What [`Recorder::publish`] did with one occurrence.
+///
+/// # Example
+///
+/// ```
+/// use event_core::{DropReason, Published};
+///
+/// let p = Published::Dropped(DropReason::Spam);
+/// assert!(!p.wrote());
+/// assert!(Published::Created.wrote());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Published {
+    /// A new Event was created.
+    Created,
+    /// The Event's series was written with this count.
+    SeriesUpdated {
+        /// The count written.
+        count: u32,
+    },
+    /// Counted in the cache; the count is written later (flush interval,
+    /// [`Recorder::flush`] or [`Recorder::shutdown`]).
+    Coalesced {
+        /// The count so far.
+        count: u32,
+    },
+    /// Not an event that is ever written.
+    Skipped(SkipReason),
+    /// Dropped on purpose; counted in [`Stats`].
+    Dropped(DropReason),
+}
+
+impl Published {
+    /// Whether this call wrote to the sink.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// assert!(event_core::Published::SeriesUpdated { count: 2 }.wrote());
+    /// assert!(!event_core::Published::Coalesced { count: 3 }.wrote());
+    /// ```
+    pub fn wrote(&self) -> bool {
+        matches!(self, Self::Created | Self::SeriesUpdated { .. })
+    }
+}
+
+/// Why an occurrence was skipped.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(format!("{:?}", event_core::SkipReason::AboutAnEvent), "AboutAnEvent");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SkipReason {
+    /// The regarding object is itself an Event (events about events would
+    /// loop).
+    AboutAnEvent,
+}
+
+/// Why an occurrence was dropped.
+///
+/// # Example
+///
+/// ```
+/// assert_ne!(event_core::DropReason::Spam, event_core::DropReason::QueueFull);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DropReason {
+    /// The spam filter's bucket for this object and type was empty.
+    Spam,
+    /// The `emit` queue was full.
+    QueueFull,
+    /// The server refused this event as invalid; its occurrences are
+    /// counted (in `published` and `dropped_unwritten`) until the key
+    /// leaves the cache.
+    Refused,
+}
+
+/// Counters since the Recorder was built.
+///
+/// # Example
+///
+/// ```
+/// let s = event_core::Stats::default();
+/// assert_eq!(s.published, 0);
+/// assert_eq!(s.writes(), 0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Occurrences accepted (valid, not skipped, not dropped).
+    pub published: u64,
+    /// Events created.
+    pub created: u64,
+    /// Series patches written.
+    pub patched: u64,
+    /// Occurrences counted in the cache without a write of their own.
+    pub coalesced: u64,
+    /// Occurrences skipped (events about events).
+    pub skipped: u64,
+    /// New events dropped by the spam filter.
+    pub dropped_spam: u64,
+    /// Occurrences dropped because the `emit` queue was full.
+    pub dropped_queue_full: u64,
+    /// Write attempts repeated after a retryable failure.
+    pub retried: u64,
+    /// Writes that failed for good.
+    pub failed: u64,
+    /// Keys evicted from the cache (the least recently used, or idle past
+    /// the series TTL). A key seen again finds its stored Event by name.
+    pub evicted: u64,
+    /// Stored Events taken over after a create found the name taken: a
+    /// series continued past an eviction or a restart.
+    pub adopted: u64,
+    /// Accepted occurrences given up without being written: the server
+    /// refused their event as invalid, or too many series that left the
+    /// cache were still owing writes.
+    pub dropped_unwritten: u64,
+}
+
+impl Stats {
+    /// Successful writes: creates plus patches.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// let s = event_core::Stats { created: 1, patched: 2, ..Default::default() };
+    /// assert_eq!(s.writes(), 3);
+    /// ```
+    pub fn writes(&self) -> u64 {
+        self.created + self.patched
+    }
+}
+
+/// What [`Recorder::shutdown`] could not write before its deadline.
+///
+/// # Example
+///
+/// ```
+/// let r = event_core::ShutdownReport::default();
+/// assert!(r.is_complete());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Events whose latest count did not reach the sink, as they would have
+    /// been written.
+    pub unwritten: Vec<EventRecord>,
+    /// The counters at shutdown (`stats.dropped_queue_full` counts the
+    /// occurrences dropped because the `emit` queue was full).
+    pub stats: Stats,
+}
+
+impl ShutdownReport {
+    /// Whether everything reached the sink.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_core::{EventRecord, EventType, ObjectRef, ShutdownReport};
+    ///
+    /// assert!(ShutdownReport::default().is_complete());
+    ///
+    /// let unwritten = EventRecord {
+    ///     name: "web-0.0-abcde".into(),
+    ///     namespace: "shop".into(),
+    ///     event_time: jiff::Timestamp::UNIX_EPOCH,
+    ///     series: None,
+    ///     regarding: ObjectRef::new("v1", "Pod", "web-0").within("shop"),
+    ///     related: None,
+    ///     reason: "Started".into(),
+    ///     action: "Starting".into(),
+    ///     note: None,
+    ///     type_: EventType::Normal,
+    ///     reporting_controller: "example.com/c".into(),
+    ///     reporting_instance: "c-0".into(),
+    ///     annotations: Default::default(),
+    /// };
+    /// let report = ShutdownReport { unwritten: vec![unwritten], ..Default::default() };
+    /// assert!(!report.is_complete());
+    /// ```
+    pub fn is_complete(&self) -> bool {
+        self.unwritten.is_empty()
+    }
+}
+
+/// The live counters behind [`Stats`]; they only ever increase.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) published: AtomicU64,
+    pub(crate) created: AtomicU64,
+    pub(crate) patched: AtomicU64,
+    pub(crate) coalesced: AtomicU64,
+    pub(crate) skipped: AtomicU64,
+    pub(crate) dropped_spam: AtomicU64,
+    pub(crate) dropped_queue_full: AtomicU64,
+    pub(crate) retried: AtomicU64,
+    pub(crate) failed: AtomicU64,
+    pub(crate) evicted: AtomicU64,
+    pub(crate) adopted: AtomicU64,
+    pub(crate) dropped_unwritten: AtomicU64,
+}
+
+/// Adds one to `counter`.
+pub(crate) fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Adds `n` to `counter`.
+pub(crate) fn add(counter: &AtomicU64, n: u32) {
+    counter.fetch_add(u64::from(n), Ordering::Relaxed);
+}
+
+impl Counters {
+    pub(crate) fn snapshot(&self) -> Stats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Stats {
+            published: get(&self.published),
+            created: get(&self.created),
+            patched: get(&self.patched),
+            coalesced: get(&self.coalesced),
+            skipped: get(&self.skipped),
+            dropped_spam: get(&self.dropped_spam),
+            dropped_queue_full: get(&self.dropped_queue_full),
+            retried: get(&self.retried),
+            failed: get(&self.failed),
+            evicted: get(&self.evicted),
+            adopted: get(&self.adopted),
+            dropped_unwritten: get(&self.dropped_unwritten),
+        }
+    }
+}
