@@ -34,6 +34,12 @@ struct State {
     attempted: Vec<String>,
     attempts: u64,
     reads: u64,
+    /// Errors for the attempts after the first `.0`.
+    fail_later: Option<(u64, VecDeque<SinkError>)>,
+    delay: Option<Duration>,
+    /// Every read finds this (another series') event under the name asked.
+    foreign: Option<EventRecord>,
+    panic_next: u32,
 }
 
 /// Behaves like the API server for our two calls.
@@ -69,6 +75,36 @@ impl TestSink {
             });
         }
         Ok(())
+    }
+    /// The attempts after the next `skip` fail with `errors`, in order.
+    pub fn fail_after(&self, skip: u64, errors: impl IntoIterator<Item = SinkError>) {
+        let mut st = self.state.lock().unwrap();
+        let from = st.attempts + skip;
+        st.fail_later = Some((from, errors.into_iter().collect()));
+    }
+    /// Every write takes this long.
+    pub fn delay(&self, d: Duration) {
+        self.state.lock().unwrap().delay = Some(d);
+    }
+    /// From now on no write answers.
+    pub fn hang_all(&self) {
+        self.hang.store(true, Ordering::SeqCst);
+    }
+    /// Writes answer again.
+    pub fn clear_hang(&self) {
+        self.hang.store(false, Ordering::SeqCst);
+    }
+    /// Reads find what is stored again.
+    pub fn clear_foreign(&self) {
+        self.state.lock().unwrap().foreign = None;
+    }
+    /// Every read answers with `record` under the name asked for.
+    pub fn foreign_everywhere(&self, record: EventRecord) {
+        self.state.lock().unwrap().foreign = Some(record);
+    }
+    /// The next `n` writes panic.
+    pub fn panic_next(&self, n: u32) {
+        self.state.lock().unwrap().panic_next = n;
     }
     /// Every write fails with `error` until `clear_faults`.
     pub fn fail_all(&self, error: SinkError) {
@@ -140,8 +176,20 @@ impl TestSink {
 
     fn inject(&self, e: &EventRecord) -> Result<(), SinkError> {
         let mut st = self.state.lock().unwrap();
+        if st.panic_next > 0 {
+            st.panic_next -= 1;
+            drop(st);
+            panic!("a sink that panics");
+        }
         st.attempts += 1;
         st.attempted.push(e.name.clone());
+        let attempts = st.attempts;
+        if let Some((from, errors)) = &mut st.fail_later
+            && attempts > *from
+            && let Some(err) = errors.pop_front()
+        {
+            return Err(err);
+        }
         if let Some(err) = &st.fail_all {
             return Err(err.clone());
         }
@@ -159,8 +207,19 @@ impl TestSink {
     }
 
     async fn hang_if_asked(&self, e: &EventRecord) {
+        if self.hang.load(Ordering::SeqCst) {
+            self.in_flight.fetch_add(1, Ordering::SeqCst);
+            while self.hang.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        }
+        let delay = self.state.lock().unwrap().delay;
+        if let Some(d) = delay {
+            tokio::time::sleep(d).await;
+        }
         let hang_reason = self.state.lock().unwrap().hang_reason.clone();
-        if self.hang.load(Ordering::SeqCst) || hang_reason.as_deref() == Some(e.reason.as_str()) {
+        if hang_reason.as_deref() == Some(e.reason.as_str()) {
             self.in_flight.fetch_add(1, Ordering::SeqCst);
             std::future::pending::<()>().await;
         }
@@ -210,6 +269,13 @@ impl EventSink for TestSink {
         tokio::task::yield_now().await;
         let mut st = self.state.lock().unwrap();
         st.reads += 1;
+        if let Some(foreign) = &st.foreign {
+            return Ok(EventRecord {
+                name: name.to_owned(),
+                namespace: namespace.to_owned(),
+                ..foreign.clone()
+            });
+        }
         st.events
             .get(&(namespace.to_owned(), name.to_owned()))
             .cloned()
@@ -236,4 +302,65 @@ impl Clock for TestClock {
     fn now(&self) -> Timestamp {
         *self.0.lock().unwrap()
     }
+}
+
+/// A record about Pod `p` in `shop` by the tests' controller.
+pub fn record(reason: &str) -> EventRecord {
+    EventRecord {
+        name: "p.0000000000000000".into(),
+        namespace: "shop".into(),
+        event_time: Timestamp::from_second(1_700_000_000).unwrap(),
+        series: None,
+        regarding: event_core::ObjectRef::new("v1", "Pod", "p").within("shop"),
+        related: None,
+        reason: reason.into(),
+        action: "A".into(),
+        note: None,
+        type_: event_core::EventType::Normal,
+        reporting_controller: "example.com/widgets".into(),
+        reporting_instance: "widgets-0".into(),
+        annotations: Default::default(),
+    }
+}
+
+/// A tracing subscriber that turns every log record into an event on a
+/// Recorder, as log-to-event bridges do.
+pub struct Bridge {
+    recorder: event_core::Recorder,
+    seen: Arc<AtomicU64>,
+}
+
+impl Bridge {
+    pub fn new(recorder: event_core::Recorder, seen: Arc<AtomicU64>) -> Self {
+        Self { recorder, seen }
+    }
+}
+
+impl tracing::Subscriber for Bridge {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, _: &tracing::Event<'_>) {
+        thread_local! {
+            static DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+        }
+        // Bridges stop their own loops somewhere; this one after one level.
+        if DEPTH.get() > 1 {
+            return;
+        }
+        DEPTH.set(DEPTH.get() + 1);
+        self.seen.fetch_add(1, Ordering::SeqCst);
+        let object = event_core::ObjectRef::new("v1", "Pod", "log").within("shop");
+        let _ = self
+            .recorder
+            .emit(&event_core::Event::warning("Logged", "Logging"), &object);
+        DEPTH.set(DEPTH.get() - 1);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
 }
