@@ -48,7 +48,10 @@ async fn evictions_lose_nothing_with_a_healthy_sink() {
     assert_eq!(sink.events().len(), 1_000);
     let s = report.stats;
     assert_eq!((s.published, s.created, s.failed), (1_000, 1_000, 0));
-    assert_eq!((s.coalesced, s.dropped_queue_full, s.dropped_unwritten), (0, 0, 0));
+    assert_eq!(
+        (s.coalesced, s.dropped_queue_full, s.dropped_unwritten),
+        (0, 0, 0)
+    );
 
     // The same through `publish`, concurrently.
     let sink = TestSink::new();
@@ -108,7 +111,10 @@ async fn a_lost_answer_then_throttling_keeps_one_event() {
     sink.fail_after(1, [SinkError::Throttled { retry_after: None }]);
     let rec = builder(&sink).build().unwrap();
     let e = Event::normal("Lost", "A");
-    assert_eq!(rec.publish(&e, &pod("p")).await.unwrap(), Published::Created);
+    assert_eq!(
+        rec.publish(&e, &pod("p")).await.unwrap(),
+        Published::Created
+    );
     assert_eq!(sink.events().len(), 1);
     assert_eq!(sink.attempts(), 3, "create (answer lost), 429, 409");
     assert_eq!(sink.reads(), 1);
@@ -139,7 +145,11 @@ async fn series_kept_after_eviction_are_bounded_and_accounted_for() {
     }
     let report = rec.shutdown(Duration::from_secs(1)).await;
     let bound = 50 + 50 + 10 + 1;
-    assert!(report.unwritten.len() <= bound, "{}", report.unwritten.len());
+    assert!(
+        report.unwritten.len() <= bound,
+        "{}",
+        report.unwritten.len()
+    );
     let s = report.stats;
     let unwritten: u64 = report.unwritten.iter().map(|r| u64::from(r.count())).sum();
     assert_eq!(s.published, 15_000);
@@ -182,7 +192,9 @@ fn a_subscriber_that_publishes_events_does_not_break_the_recorder() {
                 rec.shutdown(Duration::from_secs(5)).await;
             });
         });
-        done_tx.send(bridged.load(std::sync::atomic::Ordering::SeqCst)).unwrap();
+        done_tx
+            .send(bridged.load(std::sync::atomic::Ordering::SeqCst))
+            .unwrap();
     });
     let bridged = done_rx
         .recv_timeout(Duration::from_secs(120))
@@ -269,7 +281,11 @@ fn a_recorder_outlives_the_runtime_it_was_first_used_on() {
 async fn flush_returns_under_sustained_emits() {
     let sink = TestSink::new();
     sink.delay(Duration::from_millis(1));
-    let rec = builder(&sink).queue_capacity(64).writers(1).build().unwrap();
+    let rec = builder(&sink)
+        .queue_capacity(64)
+        .writers(1)
+        .build()
+        .unwrap();
     let flooder = {
         let rec = rec.clone();
         tokio::spawn(async move {
@@ -303,7 +319,10 @@ async fn another_series_event_is_never_adopted() {
     let rec = builder(&sink).build().unwrap();
     let e = Event::normal("Mine", "A");
     let out = rec.publish(&e, &pod("p")).await;
-    assert!(matches!(out, Err(Error::Sink(SinkError::AlreadyExists))), "{out:?}");
+    assert!(
+        matches!(out, Err(Error::Sink(SinkError::AlreadyExists))),
+        "{out:?}"
+    );
     assert_eq!(rec.stats().adopted, 0);
     // The series keeps its count for a later write under a free name.
     sink.clear_faults();
@@ -341,7 +360,10 @@ async fn mixed_case_annotation_keys_are_accepted() {
     let rec = builder(&sink).build().unwrap();
     let mut e = Event::normal("Annotated", "A");
     e.annotations.insert("Example.COM/Key".into(), "v".into());
-    assert_eq!(rec.publish(&e, &pod("p")).await.unwrap(), Published::Created);
+    assert_eq!(
+        rec.publish(&e, &pod("p")).await.unwrap(),
+        Published::Created
+    );
 }
 
 /// Defect 10: a `publish` racing `shutdown` could return `Ok` for an
@@ -360,7 +382,9 @@ async fn a_publish_racing_shutdown_is_written_or_reported() {
                         let reason = format!("R{t}-{}", i % 7);
                         let e = Event::normal(reason.clone(), "A");
                         match rec.publish(&e, &pod("p")).await {
-                            Ok(_) | Err(Error::Sink(_)) => *accepted.entry(reason).or_default() += 1,
+                            Ok(_) | Err(Error::Sink(_)) => {
+                                *accepted.entry(reason).or_default() += 1
+                            }
                             Err(Error::ShutDown) => break,
                             Err(other) => panic!("{other}"),
                         }
@@ -384,9 +408,11 @@ async fn a_publish_racing_shutdown_is_written_or_reported() {
             .map(|r: &EventRecord| (r.reason.clone(), r.count()))
             .collect();
         for (reason, n) in &accepted {
-            let got = stored.get(reason).copied().unwrap_or(0).max(
-                reported.get(reason).copied().unwrap_or(0),
-            );
+            let got = stored
+                .get(reason)
+                .copied()
+                .unwrap_or(0)
+                .max(reported.get(reason).copied().unwrap_or(0));
             assert_eq!(got, *n, "round {round}: {reason}");
         }
     }

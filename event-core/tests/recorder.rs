@@ -950,3 +950,88 @@ async fn a_refused_series_patch_lets_the_next_occurrence_start_a_new_event() {
     let names: std::collections::HashSet<_> = sink.events().into_iter().map(|ev| ev.name).collect();
     assert_eq!(names.len(), 2, "a new Event under the series' next name");
 }
+
+/// A sink whose writes wait until the test releases them, counting the
+/// writes waiting.
+#[derive(Clone)]
+struct Gate {
+    permits: Arc<tokio::sync::Semaphore>,
+    waiting: Arc<std::sync::atomic::AtomicUsize>,
+    writes: Arc<std::sync::Mutex<Vec<(Op, u32)>>>,
+}
+
+impl Gate {
+    async fn pass(&self, op: Op, record: &event_core::EventRecord) -> Result<(), SinkError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.waiting.fetch_add(1, SeqCst);
+        let permit = self.permits.acquire().await.unwrap();
+        permit.forget();
+        self.waiting.fetch_sub(1, SeqCst);
+        self.writes.lock().unwrap().push((op, record.count()));
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl event_core::EventSink for Gate {
+    async fn create(&self, e: &event_core::EventRecord) -> Result<(), SinkError> {
+        self.pass(Op::Create, e).await
+    }
+    async fn patch_series(&self, e: &event_core::EventRecord) -> Result<(), SinkError> {
+        self.pass(Op::Patch, e).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn concurrent_first_publishes_wait_only_for_the_create_and_the_series_start() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let gate = Gate {
+        permits: Arc::new(tokio::sync::Semaphore::new(0)),
+        waiting: Arc::default(),
+        writes: Arc::default(),
+    };
+    let rec = Recorder::builder(Arc::new(gate.clone()), CTL)
+        .build()
+        .unwrap();
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let rec = rec.clone();
+            tokio::spawn(async move {
+                rec.publish(&Event::normal("Synced", "Reconciling"), &pod("p"))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let settle = || tokio::time::sleep(Duration::from_millis(1));
+    let finished = |tasks: &[tokio::task::JoinHandle<Published>]| {
+        tasks.iter().filter(|t| t.is_finished()).count()
+    };
+    settle().await;
+    // The create is waiting; fourteen publishers have returned.
+    assert_eq!(gate.waiting.load(SeqCst), 1);
+    assert_eq!(finished(&tasks), 14);
+    gate.permits.add_permits(1);
+    settle().await;
+    // The first has its create; the second now waits for the series start.
+    assert_eq!(gate.waiting.load(SeqCst), 1);
+    assert_eq!(finished(&tasks), 15);
+    gate.permits.add_permits(1);
+    settle().await;
+    assert_eq!(finished(&tasks), 16);
+    let mut outcomes = Vec::new();
+    for t in tasks {
+        outcomes.push(t.await.unwrap());
+    }
+    let coalesced = outcomes
+        .iter()
+        .filter(|o| matches!(o, Published::Coalesced { .. }))
+        .count();
+    assert_eq!(coalesced, 14);
+    assert!(outcomes.contains(&Published::Created));
+    assert!(outcomes.contains(&Published::SeriesUpdated { count: 16 }));
+    assert_eq!(
+        *gate.writes.lock().unwrap(),
+        [(Op::Create, 1), (Op::Patch, 16)]
+    );
+}
