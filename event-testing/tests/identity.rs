@@ -84,7 +84,11 @@ async fn a_restarted_controller_continues_its_series() {
     // starts its own Event.
     let other = recorder(&sink, &clock, reporter("widgets-1"));
     other.publish(&e, &pod(0)).await.expect("published");
-    let mut counts: Vec<u32> = sink.events().iter().map(|ev| ev.count()).collect();
+    let mut counts: Vec<u32> = sink
+        .events()
+        .iter()
+        .map(event_core::EventRecord::count)
+        .collect();
     counts.sort_unstable();
     assert_eq!(counts, [1, 10]);
 }
