@@ -383,7 +383,7 @@ async fn a_publish_racing_shutdown_is_written_or_reported() {
                         let e = Event::normal(reason.clone(), "A");
                         match rec.publish(&e, &pod("p")).await {
                             Ok(_) | Err(Error::Sink(_)) => {
-                                *accepted.entry(reason).or_default() += 1
+                                *accepted.entry(reason).or_default() += 1;
                             }
                             Err(Error::ShutDown) => break,
                             Err(other) => panic!("{other}"),
