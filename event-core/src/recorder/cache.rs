@@ -71,6 +71,8 @@ pub(crate) struct Cache {
     max_retiring: usize,
     /// When the heartbeat next looks at the cached series.
     pub(crate) next_heartbeat_sweep: Option<Timestamp>,
+    /// The latest first-occurrence time given to a new series.
+    last_event_time: Timestamp,
 }
 
 fn is(a: &Arc<Entry>, b: &Arc<Entry>) -> bool {
@@ -86,7 +88,21 @@ impl Cache {
             max_cached: max_cached.max(1),
             max_retiring,
             next_heartbeat_sweep: None,
+            last_event_time: Timestamp::MIN,
         }
+    }
+
+    /// The first-occurrence time for a new series at `now`: never the same
+    /// as an earlier series' of this Recorder (one microsecond later when
+    /// the clock has not moved), so a stored Event with this series' exact
+    /// `eventTime` can only be from its own create.
+    pub(crate) fn event_time(&mut self, now: Timestamp) -> Timestamp {
+        let next = self
+            .last_event_time
+            .checked_add(jiff::SignedDuration::from_micros(1))
+            .unwrap_or(Timestamp::MAX);
+        self.last_event_time = now.max(next);
+        self.last_event_time
     }
 
     pub(crate) fn cached_len(&self) -> usize {

@@ -150,7 +150,7 @@ impl Engine {
             return Ok(Observation::Dropped { first });
         }
         let body = Body::new(event, values, self.config.note_policy);
-        let entry = Arc::new(Entry::new(hash, body, now));
+        let entry = Arc::new(Entry::new(hash, body, cache.event_time(now)));
         {
             let mut st = entry.state();
             st.claim = 1;

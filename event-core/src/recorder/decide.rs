@@ -57,7 +57,7 @@ pub(crate) fn later(t: Timestamp, d: Duration) -> Timestamp {
 pub(crate) fn decide(st: &State, mode: Mode, now: Timestamp, timing: &Timing) -> Option<Write> {
     let op = match st.life {
         Lifecycle::Abandoned(_) => return None,
-        Lifecycle::Unsent => Write::Create,
+        Lifecycle::Unsent | Lifecycle::Creating => Write::Create,
         Lifecycle::Live { .. } => Write::Patch,
     };
     let waiting = st.backing_off(now, timing.flush_interval);

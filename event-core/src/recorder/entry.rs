@@ -17,6 +17,10 @@ use crate::{ClusterScopedNamespace, EventRecord, ObjectRef, Series, SinkError};
 pub(crate) enum Lifecycle {
     /// No Event under the current name, as far as this process knows.
     Unsent,
+    /// A create under the current name was sent and its outcome is unknown
+    /// (its answer was lost, or its caller cancelled): a later "already
+    /// exists" may be that create.
+    Creating,
     /// The server has the Event, with this many occurrences.
     Live {
         /// The count the server has.
@@ -106,7 +110,7 @@ impl State {
     pub(crate) fn written(&self) -> u32 {
         match self.life {
             Lifecycle::Live { written } => written,
-            Lifecycle::Unsent | Lifecycle::Abandoned(_) => 0,
+            Lifecycle::Unsent | Lifecycle::Creating | Lifecycle::Abandoned(_) => 0,
         }
     }
 
@@ -130,7 +134,7 @@ impl State {
         match self.life {
             Lifecycle::Live { written } if written >= 2 => 2,
             Lifecycle::Live { .. } => 1,
-            Lifecycle::Unsent | Lifecycle::Abandoned(_) => 0,
+            Lifecycle::Unsent | Lifecycle::Creating | Lifecycle::Abandoned(_) => 0,
         }
     }
 
@@ -179,14 +183,41 @@ impl State {
         owed
     }
 
-    /// The answer to a write of `op` that carried `sent` occurrences.
+    /// A write of `op` is about to be sent at `now`. Returns the lifecycle
+    /// before it, for [`finish`](Self::finish).
+    pub(crate) fn begin(&mut self, op: Write, now: Timestamp) -> Lifecycle {
+        self.last_attempt = Some(now);
+        let before = self.life;
+        if op == Write::Create && before == Lifecycle::Unsent {
+            // Until a definite answer, this create may take effect.
+            self.life = Lifecycle::Creating;
+        }
+        before
+    }
+
+    /// The answer to a write of `op` that carried `sent` occurrences;
+    /// `before` is what [`begin`](Self::begin) returned.
     pub(crate) fn finish(
         &mut self,
         op: Write,
         sent: u32,
         result: &Result<(), SinkError>,
+        before: Lifecycle,
         now: Timestamp,
     ) -> Step {
+        let definitely_not_created = matches!(
+            result,
+            Err(SinkError::AlreadyExists
+                | SinkError::Throttled { .. }
+                | SinkError::Forbidden { .. }
+                | SinkError::Invalid { .. }
+                | SinkError::Fatal { .. }
+                | SinkError::NotFound)
+        );
+        if op == Write::Create && definitely_not_created && self.life == Lifecycle::Creating {
+            // This attempt created nothing; an earlier one may have.
+            self.life = before;
+        }
         if let Lifecycle::Abandoned(_) = self.life {
             // Given up while the write was under way; it stays given up.
             return if result.is_ok() {
@@ -232,7 +263,7 @@ impl State {
     /// Takes over the stored Event of this series found under its name.
     pub(crate) fn adopt(&mut self, stored: &EventRecord) -> Adopted {
         let stored_count = stored.count();
-        if stored.event_time == self.event_time {
+        if self.life == Lifecycle::Creating && stored.event_time == self.event_time {
             // Our own earlier create, whose answer was lost.
             self.life = Lifecycle::Live {
                 written: self.written().max(stored_count),
@@ -419,8 +450,34 @@ mod tests {
     #[test]
     fn adopting_our_own_lost_create_does_not_add_its_count_again() {
         let mut st = State::first(t(0));
+        let before = st.begin(Write::Create, t(0));
+        let lost = Err(SinkError::Transient {
+            message: String::new(),
+        });
+        assert_eq!(
+            st.finish(Write::Create, 1, &lost, before, t(0)),
+            Step::Retry
+        );
+        assert_eq!(st.life, Lifecycle::Creating);
+        // A 429 on the retry does not make the first attempt's outcome known.
+        let before = st.begin(Write::Create, t(0));
+        let busy = Err(SinkError::Throttled { retry_after: None });
+        assert_eq!(
+            st.finish(Write::Create, 1, &busy, before, t(0)),
+            Step::Retry
+        );
+        assert_eq!(st.life, Lifecycle::Creating);
         st.observe(t(1));
         assert_eq!(st.adopt(&stored(1, t(0))), Adopted::Own);
+        assert_eq!((st.count, st.written()), (2, 1));
+    }
+
+    #[test]
+    fn a_stored_event_of_the_same_instant_is_ours_only_after_an_unsure_create() {
+        // Never sent a create: an Event with the same eventTime is an
+        // earlier life's, whose count continues.
+        let mut st = State::first(t(0));
+        assert_eq!(st.adopt(&stored(1, t(0))), Adopted::Continued);
         assert_eq!((st.count, st.written()), (2, 1));
     }
 
@@ -434,28 +491,29 @@ mod tests {
     #[test]
     fn answers_move_the_lifecycle() {
         let mut st = State::first(t(0));
-        assert_eq!(st.finish(Write::Create, 1, &Ok(()), t(0)), Step::Written);
+        let u = Lifecycle::Unsent;
+        assert_eq!(st.finish(Write::Create, 1, &Ok(()), u, t(0)), Step::Written);
         assert_eq!(st.life, Lifecycle::Live { written: 1 });
         st.observe(t(1));
         let gone = Err(SinkError::NotFound);
-        assert_eq!(st.finish(Write::Patch, 2, &gone, t(1)), Step::Again);
+        assert_eq!(st.finish(Write::Patch, 2, &gone, u, t(1)), Step::Again);
         assert_eq!(st.life, Lifecycle::Unsent);
         assert!(st.owing());
         let taken = Err(SinkError::AlreadyExists);
-        assert_eq!(st.finish(Write::Create, 2, &taken, t(1)), Step::Read);
+        assert_eq!(st.finish(Write::Create, 2, &taken, u, t(1)), Step::Read);
         let busy = Err(SinkError::Throttled { retry_after: None });
-        assert_eq!(st.finish(Write::Create, 2, &busy, t(1)), Step::Retry);
+        assert_eq!(st.finish(Write::Create, 2, &busy, u, t(1)), Step::Retry);
         let no = Err(SinkError::Forbidden {
             message: String::new(),
         });
-        assert_eq!(st.finish(Write::Create, 2, &no, t(1)), Step::Failed);
+        assert_eq!(st.finish(Write::Create, 2, &no, u, t(1)), Step::Failed);
         assert!(st.failure.is_some_and(|f| f.refused && f.in_a_row == 1));
         assert!(st.backing_off(t(5), Duration::from_secs(10)));
         assert!(!st.backing_off(t(11), Duration::from_secs(10)));
         let bad = Err(SinkError::Invalid {
             message: String::new(),
         });
-        assert_eq!(st.finish(Write::Create, 2, &bad, t(1)), Step::Refused);
+        assert_eq!(st.finish(Write::Create, 2, &bad, u, t(1)), Step::Refused);
         assert_eq!(st.abandon(Abandon::Invalid), 2);
         assert!(!st.owing());
         assert_eq!(st.owed(), 0);

@@ -149,8 +149,11 @@ impl Stats {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ShutdownReport {
-    /// Events whose latest count did not reach the sink, as they would have
-    /// been written.
+    /// Events whose latest count is not known to have reached the sink, as
+    /// they would have been written (a create whose answer was lost is
+    /// listed: it may have taken effect). A series seen again after it left
+    /// the cache and whose stored Event it had not found yet is listed with
+    /// the occurrences of its new life only.
     pub unwritten: Vec<EventRecord>,
     /// The counters at shutdown (`stats.dropped_queue_full` counts the
     /// occurrences dropped because the `emit` queue was full).

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::Engine;
 use super::decide::{Mode, Write, decide};
-use super::entry::{Abandon, Adopted, Entry, Step, lock};
+use super::entry::{Abandon, Adopted, Entry, Lifecycle, Step, lock};
 use super::outcome::{add, bump};
 use super::retry::Budget;
 use crate::{EventRecord, RBAC_HINT, SinkError};
@@ -35,20 +35,20 @@ impl Engine {
         let mut done: Option<Outcome> = None;
         loop {
             let now = self.clock.now();
-            let (op, record) = {
+            let (op, record, before) = {
                 let mut st = entry.state();
                 let Some(op) = decide(&st, mode, now, &self.timing) else {
                     return done.unwrap_or(Outcome::Nothing(st.count));
                 };
-                st.last_attempt = Some(now);
-                (op, entry.record(&st, &id))
+                let before = st.begin(op, now);
+                (op, entry.record(&st, &id), before)
             };
             let sent = record.count();
             let result = match op {
                 Write::Create => self.sink.create(&record).await,
                 Write::Patch => self.sink.patch_series(&record).await,
             };
-            let step = entry.state().finish(op, sent, &result, now);
+            let step = entry.state().finish(op, sent, &result, before, now);
             let err = result.err();
             match (step, err) {
                 (Step::Written, _) => {
@@ -161,6 +161,10 @@ impl Engine {
     fn rename(&self, entry: &Entry, record: &EventRecord, why: &str) {
         let mut st = entry.state();
         st.generation = st.generation.saturating_add(1);
+        // Nothing was sent under the new name.
+        if st.life == Lifecycle::Creating {
+            st.life = Lifecycle::Unsent;
+        }
         drop(st);
         tracing::debug!(name = %record.name, why, "event name taken; trying the series' next name");
     }

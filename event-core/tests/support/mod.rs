@@ -160,6 +160,13 @@ impl TestSink {
         v.sort_by(|a, b| a.name.cmp(&b.name));
         v
     }
+    /// Deletes the stored events with this reason; whether there was one.
+    pub fn delete_reason(&self, reason: &str) -> bool {
+        let mut st = self.state.lock().unwrap();
+        let before = st.events.len();
+        st.events.retain(|_, e| e.reason != reason);
+        st.events.len() != before
+    }
     pub fn delete_all(&self) {
         self.state.lock().unwrap().events.clear();
     }
