@@ -55,6 +55,8 @@ mod decide;
 mod entry;
 mod maintenance;
 mod outcome;
+#[cfg(test)]
+mod protocol_check;
 mod queue;
 mod retry;
 mod writer;
