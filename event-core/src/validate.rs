@@ -133,23 +133,6 @@ pub(crate) fn validate_size(
     note_bytes: usize,
     regarding: &crate::ObjectRef,
 ) -> Result<(), ValidationError> {
-    fn reference(
-        prefix: &'static [&'static str; 7],
-        r: &crate::ObjectRef,
-        out: &mut Vec<(&'static str, usize)>,
-    ) {
-        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
-        let parts = [
-            r.api_version.len(),
-            r.kind.len(),
-            r.name.len(),
-            opt(&r.namespace),
-            opt(&r.uid),
-            opt(&r.field_path),
-            opt(&r.resource_version),
-        ];
-        out.extend(prefix.iter().copied().zip(parts));
-    }
     const REGARDING: [&str; 7] = [
         "regarding.apiVersion",
         "regarding.kind",
@@ -168,22 +151,44 @@ pub(crate) fn validate_size(
         "related.fieldPath",
         "related.resourceVersion",
     ];
-    let mut parts = vec![
-        ("reason", event.reason.len()),
-        ("action", event.action.len()),
-        ("note", note_bytes),
-        (
-            "metadata.annotations",
-            event
-                .annotations
-                .iter()
-                .map(|(k, v)| k.len() + v.len())
-                .sum(),
-        ),
-    ];
-    reference(&REGARDING, regarding, &mut parts);
+    fn sizes(r: &crate::ObjectRef) -> [usize; 7] {
+        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        [
+            r.api_version.len(),
+            r.kind.len(),
+            r.name.len(),
+            opt(&r.namespace),
+            opt(&r.uid),
+            opt(&r.field_path),
+            opt(&r.resource_version),
+        ]
+    }
+    // Sized on the stack: this runs for every occurrence.
+    let mut parts = [("", 0usize); 18];
+    parts[0] = ("reason", event.reason.len());
+    parts[1] = ("action", event.action.len());
+    parts[2] = ("note", note_bytes);
+    parts[3] = (
+        "metadata.annotations",
+        event
+            .annotations
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum(),
+    );
+    for (slot, part) in parts[4..11]
+        .iter_mut()
+        .zip(REGARDING.into_iter().zip(sizes(regarding)))
+    {
+        *slot = part;
+    }
     if let Some(related) = &event.secondary {
-        reference(&RELATED, related, &mut parts);
+        for (slot, part) in parts[11..]
+            .iter_mut()
+            .zip(RELATED.into_iter().zip(sizes(related)))
+        {
+            *slot = part;
+        }
     }
     let total: usize = parts.iter().map(|(_, n)| n).sum();
     if total <= MAX_EVENT_BYTES {
