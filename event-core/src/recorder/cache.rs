@@ -122,12 +122,22 @@ impl Cache {
         Some(entry)
     }
 
-    /// Caches a new series (evicting the least recently used when full)
-    /// and lists it: its first occurrence owes the create.
-    pub(crate) fn insert(&mut self, entry: &Arc<Entry>, st: &mut State, out: &mut Fallout) {
+    /// Caches a new series (evicting the least recently used when full),
+    /// listed when `list`: its first occurrence owes the create. A caller
+    /// that awaits the create lists it only if the create does not go
+    /// through (see `ClaimGuard`).
+    pub(crate) fn insert(
+        &mut self,
+        entry: &Arc<Entry>,
+        st: &mut State,
+        list: bool,
+        out: &mut Fallout,
+    ) {
         self.make_room(out);
         self.cached.put(entry.hash, Arc::clone(entry));
-        self.list(entry, st);
+        if list {
+            self.list(entry, st);
+        }
     }
 
     /// Lists `entry` as dirty if it owes a write and is not listed yet.
@@ -292,7 +302,7 @@ mod tests {
 
     fn insert(cache: &mut Cache, e: &Arc<Entry>, out: &mut Fallout) {
         let mut st = e.state();
-        cache.insert(e, &mut st, out);
+        cache.insert(e, &mut st, true, out);
     }
 
     #[test]

@@ -56,10 +56,13 @@ fn spam_key(regarding: &ObjectRef) -> RefKey {
 
 impl Engine {
     /// Validates one occurrence, finds or starts its series, and counts it.
+    /// `awaited`: the caller writes a claimed write itself (`publish`), and
+    /// its claim guard lists the series if that write does not go through.
     pub(crate) fn observe(
         &self,
         event: &Event,
         regarding: &ObjectRef,
+        awaited: bool,
     ) -> Result<Observation, Error> {
         if regarding.is_event() {
             bump(&self.stats.skipped);
@@ -83,7 +86,7 @@ impl Engine {
         KEY_BUF.set(buf);
         let now = self.clock.now();
         let mut fallout = Fallout::default();
-        let seen = self.correlate(hash, event, regarding, &values, now, &mut fallout);
+        let seen = self.correlate(hash, event, regarding, &values, now, awaited, &mut fallout);
         // Logged with no lock held: a subscriber may do anything, even
         // publish events.
         self.settle(fallout);
@@ -107,6 +110,7 @@ impl Engine {
         regarding: &ObjectRef,
         values: &Values<'_>,
         now: Timestamp,
+        awaited: bool,
         fallout: &mut Fallout,
     ) -> Result<Observation, Error> {
         let mut cache = lock(&self.cache);
@@ -157,7 +161,7 @@ impl Engine {
             if collision {
                 st.place = super::entry::Place::Gone;
             } else {
-                cache.insert(&entry, &mut st, fallout);
+                cache.insert(&entry, &mut st, !awaited, fallout);
             }
         }
         Ok(Observation::Write(Claim {

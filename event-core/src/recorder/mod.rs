@@ -301,7 +301,7 @@ impl Recorder {
             return Err(Error::ShutDown);
         }
         engine.ensure_started();
-        match engine.observe(event, regarding)? {
+        match engine.observe(event, regarding, true)? {
             Observation::Skipped => Ok(Published::Skipped(SkipReason::AboutAnEvent)),
             Observation::Dropped { .. } => Ok(Published::Dropped(DropReason::Spam)),
             Observation::Refused => {
@@ -314,7 +314,7 @@ impl Recorder {
             }
             Observation::Write(claim) => {
                 bump(&engine.stats.published);
-                let _claim = ClaimGuard::new(&claim.entry, claim.level);
+                let _claim = ClaimGuard::new(engine, &claim.entry, claim.level);
                 match engine.write(&claim.entry, Mode::Immediate).await {
                     Outcome::Created => Ok(Published::Created),
                     Outcome::Patched(count) => Ok(Published::SeriesUpdated { count }),
@@ -349,7 +349,7 @@ impl Recorder {
         if !engine.ensure_started() {
             return Err(Error::NoRuntime);
         }
-        match engine.observe(event, regarding)? {
+        match engine.observe(event, regarding, false)? {
             Observation::Write(claim) => engine.enqueue(claim),
             Observation::Coalesced(_) | Observation::Refused => bump(&engine.stats.published),
             Observation::Skipped | Observation::Dropped { .. } => {}

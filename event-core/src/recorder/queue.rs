@@ -25,21 +25,36 @@ pub(crate) struct Job {
 }
 
 /// Releases a caller's claim on a series when its write ends, however it
-/// ends, so later occurrences may claim again.
+/// ends (done, failed, cancelled, panicked), so later occurrences may claim
+/// again; lists the series if it still owes a write.
 pub(crate) struct ClaimGuard<'a> {
-    entry: &'a Entry,
+    engine: &'a Engine,
+    entry: &'a Arc<Entry>,
     claim: u8,
 }
 
 impl<'a> ClaimGuard<'a> {
-    pub(crate) fn new(entry: &'a Entry, claim: u8) -> Self {
-        Self { entry, claim }
+    pub(crate) fn new(engine: &'a Engine, entry: &'a Arc<Entry>, claim: u8) -> Self {
+        Self {
+            engine,
+            entry,
+            claim,
+        }
     }
 }
 
 impl Drop for ClaimGuard<'_> {
     fn drop(&mut self) {
-        self.entry.state().release(self.claim);
+        let unlisted = {
+            let mut st = self.entry.state();
+            st.release(self.claim);
+            st.owing() && !st.listed
+        };
+        if unlisted {
+            let mut cache = lock(&self.engine.cache);
+            let mut st = self.entry.state();
+            cache.list(self.entry, &mut st);
+        }
     }
 }
 
@@ -147,7 +162,7 @@ impl Engine {
     async fn run_writer(self: Arc<Self>, alive: Alive) {
         let _alive = alive;
         while let Ok(job) = self.queue_rx.recv().await {
-            let _claim = ClaimGuard::new(&job.entry, job.claim);
+            let _claim = ClaimGuard::new(&self, &job.entry, job.claim);
             match CatchUnwind(Box::pin(self.write(&job.entry, Mode::Immediate))).await {
                 Some(Outcome::Nothing(_)) => bump(&self.stats.coalesced),
                 Some(_) => {}
