@@ -173,6 +173,8 @@ fn a_subscriber_that_publishes_events_does_not_break_the_recorder() {
         sink.fail_all(SinkError::Forbidden {
             message: "no RBAC".into(),
         });
+        // A cache of one and room for few series that left it owing writes:
+        // most series are dropped, each with a warning.
         let rec = builder(&sink)
             .max_cached_keys(1)
             .queue_capacity(1)
@@ -186,7 +188,7 @@ fn a_subscriber_that_publishes_events_does_not_break_the_recorder() {
                 for i in 0..200 {
                     let e = Event::warning(format!("E{i}"), "A");
                     let _ = rec.publish(&e, &pod("p")).await;
-                    rec.emit(&e, &pod("q")).unwrap();
+                    let _ = rec.publish(&e, &pod("p")).await;
                 }
                 rec.flush().await;
                 rec.shutdown(Duration::from_secs(5)).await;
@@ -199,7 +201,10 @@ fn a_subscriber_that_publishes_events_does_not_break_the_recorder() {
     let bridged = done_rx
         .recv_timeout(Duration::from_secs(120))
         .expect("the recorder deadlocked or panicked under a publishing subscriber");
-    assert!(bridged > 0, "the subscriber saw the engine's warnings");
+    assert!(
+        bridged > 10,
+        "the subscriber saw the engine's warnings: {bridged}"
+    );
 }
 
 /// Defect 6a: `flush` after a shutdown that aborted a hung writer never
@@ -304,7 +309,8 @@ async fn flush_returns_under_sustained_emits() {
 }
 
 /// Defect 7: once the rename budget was spent on true clashes, a 409 on a
-/// create with an unknown outcome adopted another series' Event.
+/// create with an unknown outcome adopted another series' Event (the
+/// publish returned `Created` with nothing stored).
 #[tokio::test(start_paused = true)]
 async fn another_series_event_is_never_adopted() {
     let sink = TestSink::new();
@@ -314,14 +320,25 @@ async fn another_series_event_is_never_adopted() {
         last_observed_time: foreign.event_time,
     });
     sink.foreign_everywhere(foreign);
-    sink.fail_all(SinkError::AlreadyExists);
-    sink.lose_responses(1);
+    let clash = || SinkError::AlreadyExists;
+    sink.fail_next([
+        clash(),
+        clash(),
+        clash(),
+        clash(),
+        clash(),
+        SinkError::Transient {
+            message: "connection reset".into(),
+        },
+        clash(),
+    ]);
     let rec = builder(&sink).build().unwrap();
     let e = Event::normal("Mine", "A");
     let out = rec.publish(&e, &pod("p")).await;
     assert!(
         matches!(out, Err(Error::Sink(SinkError::AlreadyExists))),
-        "{out:?}"
+        "{out:?} with {} events stored",
+        sink.events().len()
     );
     assert_eq!(rec.stats().adopted, 0);
     // The series keeps its count for a later write under a free name.
@@ -370,17 +387,20 @@ async fn mixed_case_annotation_keys_are_accepted() {
 /// occurrence that was neither written nor reported.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_publish_racing_shutdown_is_written_or_reported() {
-    for round in 0..20 {
+    use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+    for round in 0..100u64 {
         let sink = TestSink::new();
         let rec = builder(&sink).build().unwrap();
-        let publishers: Vec<_> = (0..4)
+        let started = Arc::new(AtomicU64::new(0));
+        let publishers: Vec<_> = (0..8)
             .map(|t| {
-                let rec = rec.clone();
+                let (rec, started) = (rec.clone(), Arc::clone(&started));
                 tokio::spawn(async move {
                     let mut accepted: HashMap<String, u32> = HashMap::new();
-                    for i in 0..200 {
+                    for i in 0.. {
                         let reason = format!("R{t}-{}", i % 7);
                         let e = Event::normal(reason.clone(), "A");
+                        started.fetch_add(1, SeqCst);
                         match rec.publish(&e, &pod("p")).await {
                             Ok(_) | Err(Error::Sink(_)) => {
                                 *accepted.entry(reason).or_default() += 1;
@@ -393,7 +413,10 @@ async fn a_publish_racing_shutdown_is_written_or_reported() {
                 })
             })
             .collect();
-        tokio::task::yield_now().await;
+        // Shut down while the publishers are in full flow.
+        while started.load(SeqCst) < 100 + 10 * round {
+            tokio::task::yield_now().await;
+        }
         let report = rec.shutdown(Duration::from_secs(10)).await;
         let mut accepted: HashMap<String, u32> = HashMap::new();
         for p in publishers {

@@ -40,6 +40,16 @@ pub(crate) struct Claim {
     pub(crate) new: bool,
 }
 
+/// One validated occurrence, as correlation needs it.
+struct Occurrence<'a> {
+    hash: KeyHash,
+    event: &'a Event,
+    regarding: &'a ObjectRef,
+    values: &'a Values<'a>,
+    now: Timestamp,
+    awaited: bool,
+}
+
 thread_local! {
     /// The encoding buffer, reused. Taken out while in use, so a nested call
     /// on this thread (a tracing subscriber that publishes) gets its own.
@@ -86,7 +96,15 @@ impl Engine {
         KEY_BUF.set(buf);
         let now = self.clock.now();
         let mut fallout = Fallout::default();
-        let seen = self.correlate(hash, event, regarding, &values, now, awaited, &mut fallout);
+        let occurrence = Occurrence {
+            hash,
+            event,
+            regarding,
+            values: &values,
+            now,
+            awaited,
+        };
+        let seen = self.correlate(&occurrence, &mut fallout);
         // Logged with no lock held: a subscriber may do anything, even
         // publish events.
         self.settle(fallout);
@@ -105,14 +123,17 @@ impl Engine {
     /// The series part of [`observe`](Self::observe), under the cache lock.
     fn correlate(
         &self,
-        hash: KeyHash,
-        event: &Event,
-        regarding: &ObjectRef,
-        values: &Values<'_>,
-        now: Timestamp,
-        awaited: bool,
+        occurrence: &Occurrence<'_>,
         fallout: &mut Fallout,
     ) -> Result<Observation, Error> {
+        let &Occurrence {
+            hash,
+            event,
+            regarding,
+            values,
+            now,
+            awaited,
+        } = occurrence;
         let mut cache = lock(&self.cache);
         // Checked under the lock `shutdown` sets it under: an occurrence
         // counted here is seen by the shutdown's final report.

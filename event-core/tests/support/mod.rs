@@ -330,8 +330,8 @@ pub fn record(reason: &str) -> EventRecord {
     }
 }
 
-/// A tracing subscriber that turns every log record into an event on a
-/// Recorder, as log-to-event bridges do.
+/// A tracing subscriber that turns the engine's warnings about dropped
+/// series into events on the same Recorder, as log-to-event bridges do.
 pub struct Bridge {
     recorder: event_core::Recorder,
     seen: Arc<AtomicU64>,
@@ -340,6 +340,18 @@ pub struct Bridge {
 impl Bridge {
     pub fn new(recorder: event_core::Recorder, seen: Arc<AtomicU64>) -> Self {
         Self { recorder, seen }
+    }
+}
+
+/// The `message` of a log record.
+#[derive(Default)]
+struct Message(String);
+
+impl tracing::field::Visit for Message {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = format!("{value:?}");
+        }
     }
 }
 
@@ -352,21 +364,18 @@ impl tracing::Subscriber for Bridge {
     }
     fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
     fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, _: &tracing::Event<'_>) {
-        thread_local! {
-            static DEPTH: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-        }
-        // Bridges stop their own loops somewhere; this one after one level.
-        if DEPTH.get() > 1 {
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut message = Message::default();
+        event.record(&mut message);
+        if !message.0.contains("series dropped") {
             return;
         }
-        DEPTH.set(DEPTH.get() + 1);
-        self.seen.fetch_add(1, Ordering::SeqCst);
+        let n = self.seen.fetch_add(1, Ordering::SeqCst);
         let object = event_core::ObjectRef::new("v1", "Pod", "log").within("shop");
-        let _ = self
-            .recorder
-            .emit(&event_core::Event::warning("Logged", "Logging"), &object);
-        DEPTH.set(DEPTH.get() - 1);
+        let _ = self.recorder.emit(
+            &event_core::Event::warning(format!("Dropped{}", n % 3), "Logging"),
+            &object,
+        );
     }
     fn enter(&self, _: &tracing::span::Id) {}
     fn exit(&self, _: &tracing::span::Id) {}
