@@ -2,8 +2,9 @@
 //! the first failure.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Instant;
+
+use crate::cargo;
 
 /// One step: a name and a cargo invocation.
 struct Step {
@@ -64,16 +65,13 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if let Some(extra) = args.first() {
         return Err(format!("ci takes no arguments (got `{extra}`)"));
     }
-    let root = workspace_root();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let started = Instant::now();
     for step in STEPS {
         println!("==> ci step `{}`: cargo {}", step.name, step.args.join(" "));
         let step_started = Instant::now();
-        let status = Command::new(&cargo)
+        let status = cargo::command()
             .args(step.args)
             .envs(step.env.iter().copied())
-            .current_dir(&root)
             .status()
             .map_err(|e| format!("ci step `{}` could not start cargo: {e}", step.name))?;
         if !status.success() {
