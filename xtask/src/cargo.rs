@@ -73,8 +73,21 @@ fn user_dylib_path(value: &OsStr, build_dir: &Path, toolchain: Option<&Path>) ->
 /// environment: the variables `cargo run` injected are removed, and the
 /// dynamic library path is given back without cargo's additions.
 pub(crate) fn command() -> Command {
+    command_of(None)
+}
+
+/// [`command`] with the cargo of `toolchain` (through `rustup run`) when
+/// one is given.
+pub(crate) fn command_of(toolchain: Option<&str>) -> Command {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
-    let mut command = Command::new(&cargo);
+    let mut command = match toolchain {
+        None => Command::new(&cargo),
+        Some(toolchain) => {
+            let mut rustup = Command::new("rustup");
+            rustup.args(["run", toolchain, "cargo"]);
+            rustup
+        }
+    };
     command.current_dir(workspace_root());
     for (name, _) in std::env::vars_os().filter(|(name, _)| injected(name)) {
         command.env_remove(name);
@@ -82,11 +95,12 @@ pub(crate) fn command() -> Command {
     if !cfg!(windows)
         && let (Some(value), Ok(exe)) = (std::env::var_os(DYLIB_PATH), std::env::current_exe())
     {
-        // The toolchain is two levels above `.../bin/cargo`.
-        let toolchain = Path::new(&cargo).parent().and_then(Path::parent);
-        let toolchain = toolchain.filter(|t| t.is_absolute());
+        // `cargo run` added the libraries of the toolchain that ran this
+        // program, two levels above its `.../bin/cargo`.
+        let sysroot = Path::new(&cargo).parent().and_then(Path::parent);
+        let sysroot = sysroot.filter(|t| t.is_absolute());
         let build_dir = exe.parent().unwrap_or(&exe);
-        match user_dylib_path(&value, build_dir, toolchain) {
+        match user_dylib_path(&value, build_dir, sysroot) {
             Some(path) => command.env(DYLIB_PATH, path),
             None => command.env_remove(DYLIB_PATH),
         };
