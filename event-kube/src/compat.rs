@@ -27,6 +27,23 @@
 //!   returns `Ok(())` without a write.
 //! - Keep one `Recorder` (it is `Clone`) for the life of the controller: its
 //!   cache is what folds repeats.
+//! - The cache is bounded. kube-rs keeps every key in an unbounded map for
+//!   6 minutes after its last occurrence: a repeat within that time always
+//!   continues its Event, and memory grows with the number of distinct keys.
+//!   Here the cache holds at most
+//!   [`DEFAULT_MAX_CACHED_KEYS`](event_core::DEFAULT_MAX_CACHED_KEYS)
+//!   (4096) keys and lets the least recently used one go when a new key
+//!   comes in past that: its unwritten count is still written (within a
+//!   bound on such leftovers), but its next occurrence starts a new Event
+//!   (count 1) instead of continuing the old one, so a busy controller's
+//!   series can split where kube-rs's would not. A controller with more
+//!   active keys than that (objects times reasons within a few minutes)
+//!   should raise the bound with
+//!   [`max_cached_keys`](event_core::RecorderBuilder::max_cached_keys) and
+//!   [`Recorder::from_engine`].
+//! - Events about cluster-scoped objects go to the `default` namespace, as
+//!   with kube-rs; the engine can write them to `kube-system` instead
+//!   ([`cluster_scoped_namespace`](event_core::RecorderBuilder::cluster_scoped_namespace)).
 //! - Errors are `kube::Error`s: the API's answers as [`kube::Error::Api`]
 //!   with the usual codes (404, 409, 422, 403, 429), an event this crate
 //!   rejects before sending as `Api` with code 422 and reason `Invalid`, and
