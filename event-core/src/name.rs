@@ -5,17 +5,6 @@ use jiff::Timestamp;
 use crate::validate::MAX_DNS_SUBDOMAIN;
 
 /// Length of the random part at the end of every event name.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{NAME_RANDOM_LEN, event_name};
-///
-/// let name = event_name("web-0", "example.com/c", jiff::Timestamp::UNIX_EPOCH);
-/// let random = name.rsplit('-').next().unwrap_or_default();
-/// assert_eq!(random.len(), NAME_RANDOM_LEN);
-/// assert_eq!(NAME_RANDOM_LEN, 5);
-/// ```
 pub const NAME_RANDOM_LEN: usize = 5;
 
 /// Builds an event name: the object's name made DNS-safe, `.`, the time in
@@ -27,21 +16,6 @@ pub const NAME_RANDOM_LEN: usize = 5;
 /// is cut to fit. When nothing usable remains (an empty name, or one made
 /// only of symbols), `fallback` (usually the controller name) is tried the
 /// same way, and then the word `event`.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{event_name, is_dns_subdomain};
-/// use jiff::Timestamp;
-///
-/// let t = Timestamp::from_second(1_700_000_000).unwrap();
-/// let name = event_name("system:controller:Foo", "example.com/c", t);
-/// assert!(name.starts_with("system-controller-foo.179"));
-/// assert!(is_dns_subdomain(&name));
-///
-/// let name = event_name("💥", "example.com/c", t);
-/// assert!(name.starts_with("example.com-c."));
-/// ```
 pub fn event_name(object_name: &str, fallback: &str, time: Timestamp) -> String {
     let nanos = time.as_nanosecond();
     // Times before the epoch never occur in practice; keep the name valid
@@ -123,6 +97,13 @@ mod tests {
         }
         assert!(event_name("web-0", "c", t()).starts_with("web-0.17979cfe3d85ca00-"));
         assert!(event_name("", "", t()).starts_with("event."));
+        assert!(
+            event_name("system:controller:Foo", "c", t()).starts_with("system-controller-foo.")
+        );
+        assert!(event_name("💥", "example.com/c", t()).starts_with("example.com-c."));
+        let name = event_name("web-0", "c", t());
+        let random = name.rsplit('-').next().unwrap_or_default();
+        assert_eq!(random.len(), NAME_RANDOM_LEN);
     }
 
     #[test]
