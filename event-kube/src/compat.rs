@@ -85,22 +85,6 @@ use crate::KubeSink;
 pub use event_core::{EventType, Reporter};
 
 /// An event to publish, shaped like kube-rs's `Event`.
-///
-/// # Example
-///
-/// ```
-/// use event_kube::compat::{Event, EventType};
-///
-/// let e = Event {
-///     type_: EventType::Warning,
-///     reason: "BackOff".into(),
-///     note: Some("container exited with 1".into()),
-///     action: "Starting".into(),
-///     secondary: None,
-/// };
-/// let core: event_core::Event = (&e).into();
-/// assert_eq!(core.reason, "BackOff");
-/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Event {
     /// Normal or Warning.
@@ -170,14 +154,6 @@ impl Recorder {
     ///
     /// Clients from `Client::try_default()` retry 429/503/504 by themselves
     /// as well; see [`KubeSink`] for how to build one that does not.
-    ///
-    /// # Example
-    ///
-    /// ```no_run
-    /// # async fn run(client: kube::Client) {
-    /// let recorder = event_kube::compat::Recorder::new(client, "example.com/widgets".into());
-    /// # }
-    /// ```
     pub fn new(client: kube::Client, reporter: Reporter) -> Self {
         let sink = Arc::new(KubeSink::new(client));
         Self {
