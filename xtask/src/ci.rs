@@ -100,7 +100,14 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     let started = Instant::now();
     for step in STEPS {
-        println!("==> ci step `{}`: cargo {}", step.name, step.args.join(" "));
+        let runner = step
+            .toolchain
+            .map_or(String::new(), |t| format!("rustup run {t} "));
+        println!(
+            "==> ci step `{}`: {runner}cargo {}",
+            step.name,
+            step.args.join(" ")
+        );
         let step_started = Instant::now();
         let status = cargo::command_of(step.toolchain)
             .args(step.args)
