@@ -76,10 +76,16 @@ const STEPS: &[Step] = &[
         name: "packages",
         toolchain: None,
         // Every member not marked `publish = false`, packaged as crates.io
-        // would receive it and built from the package alone. The index is
-        // read from crates.io; the workspace's own crates are taken from
-        // the packages made here.
-        args: &["publish", "--dry-run", "--workspace", "--allow-dirty"],
+        // would receive it and built from the package alone, with every
+        // feature. The index is read from crates.io; the workspace's own
+        // crates are taken from the packages made here.
+        args: &[
+            "publish",
+            "--dry-run",
+            "--workspace",
+            "--all-features",
+            "--allow-dirty",
+        ],
         // k8s-openapi refuses to build without a Kubernetes version, and a
         // library never picks one (its users' binaries do); this names one
         // for the build of the packages alone: the oldest k8s-openapi 0.29
