@@ -17,15 +17,6 @@ use jiff::Timestamp;
 /// drive those decisions deterministically.
 ///
 /// Implementations must be cheap and must not block.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{Clock, SystemClock};
-///
-/// let now = SystemClock.now();
-/// assert_eq!(now.subsec_nanosecond() % 1_000, 0);
-/// ```
 pub trait Clock: Send + Sync + Debug {
     /// The current time, already truncated to microseconds.
     ///
@@ -52,14 +43,6 @@ pub trait Clock: Send + Sync + Debug {
 }
 
 /// The wall clock.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{Clock, SystemClock};
-///
-/// assert!(SystemClock.now() > jiff::Timestamp::UNIX_EPOCH);
-/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SystemClock;
 

@@ -5,16 +5,6 @@ use std::fmt;
 use crate::{SinkError, ValidationError};
 
 /// Why a `publish` or `emit` did not succeed.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{Error, SinkError};
-///
-/// let e = Error::Sink(SinkError::NotFound);
-/// assert_eq!(e.to_string(), "event write failed: event not found");
-/// assert_eq!(Error::ShutDown.to_string(), "the recorder is shut down");
-/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Error {
     /// The event (or the recorder's configuration) breaks a rule; nothing
@@ -31,21 +21,6 @@ pub enum Error {
 }
 
 /// A `Result` with this crate's [`Error`].
-///
-/// # Example
-///
-/// ```
-/// use event_core::{Error, Result};
-///
-/// fn stopped() -> Result<u32> {
-///     Err(Error::ShutDown)
-/// }
-/// assert!(matches!(stopped(), Err(Error::ShutDown)));
-///
-/// // The error type can still be named explicitly.
-/// let parsed: Result<u32, std::num::ParseIntError> = "42".parse();
-/// assert_eq!(parsed, Ok(42));
-/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl fmt::Display for Error {
@@ -78,5 +53,20 @@ impl From<ValidationError> for Error {
 impl From<SinkError> for Error {
     fn from(e: SinkError) -> Self {
         Self::Sink(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_cause() {
+        assert_eq!(
+            Error::Sink(SinkError::NotFound).to_string(),
+            "event write failed: event not found"
+        );
+        assert_eq!(Error::ShutDown.to_string(), "the recorder is shut down");
+        assert!(std::error::Error::source(&Error::from(SinkError::NotFound)).is_some());
     }
 }

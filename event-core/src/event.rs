@@ -6,15 +6,6 @@ use std::fmt;
 use crate::ObjectRef;
 
 /// The type of an event: the only two values the API accepts.
-///
-/// # Example
-///
-/// ```
-/// use event_core::EventType;
-///
-/// assert_eq!(EventType::Warning.as_str(), "Warning");
-/// assert_eq!(EventType::default(), EventType::Normal);
-/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventType {
     /// Nothing is wrong; something happened.
@@ -26,12 +17,6 @@ pub enum EventType {
 
 impl EventType {
     /// The value written to the API: `Normal` or `Warning`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert_eq!(event_core::EventType::Normal.as_str(), "Normal");
-    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Normal => "Normal",
@@ -86,38 +71,16 @@ pub struct Event {
 
 impl Event {
     /// A Normal event.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let e = event_core::Event::normal("Scheduled", "Binding");
-    /// assert_eq!(e.reason, "Scheduled");
-    /// ```
     pub fn normal(reason: impl Into<String>, action: impl Into<String>) -> Self {
         Self::new(EventType::Normal, reason, action)
     }
 
     /// A Warning event.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let e = event_core::Event::warning("ReconcileFailed", "Reconciling");
-    /// assert_eq!(e.type_, event_core::EventType::Warning);
-    /// ```
     pub fn warning(reason: impl Into<String>, action: impl Into<String>) -> Self {
         Self::new(EventType::Warning, reason, action)
     }
 
     /// An event of the given type.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_core::{Event, EventType};
-    /// let e = Event::new(EventType::Normal, "Synced", "Reconciling");
-    /// assert_eq!(e.action, "Reconciling");
-    /// ```
     pub fn new(type_: EventType, reason: impl Into<String>, action: impl Into<String>) -> Self {
         Self {
             type_,
@@ -157,13 +120,6 @@ impl Event {
     }
 
     /// Sets the note.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let e = event_core::Event::normal("Synced", "Reconciling").note("3 replicas ready");
-    /// assert_eq!(e.note.as_deref(), Some("3 replicas ready"));
-    /// ```
     #[must_use]
     pub fn note(mut self, note: impl Into<String>) -> Self {
         self.note = Some(note.into());
@@ -171,15 +127,6 @@ impl Event {
     }
 
     /// Sets the related (secondary) object.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_core::{Event, ObjectRef};
-    /// let node = ObjectRef::new("v1", "Node", "n1");
-    /// let e = Event::normal("Scheduled", "Binding").related(&node);
-    /// assert_eq!(e.secondary, Some(node));
-    /// ```
     #[must_use]
     pub fn related(mut self, object: &ObjectRef) -> Self {
         self.secondary = Some(object.clone());
@@ -187,14 +134,6 @@ impl Event {
     }
 
     /// Adds an annotation to the Event object.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let e = event_core::Event::normal("Synced", "Reconciling")
-    ///     .annotation("example.com/trace-id", "abc");
-    /// assert_eq!(e.annotations.len(), 1);
-    /// ```
     #[must_use]
     pub fn annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.annotations.insert(key.into(), value.into());
@@ -234,5 +173,7 @@ mod tests {
     fn display_matches_api_values() {
         assert_eq!(EventType::Normal.to_string(), "Normal");
         assert_eq!(EventType::Warning.to_string(), "Warning");
+        assert_eq!(EventType::Warning.as_str(), "Warning");
+        assert_eq!(EventType::default(), EventType::Normal);
     }
 }

@@ -5,13 +5,6 @@ use std::sync::Arc;
 use crate::{Event, EventType, ObjectRef};
 
 /// Whether the note is part of an event's identity.
-///
-/// # Example
-///
-/// ```
-/// use event_core::NotePolicy;
-/// assert_eq!(NotePolicy::default(), NotePolicy::Ignore);
-/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum NotePolicy {
     /// Repeats with a different note join the same series and keep the first
@@ -104,17 +97,6 @@ pub struct EventKey {
 
 impl EventKey {
     /// The key of `event` about `regarding`, published by the given reporter.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_core::{Event, EventKey, NotePolicy, ObjectRef};
-    ///
-    /// let pod = ObjectRef::new("v1", "Pod", "p").within("ns");
-    /// let key = EventKey::new(&Event::normal("Synced", "Reconciling"), &pod,
-    ///     "example.com/c".into(), "pod-0".into(), NotePolicy::Ignore);
-    /// assert_eq!(key.reason, "Synced");
-    /// ```
     pub fn new(
         event: &Event,
         regarding: &ObjectRef,

@@ -7,14 +7,6 @@ use jiff::Timestamp;
 use crate::{EventType, ObjectRef};
 
 /// The series part of an event: how often it happened and when last.
-///
-/// # Example
-///
-/// ```
-/// use event_core::Series;
-/// let s = Series { count: 2, last_observed_time: jiff::Timestamp::UNIX_EPOCH };
-/// assert_eq!(s.count, 2);
-/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Series {
     /// Number of occurrences, at least 2 (the API's rule).
@@ -31,29 +23,6 @@ pub struct Series {
 /// microseconds, the name is a valid DNS-1123 subdomain, the namespace is the
 /// regarding object's (or the configured namespace for cluster-scoped
 /// objects), and the note is within 1024 bytes.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{EventRecord, EventType, ObjectRef};
-///
-/// let r = EventRecord {
-///     name: "web-0.17a1b2c3d4e5f6a7-x1y2z".into(),
-///     namespace: "shop".into(),
-///     event_time: jiff::Timestamp::UNIX_EPOCH,
-///     series: None,
-///     regarding: ObjectRef::new("v1", "Pod", "web-0").within("shop"),
-///     related: None,
-///     reason: "Started".into(),
-///     action: "Starting".into(),
-///     note: Some("started container".into()),
-///     type_: EventType::Normal,
-///     reporting_controller: "example.com/c".into(),
-///     reporting_instance: "c-0".into(),
-///     annotations: Default::default(),
-/// };
-/// assert_eq!(r.count(), 1);
-/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EventRecord {
     /// `metadata.name`.
@@ -86,50 +55,51 @@ pub struct EventRecord {
 
 impl EventRecord {
     /// How many occurrences this record stands for: the series count, or 1.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_core::{EventRecord, EventType, ObjectRef, Series};
-    /// use jiff::Timestamp;
-    ///
-    /// let mut r = EventRecord {
-    ///     name: "web-0.0-abcde".into(),
-    ///     namespace: "shop".into(),
-    ///     event_time: Timestamp::UNIX_EPOCH,
-    ///     series: None,
-    ///     regarding: ObjectRef::new("v1", "Pod", "web-0").within("shop"),
-    ///     related: None,
-    ///     reason: "BackOff".into(),
-    ///     action: "Starting".into(),
-    ///     note: None,
-    ///     type_: EventType::Warning,
-    ///     reporting_controller: "example.com/c".into(),
-    ///     reporting_instance: "c-0".into(),
-    ///     annotations: Default::default(),
-    /// };
-    /// assert_eq!(r.count(), 1);
-    /// r.series = Some(Series { count: 7, last_observed_time: Timestamp::UNIX_EPOCH });
-    /// assert_eq!(r.count(), 7);
-    /// ```
     pub fn count(&self) -> u32 {
         self.series.map_or(1, |s| s.count)
     }
 
     /// The time of the latest occurrence: the series' last observed time, or
     /// the event time.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # use event_core::{EventRecord, Series};
-    /// # fn demo(mut r: EventRecord) {
-    /// r.series = Some(Series { count: 3, last_observed_time: jiff::Timestamp::MAX });
-    /// assert_eq!(r.last_seen(), jiff::Timestamp::MAX);
-    /// # }
-    /// ```
     pub fn last_seen(&self) -> Timestamp {
         self.series
             .map_or(self.event_time, |s| s.last_observed_time)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(series: Option<Series>) -> EventRecord {
+        EventRecord {
+            name: "web-0.0-abcde".into(),
+            namespace: "shop".into(),
+            event_time: Timestamp::UNIX_EPOCH,
+            series,
+            regarding: ObjectRef::new("v1", "Pod", "web-0").within("shop"),
+            related: None,
+            reason: "BackOff".into(),
+            action: "Starting".into(),
+            note: None,
+            type_: EventType::Warning,
+            reporting_controller: "example.com/c".into(),
+            reporting_instance: "c-0".into(),
+            annotations: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn count_and_last_seen_come_from_the_series_when_there_is_one() {
+        let single = record(None);
+        assert_eq!(single.count(), 1);
+        assert_eq!(single.last_seen(), Timestamp::UNIX_EPOCH);
+        let later = Timestamp::from_second(60).unwrap();
+        let series = record(Some(Series {
+            count: 7,
+            last_observed_time: later,
+        }));
+        assert_eq!(series.count(), 7);
+        assert_eq!(series.last_seen(), later);
     }
 }

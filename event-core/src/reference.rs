@@ -44,13 +44,6 @@ pub struct ObjectRef {
 impl ObjectRef {
     /// A reference to a cluster-scoped object (or a namespaced one, once
     /// [`within`](Self::within) is called).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let r = event_core::ObjectRef::new("apps/v1", "Deployment", "web");
-    /// assert_eq!(r.kind, "Deployment");
-    /// ```
     pub fn new(
         api_version: impl Into<String>,
         kind: impl Into<String>,
@@ -65,13 +58,6 @@ impl ObjectRef {
     }
 
     /// Sets the namespace.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let r = event_core::ObjectRef::new("v1", "ConfigMap", "settings").within("default");
-    /// assert_eq!(r.namespace.as_deref(), Some("default"));
-    /// ```
     #[must_use]
     pub fn within(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = Some(namespace.into());
@@ -79,13 +65,6 @@ impl ObjectRef {
     }
 
     /// Sets the UID.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let r = event_core::ObjectRef::new("v1", "Node", "n1").with_uid("uid-1");
-    /// assert_eq!(r.uid.as_deref(), Some("uid-1"));
-    /// ```
     #[must_use]
     pub fn with_uid(mut self, uid: impl Into<String>) -> Self {
         self.uid = Some(uid.into());
@@ -93,13 +72,6 @@ impl ObjectRef {
     }
 
     /// Sets the field path.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let r = event_core::ObjectRef::new("v1", "Pod", "p").with_field_path("spec.containers{app}");
-    /// assert_eq!(r.field_path.as_deref(), Some("spec.containers{app}"));
-    /// ```
     #[must_use]
     pub fn with_field_path(mut self, field_path: impl Into<String>) -> Self {
         self.field_path = Some(field_path.into());
@@ -107,13 +79,6 @@ impl ObjectRef {
     }
 
     /// Sets the resource version.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let r = event_core::ObjectRef::new("v1", "Pod", "p").with_resource_version("42");
-    /// assert_eq!(r.resource_version.as_deref(), Some("42"));
-    /// ```
     #[must_use]
     pub fn with_resource_version(mut self, resource_version: impl Into<String>) -> Self {
         self.resource_version = Some(resource_version.into());
@@ -137,13 +102,6 @@ impl ObjectRef {
 
     /// Whether this reference points at an `Event` (events about events are
     /// never written, to prevent event loops).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let r = event_core::ObjectRef::new("events.k8s.io/v1", "Event", "x.1").within("ns");
-    /// assert!(r.is_event());
-    /// ```
     pub fn is_event(&self) -> bool {
         self.kind == "Event"
             && (self.api_version == "v1"

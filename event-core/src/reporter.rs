@@ -34,15 +34,6 @@ pub struct Reporter {
 }
 
 /// Where a reporter's instance comes from, once resolved.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{InstanceSource, Reporter};
-///
-/// let r = Reporter::new("example.com/c").with_instance("pod-1");
-/// assert_eq!(r.resolve_instance(), ("pod-1".to_string(), InstanceSource::Explicit));
-/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InstanceSource {
     /// Given by the caller.
@@ -57,13 +48,6 @@ pub enum InstanceSource {
 
 impl Reporter {
     /// A reporter whose instance is derived from the environment.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let r = event_core::Reporter::new("example.com/c");
-    /// assert_eq!(r.controller, "example.com/c");
-    /// ```
     pub fn new(controller: impl Into<String>) -> Self {
         Self {
             controller: controller.into(),
@@ -72,13 +56,6 @@ impl Reporter {
     }
 
     /// Sets the instance explicitly.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let r = event_core::Reporter::new("example.com/c").with_instance("replica-2");
-    /// assert_eq!(r.instance.as_deref(), Some("replica-2"));
-    /// ```
     #[must_use]
     pub fn with_instance(mut self, instance: impl Into<String>) -> Self {
         self.instance = Some(instance.into());
@@ -86,16 +63,6 @@ impl Reporter {
     }
 
     /// The instance to write and where it came from. Does not validate.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_core::{InstanceSource, Reporter};
-    ///
-    /// let (instance, source) = Reporter::new("example.com/c").resolve_instance();
-    /// assert!(!instance.is_empty());
-    /// assert_ne!(source, InstanceSource::Explicit);
-    /// ```
     pub fn resolve_instance(&self) -> (String, InstanceSource) {
         if let Some(instance) = &self.instance {
             return (instance.clone(), InstanceSource::Explicit);

@@ -64,42 +64,6 @@ pub trait EventSink: Send + Sync {
     ///
     /// [`SinkError::AlreadyExists`] when the name is taken; the other
     /// variants as classified by the sink.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use std::{collections::HashSet, sync::Mutex};
-    /// use async_trait::async_trait;
-    /// use event_core::{EventRecord, EventSink, SinkError};
-    ///
-    /// /// Remembers event names, as a server would.
-    /// #[derive(Default)]
-    /// struct Names(Mutex<HashSet<String>>);
-    ///
-    /// #[async_trait]
-    /// impl EventSink for Names {
-    ///     async fn create(&self, e: &EventRecord) -> Result<(), SinkError> {
-    ///         let mut names = self.0.lock().map_err(|_| SinkError::Fatal { message: "poisoned".into() })?;
-    ///         if names.insert(e.name.clone()) { Ok(()) } else { Err(SinkError::AlreadyExists) }
-    ///     }
-    ///     async fn patch_series(&self, _: &EventRecord) -> Result<(), SinkError> {
-    ///         Ok(())
-    ///     }
-    /// }
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// # let record = EventRecord {
-    /// #     name: "web-0.0-abcde".into(), namespace: "shop".into(),
-    /// #     event_time: jiff::Timestamp::UNIX_EPOCH, series: None,
-    /// #     regarding: event_core::ObjectRef::new("v1", "Pod", "web-0").within("shop"), related: None,
-    /// #     reason: "Started".into(), action: "Starting".into(), note: None,
-    /// #     type_: event_core::EventType::Normal, reporting_controller: "example.com/c".into(),
-    /// #     reporting_instance: "c-0".into(), annotations: Default::default(),
-    /// # };
-    /// let sink = Names::default();
-    /// assert_eq!(sink.create(&record).await, Ok(()));
-    /// assert_eq!(sink.create(&record).await, Err(SinkError::AlreadyExists));
-    /// # }
-    /// ```
     async fn create(&self, event: &EventRecord) -> Result<(), SinkError>;
 
     /// Updates the `series` of an existing event named `event.name` in
@@ -109,50 +73,6 @@ pub trait EventSink: Send + Sync {
     ///
     /// [`SinkError::NotFound`] when the event no longer exists (it expired
     /// or was deleted); the other variants as classified by the sink.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use std::{collections::HashMap, sync::Mutex};
-    /// use async_trait::async_trait;
-    /// use event_core::{EventRecord, EventSink, Series, SinkError};
-    ///
-    /// /// Keeps the count of each event by name.
-    /// #[derive(Default)]
-    /// struct Counts(Mutex<HashMap<String, u32>>);
-    ///
-    /// #[async_trait]
-    /// impl EventSink for Counts {
-    ///     async fn create(&self, e: &EventRecord) -> Result<(), SinkError> {
-    ///         let mut counts = self.0.lock().map_err(|_| SinkError::Fatal { message: "poisoned".into() })?;
-    ///         counts.insert(e.name.clone(), e.count());
-    ///         Ok(())
-    ///     }
-    ///     async fn patch_series(&self, e: &EventRecord) -> Result<(), SinkError> {
-    ///         let mut counts = self.0.lock().map_err(|_| SinkError::Fatal { message: "poisoned".into() })?;
-    ///         let count = counts.get_mut(&e.name).ok_or(SinkError::NotFound)?;
-    ///         *count = e.count();
-    ///         Ok(())
-    ///     }
-    /// }
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-    /// # let mut record = EventRecord {
-    /// #     name: "web-0.0-abcde".into(), namespace: "shop".into(),
-    /// #     event_time: jiff::Timestamp::UNIX_EPOCH, series: None,
-    /// #     regarding: event_core::ObjectRef::new("v1", "Pod", "web-0").within("shop"), related: None,
-    /// #     reason: "BackOff".into(), action: "Starting".into(), note: None,
-    /// #     type_: event_core::EventType::Warning, reporting_controller: "example.com/c".into(),
-    /// #     reporting_instance: "c-0".into(), annotations: Default::default(),
-    /// # };
-    /// let sink = Counts::default();
-    /// record.series = Some(Series { count: 2, last_observed_time: record.event_time });
-    /// // Nothing to patch before the event exists.
-    /// assert_eq!(sink.patch_series(&record).await, Err(SinkError::NotFound));
-    /// sink.create(&EventRecord { series: None, ..record.clone() }).await.unwrap();
-    /// assert_eq!(sink.patch_series(&record).await, Ok(()));
-    /// assert_eq!(sink.0.lock().unwrap()["web-0.0-abcde"], 2);
-    /// # }
-    /// ```
     async fn patch_series(&self, event: &EventRecord) -> Result<(), SinkError>;
 
     /// Reads the stored event `name` in `namespace`, as a record.
@@ -224,13 +144,6 @@ pub enum SinkError {
 
 impl SinkError {
     /// Whether the Recorder retries this error with backoff.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert!(event_core::SinkError::Transient { message: "503".into() }.is_retryable());
-    /// assert!(!event_core::SinkError::NotFound.is_retryable());
-    /// ```
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Throttled { .. } | Self::Transient { .. })
     }
@@ -256,14 +169,6 @@ impl fmt::Display for SinkError {
 impl std::error::Error for SinkError {}
 
 /// The RBAC rule a publisher needs, for messages about `Forbidden` errors.
-///
-/// # Example
-///
-/// ```
-/// use event_core::RBAC_HINT;
-/// assert!(RBAC_HINT.contains("events.k8s.io"));
-/// assert!(RBAC_HINT.contains(r#"verbs ["create", "patch", "get"]"#));
-/// ```
 pub const RBAC_HINT: &str = "the publisher needs RBAC: apiGroups [\"events.k8s.io\"], resources [\"events\"], verbs [\"create\", \"patch\", \"get\"]";
 
 #[cfg(test)]
@@ -293,6 +198,12 @@ mod tests {
         ];
         assert!(retryable.iter().all(SinkError::is_retryable));
         assert!(!final_.iter().any(SinkError::is_retryable));
+    }
+
+    #[test]
+    fn the_rbac_hint_names_the_rule() {
+        assert!(RBAC_HINT.contains(r#"apiGroups ["events.k8s.io"]"#));
+        assert!(RBAC_HINT.contains(r#"verbs ["create", "patch", "get"]"#));
     }
 
     #[test]

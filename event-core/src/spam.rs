@@ -9,54 +9,16 @@ use lru::LruCache;
 use crate::{EventType, RefKey};
 
 /// Creates allowed in a burst for one (reporter, object, type).
-///
-/// # Example
-///
-/// ```
-/// use event_core::{DEFAULT_SPAM_BURST, SpamFilter};
-/// assert_eq!(DEFAULT_SPAM_BURST, 25);
-/// assert_eq!(SpamFilter::default().burst, DEFAULT_SPAM_BURST);
-/// ```
 pub const DEFAULT_SPAM_BURST: u32 = 25;
 /// One more create is allowed per this interval.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{DEFAULT_SPAM_REFILL, SpamFilter};
-/// assert_eq!(DEFAULT_SPAM_REFILL, std::time::Duration::from_secs(300));
-/// assert_eq!(SpamFilter::default().refill, DEFAULT_SPAM_REFILL);
-/// ```
 pub const DEFAULT_SPAM_REFILL: Duration = Duration::from_secs(300);
 /// Objects whose buckets are remembered (least recently used forgotten).
-///
-/// # Example
-///
-/// ```
-/// use event_core::{DEFAULT_SPAM_MAX_KEYS, SpamFilter};
-/// assert_eq!(DEFAULT_SPAM_MAX_KEYS, 4096);
-/// // `SpamFilter::new` keeps the default number of remembered objects.
-/// let f = SpamFilter::new(5, std::time::Duration::from_secs(60));
-/// assert_eq!(f.max_keys, DEFAULT_SPAM_MAX_KEYS);
-/// ```
 pub const DEFAULT_SPAM_MAX_KEYS: usize = 4096;
 
 /// Settings of the spam filter: a token bucket per (reporter, regarding
 /// object, type). Each new event (a Create) takes a token; repeats of a live
 /// series never do, so they are never dropped. The reporter is fixed per
 /// Recorder, so the bucket key is the object and the type.
-///
-/// # Example
-///
-/// ```
-/// use std::time::Duration;
-/// use event_core::SpamFilter;
-///
-/// let f = SpamFilter::default();
-/// assert_eq!(f.burst, 25);
-/// let strict = SpamFilter::new(5, Duration::from_secs(60));
-/// assert_eq!(strict.refill, Duration::from_secs(60));
-/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SpamFilter {
     /// Tokens in a full bucket.
@@ -79,13 +41,6 @@ impl Default for SpamFilter {
 
 impl SpamFilter {
     /// A filter with the given burst and refill interval.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let f = event_core::SpamFilter::new(10, std::time::Duration::from_secs(30));
-    /// assert_eq!(f.burst, 10);
-    /// ```
     pub fn new(burst: u32, refill: Duration) -> Self {
         Self {
             burst,

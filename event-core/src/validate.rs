@@ -9,115 +9,23 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// Most bytes in `reason`.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{Event, MAX_REASON_BYTES, NoteOverflow, validate_event};
-///
-/// let ok = Event::normal("x".repeat(MAX_REASON_BYTES), "Reconciling");
-/// assert!(validate_event(&ok, NoteOverflow::Reject).is_ok());
-/// let long = Event::normal("x".repeat(MAX_REASON_BYTES + 1), "Reconciling");
-/// let err = validate_event(&long, NoteOverflow::Reject).unwrap_err();
-/// assert!(err.concerns("reason"));
-/// ```
 pub const MAX_REASON_BYTES: usize = 128;
 /// Most bytes in `action`.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{Event, MAX_ACTION_BYTES, NoteOverflow, validate_event};
-///
-/// let long = Event::normal("Synced", "x".repeat(MAX_ACTION_BYTES + 1));
-/// let err = validate_event(&long, NoteOverflow::Reject).unwrap_err();
-/// assert!(err.concerns("action"));
-/// ```
 pub const MAX_ACTION_BYTES: usize = 128;
 /// Most bytes in `note`.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{Event, MAX_NOTE_BYTES, NoteOverflow, validate_event};
-///
-/// let e = Event::warning("Failed", "Reconciling").note("x".repeat(MAX_NOTE_BYTES + 1));
-/// let note = validate_event(&e, NoteOverflow::Truncate).unwrap().unwrap_or_default();
-/// assert_eq!(note.len(), MAX_NOTE_BYTES);
-/// assert!(validate_event(&e, NoteOverflow::Reject).is_err());
-/// ```
 pub const MAX_NOTE_BYTES: usize = 1024;
 /// Most bytes in `reportingInstance`.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{MAX_INSTANCE_BYTES, Reporter, validate_reporter};
-///
-/// let fits = Reporter::new("example.com/c").with_instance("i".repeat(MAX_INSTANCE_BYTES));
-/// assert!(validate_reporter(&fits).is_ok());
-/// let long = Reporter::new("example.com/c").with_instance("i".repeat(MAX_INSTANCE_BYTES + 1));
-/// assert!(validate_reporter(&long).unwrap_err().concerns("reportingInstance"));
-/// ```
 pub const MAX_INSTANCE_BYTES: usize = 128;
 /// Most characters in the name part of a qualified name.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{MAX_QUALIFIED_NAME_PART, is_qualified_name};
-///
-/// assert!(is_qualified_name(&"c".repeat(MAX_QUALIFIED_NAME_PART)));
-/// assert!(!is_qualified_name(&"c".repeat(MAX_QUALIFIED_NAME_PART + 1)));
-/// ```
 pub const MAX_QUALIFIED_NAME_PART: usize = 63;
 /// Most characters in a DNS-1123 subdomain (an event's name).
-///
-/// # Example
-///
-/// ```
-/// use event_core::{MAX_DNS_SUBDOMAIN, is_dns_subdomain};
-///
-/// assert!(is_dns_subdomain(&"a".repeat(MAX_DNS_SUBDOMAIN)));
-/// assert!(!is_dns_subdomain(&"a".repeat(MAX_DNS_SUBDOMAIN + 1)));
-/// ```
 pub const MAX_DNS_SUBDOMAIN: usize = 253;
 /// Most characters in a DNS-1123 label (a namespace).
-///
-/// # Example
-///
-/// ```
-/// use event_core::{MAX_DNS_LABEL, is_dns_label};
-///
-/// assert!(is_dns_label(&"a".repeat(MAX_DNS_LABEL)));
-/// assert!(!is_dns_label(&"a".repeat(MAX_DNS_LABEL + 1)));
-/// ```
 pub const MAX_DNS_LABEL: usize = 63;
 /// Most bytes in all annotations of one object together.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{Event, MAX_ANNOTATIONS_BYTES, NoteOverflow, validate_event};
-///
-/// let big = Event::normal("Synced", "Reconciling")
-///     .annotation("example.com/dump", "x".repeat(MAX_ANNOTATIONS_BYTES));
-/// let err = validate_event(&big, NoteOverflow::Truncate).unwrap_err();
-/// assert!(err.concerns("metadata.annotations"));
-/// ```
 pub const MAX_ANNOTATIONS_BYTES: usize = 256 * 1024;
 
 /// The marker placed between the head and the tail of a truncated note.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{MAX_NOTE_BYTES, NOTE_TRUNCATION_MARKER, truncate_note};
-///
-/// let cut = truncate_note(&"x".repeat(2 * MAX_NOTE_BYTES), MAX_NOTE_BYTES);
-/// assert_eq!(cut.matches(NOTE_TRUNCATION_MARKER).count(), 1);
-/// assert!(truncate_note("short", MAX_NOTE_BYTES).find(NOTE_TRUNCATION_MARKER).is_none());
-/// ```
 pub const NOTE_TRUNCATION_MARKER: &str = "\n[... note truncated ...]\n";
 
 /// Most bytes in one event's strings (references, note, annotations,
@@ -210,15 +118,6 @@ pub(crate) fn validate_size(
 }
 
 /// What breaks a rule.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{Rule, Violation};
-///
-/// let v = Violation { field: "reason", rule: Rule::TooLong { max_bytes: 128, actual_bytes: 129 } };
-/// assert_eq!(v.to_string(), "reason: 129 bytes, at most 128 allowed");
-/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Rule {
     /// The field is empty but required.
@@ -255,15 +154,6 @@ pub enum Rule {
 }
 
 /// One broken rule: the field (named as the API names it) and the rule.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{Rule, Violation};
-///
-/// let v = Violation { field: "action", rule: Rule::Required };
-/// assert_eq!(v.to_string(), "action: required");
-/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Violation {
     /// The field, e.g. `reason`, `note`, `reportingController`.
@@ -328,42 +218,16 @@ pub struct ValidationError {
 impl ValidationError {
     /// An error from a non-empty list of violations; `None` if the list is
     /// empty.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_core::{Rule, ValidationError, Violation};
-    /// assert!(ValidationError::from_violations(vec![]).is_none());
-    /// let one = vec![Violation { field: "reason", rule: Rule::Required }];
-    /// assert!(ValidationError::from_violations(one).is_some());
-    /// ```
     pub fn from_violations(violations: Vec<Violation>) -> Option<Self> {
         (!violations.is_empty()).then_some(Self { violations })
     }
 
     /// The broken rules, in field order.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_core::{Rule, ValidationError, Violation};
-    /// let e = ValidationError::from_violations(vec![Violation { field: "reason", rule: Rule::Required }]).unwrap();
-    /// assert_eq!(e.violations()[0].field, "reason");
-    /// ```
     pub fn violations(&self) -> &[Violation] {
         &self.violations
     }
 
     /// Both lists of violations in one error.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_core::{Rule, ValidationError, Violation};
-    /// let a = ValidationError::from_violations(vec![Violation { field: "reason", rule: Rule::Required }]).unwrap();
-    /// let b = ValidationError::from_violations(vec![Violation { field: "action", rule: Rule::Required }]).unwrap();
-    /// assert_eq!(a.merge(b).violations().len(), 2);
-    /// ```
     #[must_use]
     pub fn merge(mut self, other: Self) -> Self {
         self.violations.extend(other.violations);
@@ -371,15 +235,6 @@ impl ValidationError {
     }
 
     /// Whether a violation concerns `field`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_core::{Rule, ValidationError, Violation};
-    /// let e = ValidationError::from_violations(vec![Violation { field: "note", rule: Rule::Required }]).unwrap();
-    /// assert!(e.concerns("note"));
-    /// assert!(!e.concerns("reason"));
-    /// ```
     pub fn concerns(&self, field: &str) -> bool {
         self.violations.iter().any(|v| v.field == field)
     }
@@ -401,13 +256,6 @@ impl fmt::Display for ValidationError {
 impl std::error::Error for ValidationError {}
 
 /// What to do with a note longer than [`MAX_NOTE_BYTES`].
-///
-/// # Example
-///
-/// ```
-/// use event_core::NoteOverflow;
-/// assert_eq!(NoteOverflow::default(), NoteOverflow::Truncate);
-/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum NoteOverflow {
     /// Keep the head and the tail around [`NOTE_TRUNCATION_MARKER`], 1024
@@ -445,12 +293,6 @@ pub enum ClusterScopedNamespace {
 
 impl ClusterScopedNamespace {
     /// The namespace name.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert_eq!(event_core::ClusterScopedNamespace::KubeSystem.as_str(), "kube-system");
-    /// ```
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Default => "default",
@@ -564,14 +406,6 @@ pub fn validate_event(
 /// # Errors
 ///
 /// A [`ValidationError`] for `regarding.namespace`.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{validate_regarding, ObjectRef};
-/// assert!(validate_regarding(&ObjectRef::new("v1", "Pod", "p").within("ok")).is_ok());
-/// assert!(validate_regarding(&ObjectRef::new("v1", "Pod", "p").within("Not_OK")).is_err());
-/// ```
 pub fn validate_regarding(regarding: &crate::ObjectRef) -> Result<(), ValidationError> {
     let mut violations = Vec::new();
     check_namespace(
@@ -616,16 +450,6 @@ fn check_identifier(field: &'static str, value: &str, max: usize, out: &mut Vec<
 
 /// The reporter as it will be written: a checked controller name and an
 /// instance of at most [`MAX_INSTANCE_BYTES`].
-///
-/// # Example
-///
-/// ```
-/// use event_core::{validate_reporter, Reporter};
-///
-/// let r = validate_reporter(&Reporter::new("example.com/c").with_instance("pod-1")).unwrap();
-/// assert_eq!(r.controller, "example.com/c");
-/// assert_eq!(r.instance, "pod-1");
-/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ValidReporter {
     /// `reportingController`.
@@ -641,16 +465,6 @@ pub struct ValidReporter {
 ///
 /// A [`ValidationError`] naming `reportingController` and/or
 /// `reportingInstance`.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{validate_reporter, Reporter};
-///
-/// assert!(validate_reporter(&Reporter::new("example.com/my-controller")).is_ok());
-/// let err = validate_reporter(&Reporter::new("my controller")).unwrap_err();
-/// assert!(err.concerns("reportingController"));
-/// ```
 pub fn validate_reporter(reporter: &crate::Reporter) -> Result<ValidReporter, ValidationError> {
     let mut violations = Vec::new();
     if reporter.controller.is_empty() {
@@ -691,13 +505,6 @@ pub fn validate_reporter(reporter: &crate::Reporter) -> Result<ValidReporter, Va
 
 /// The longest prefix of `s` of at most `max` bytes that ends on a character
 /// boundary.
-///
-/// # Example
-///
-/// ```
-/// assert_eq!(event_core::cut_to_bytes("héllo", 2), "h");
-/// assert_eq!(event_core::cut_to_bytes("héllo", 3), "hé");
-/// ```
 pub fn cut_to_bytes(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
@@ -725,19 +532,6 @@ fn tail_to_bytes(s: &str, max: usize) -> &str {
 /// Shortens `note` to at most `max` bytes, keeping its head and its tail
 /// around [`NOTE_TRUNCATION_MARKER`]. Notes within the limit are returned
 /// unchanged. Never splits a UTF-8 character.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{truncate_note, NOTE_TRUNCATION_MARKER};
-///
-/// let note = format!("start {} end", "x".repeat(5000));
-/// let cut = truncate_note(&note, 1024);
-/// assert!(cut.len() <= 1024);
-/// assert!(cut.starts_with("start "));
-/// assert!(cut.ends_with(" end"));
-/// assert!(cut.contains(NOTE_TRUNCATION_MARKER));
-/// ```
 pub fn truncate_note(note: &str, max: usize) -> String {
     if note.len() <= max {
         return note.to_owned();
@@ -791,32 +585,12 @@ pub fn is_qualified_name(s: &str) -> bool {
 
 /// Whether `s` is a DNS-1123 subdomain: at most 253 characters, lowercase
 /// alphanumeric labels with inner `-`, joined by `.`.
-///
-/// # Example
-///
-/// ```
-/// use event_core::is_dns_subdomain;
-///
-/// assert!(is_dns_subdomain("web-0.17a2b3c4d5e6f7a8"));
-/// assert!(!is_dns_subdomain("Web"));
-/// assert!(!is_dns_subdomain("a..b"));
-/// assert!(!is_dns_subdomain(""));
-/// ```
 pub fn is_dns_subdomain(s: &str) -> bool {
     !s.is_empty() && s.len() <= MAX_DNS_SUBDOMAIN && s.split('.').all(is_label_shape)
 }
 
 /// Whether `s` is a DNS-1123 label (a namespace name): at most 63
 /// characters, lowercase alphanumeric with inner `-`.
-///
-/// # Example
-///
-/// ```
-/// use event_core::is_dns_label;
-///
-/// assert!(is_dns_label("kube-system"));
-/// assert!(!is_dns_label("kube.system"));
-/// ```
 pub fn is_dns_label(s: &str) -> bool {
     s.len() <= MAX_DNS_LABEL && is_label_shape(s)
 }
@@ -1033,12 +807,69 @@ mod tests {
     }
 
     #[test]
+    fn limits_are_the_api_servers() {
+        assert_eq!(
+            (MAX_REASON_BYTES, MAX_ACTION_BYTES, MAX_INSTANCE_BYTES),
+            (128, 128, 128)
+        );
+        assert_eq!(MAX_NOTE_BYTES, 1024);
+        assert_eq!(MAX_QUALIFIED_NAME_PART, 63);
+        assert_eq!((MAX_DNS_SUBDOMAIN, MAX_DNS_LABEL), (253, 63));
+        assert_eq!(MAX_ANNOTATIONS_BYTES, 256 * 1024);
+        assert_eq!(NOTE_TRUNCATION_MARKER, "\n[... note truncated ...]\n");
+    }
+
+    #[test]
+    fn violations_are_listed_together() {
+        assert!(ValidationError::from_violations(vec![]).is_none());
+        let one = |field| {
+            ValidationError::from_violations(vec![Violation {
+                field,
+                rule: Rule::Required,
+            }])
+        };
+        let (Some(a), Some(b)) = (one("reason"), one("action")) else {
+            panic!("a non-empty list is an error");
+        };
+        let both = a.merge(b);
+        assert_eq!(both.violations().len(), 2);
+        assert!(both.concerns("reason") && both.concerns("action"));
+        assert!(!both.concerns("note"));
+        assert_eq!(
+            both.to_string(),
+            "invalid event: reason: required; action: required"
+        );
+        let too_long = Violation {
+            field: "reason",
+            rule: Rule::TooLong {
+                max_bytes: 128,
+                actual_bytes: 129,
+            },
+        };
+        assert_eq!(
+            too_long.to_string(),
+            "reason: 129 bytes, at most 128 allowed"
+        );
+    }
+
+    #[test]
+    fn regarding_namespace_must_be_a_dns_label() {
+        let pod = |ns: &str| crate::ObjectRef::new("v1", "Pod", "p").within(ns);
+        assert!(validate_regarding(&pod("ok")).is_ok());
+        let err = validate_regarding(&pod("Not_OK")).unwrap_err();
+        assert!(err.concerns("regarding.namespace"));
+    }
+
+    #[test]
     fn dns_checks() {
         assert!(is_dns_subdomain(&"a".repeat(253)));
         assert!(!is_dns_subdomain(&"a".repeat(254)));
         assert!(!is_dns_subdomain("a-"));
         assert!(!is_dns_subdomain("-a"));
         assert!(!is_dns_label(&"a".repeat(64)));
+        assert!(is_dns_label(&"a".repeat(63)));
+        assert!(is_dns_label("kube-system"));
+        assert!(!is_dns_label("kube.system"));
     }
 
     mod props {

@@ -27,6 +27,23 @@
 //!   returns `Ok(())` without a write.
 //! - Keep one `Recorder` (it is `Clone`) for the life of the controller: its
 //!   cache is what folds repeats.
+//! - The cache is bounded. kube-rs keeps every key in an unbounded map for
+//!   6 minutes after its last occurrence: a repeat within that time always
+//!   continues its Event, and memory grows with the number of distinct keys.
+//!   Here the cache holds at most
+//!   [`DEFAULT_MAX_CACHED_KEYS`](event_core::DEFAULT_MAX_CACHED_KEYS)
+//!   (4096) keys and lets the least recently used one go when a new key
+//!   comes in past that: its unwritten count is still written (within a
+//!   bound on such leftovers), but its next occurrence starts a new Event
+//!   (count 1) instead of continuing the old one, so a busy controller's
+//!   series can split where kube-rs's would not. A controller with more
+//!   active keys than that (objects times reasons within a few minutes)
+//!   should raise the bound with
+//!   [`max_cached_keys`](event_core::RecorderBuilder::max_cached_keys) and
+//!   [`Recorder::from_engine`].
+//! - Events about cluster-scoped objects go to the `default` namespace, as
+//!   with kube-rs; the engine can write them to `kube-system` instead
+//!   ([`cluster_scoped_namespace`](event_core::RecorderBuilder::cluster_scoped_namespace)).
 //! - Errors are `kube::Error`s: the API's answers as [`kube::Error::Api`]
 //!   with the usual codes (404, 409, 422, 403, 429), an event this crate
 //!   rejects before sending as `Api` with code 422 and reason `Invalid`, and
@@ -68,22 +85,6 @@ use crate::KubeSink;
 pub use event_core::{EventType, Reporter};
 
 /// An event to publish, shaped like kube-rs's `Event`.
-///
-/// # Example
-///
-/// ```
-/// use event_kube::compat::{Event, EventType};
-///
-/// let e = Event {
-///     type_: EventType::Warning,
-///     reason: "BackOff".into(),
-///     note: Some("container exited with 1".into()),
-///     action: "Starting".into(),
-///     secondary: None,
-/// };
-/// let core: event_core::Event = (&e).into();
-/// assert_eq!(core.reason, "BackOff");
-/// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Event {
     /// Normal or Warning.
@@ -153,14 +154,6 @@ impl Recorder {
     ///
     /// Clients from `Client::try_default()` retry 429/503/504 by themselves
     /// as well; see [`KubeSink`] for how to build one that does not.
-    ///
-    /// # Example
-    ///
-    /// ```no_run
-    /// # async fn run(client: kube::Client) {
-    /// let recorder = event_kube::compat::Recorder::new(client, "example.com/widgets".into());
-    /// # }
-    /// ```
     pub fn new(client: kube::Client, reporter: Reporter) -> Self {
         let sink = Arc::new(KubeSink::new(client));
         Self {

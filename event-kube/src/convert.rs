@@ -8,33 +8,6 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 /// The `events.k8s.io/v1` object written for a record: every field taken
 /// from the record as is, `series` only when the record has one, and none of
 /// the `deprecated*` fields.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{EventRecord, EventType, ObjectRef};
-/// use event_kube::event_object;
-///
-/// let record = EventRecord {
-///     name: "web-0.17a1b2c3d4e5f6a7-x1y2z".into(),
-///     namespace: "shop".into(),
-///     event_time: jiff::Timestamp::UNIX_EPOCH,
-///     series: None,
-///     regarding: ObjectRef::new("v1", "Pod", "web-0").within("shop"),
-///     related: None,
-///     reason: "Started".into(),
-///     action: "Starting".into(),
-///     note: Some("started container".into()),
-///     type_: EventType::Normal,
-///     reporting_controller: "example.com/c".into(),
-///     reporting_instance: "c-0".into(),
-///     annotations: Default::default(),
-/// };
-/// let object = event_object(&record);
-/// assert_eq!(object.metadata.namespace.as_deref(), Some("shop"));
-/// assert_eq!(object.type_.as_deref(), Some("Normal"));
-/// assert!(object.series.is_none() && object.deprecated_count.is_none());
-/// ```
 pub fn event_object(record: &EventRecord) -> K8sEvent {
     let annotations = (!record.annotations.is_empty()).then(|| record.annotations.clone());
     K8sEvent {
@@ -65,30 +38,6 @@ pub fn event_object(record: &EventRecord) -> K8sEvent {
 /// [`event_object`], for reading events back (tests, tools, the quickstart's
 /// describe table). Missing fields become empty; an unknown type reads as
 /// Normal.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{EventRecord, EventType, ObjectRef};
-/// use event_kube::{event_object, event_record};
-///
-/// let record = EventRecord {
-///     name: "web-0.17a1b2c3d4e5f6a7-x1y2z".into(),
-///     namespace: "shop".into(),
-///     event_time: jiff::Timestamp::UNIX_EPOCH,
-///     series: None,
-///     regarding: ObjectRef::new("v1", "Pod", "web-0").within("shop"),
-///     related: None,
-///     reason: "Started".into(),
-///     action: "Starting".into(),
-///     note: Some("started container".into()),
-///     type_: EventType::Warning,
-///     reporting_controller: "example.com/c".into(),
-///     reporting_instance: "c-0".into(),
-///     annotations: Default::default(),
-/// };
-/// assert_eq!(event_record(&event_object(&record)), record);
-/// ```
 pub fn event_record(object: &K8sEvent) -> EventRecord {
     let text = |s: &Option<String>| s.clone().unwrap_or_default();
     EventRecord {
@@ -185,27 +134,6 @@ pub fn series_patch(series: Series) -> serde_json::Value {
 pub trait EventRefExt: kube::Resource {
     /// A reference to this object, for a type whose API information is
     /// known at compile time (k8s-openapi types, custom resources).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_kube::EventRefExt;
-    /// use k8s_openapi::api::core::v1::ConfigMap;
-    /// use kube::api::ObjectMeta;
-    ///
-    /// let cm = ConfigMap {
-    ///     metadata: ObjectMeta {
-    ///         name: Some("settings".into()),
-    ///         namespace: Some("shop".into()),
-    ///         ..ObjectMeta::default()
-    ///     },
-    ///     ..ConfigMap::default()
-    /// };
-    /// let r = cm.event_ref();
-    /// assert_eq!((r.api_version.as_str(), r.kind.as_str()), ("v1", "ConfigMap"));
-    /// assert_eq!(r.name, "settings");
-    /// assert_eq!(r.namespace.as_deref(), Some("shop"));
-    /// ```
     fn event_ref(&self) -> ObjectRef
     where
         Self::DynamicType: Default,
@@ -270,6 +198,19 @@ mod tests {
             reporting_instance: "c-0".into(),
             annotations: BTreeMap::from([("a.example.com/x".into(), "1".into())]),
         }
+    }
+
+    #[test]
+    fn a_record_survives_the_round_trip_through_the_object() {
+        let single = record();
+        assert_eq!(event_record(&event_object(&single)), single);
+        let mut series = record();
+        series.note = Some("started container".into());
+        series.series = Some(Series {
+            count: 4,
+            last_observed_time: Timestamp::from_second(1_700_000_100).unwrap(),
+        });
+        assert_eq!(event_record(&event_object(&series)), series);
     }
 
     #[test]

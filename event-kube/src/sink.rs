@@ -15,13 +15,6 @@ use crate::{classify_error, classify_response, event_object, event_record, serie
 
 /// How long one request may take, from sending it to reading the whole
 /// answer, unless changed with [`KubeSink::with_timeout`].
-///
-/// # Example
-///
-/// ```
-/// use std::time::Duration;
-/// assert_eq!(event_kube::DEFAULT_REQUEST_TIMEOUT, Duration::from_secs(10));
-/// ```
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An [`EventSink`] that writes `events.k8s.io/v1` Events through a
@@ -86,15 +79,6 @@ impl KubeSink {
     /// A sink over an existing client. See [the notes on
     /// retries](KubeSink#retries-inside-kubeclient) for clients built from a
     /// [`Config`].
-    ///
-    /// # Example
-    ///
-    /// ```no_run
-    /// # async fn run() -> Result<(), kube::Error> {
-    /// let client = kube::Client::try_default().await?;
-    /// let sink = event_kube::KubeSink::new(client);
-    /// # Ok(()) }
-    /// ```
     pub fn new(client: Client) -> Self {
         Self {
             client,
@@ -111,15 +95,6 @@ impl KubeSink {
     ///
     /// The [`kube::Error`] from building the client (for example TLS
     /// configuration).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), kube::Error> {
-    /// let config = kube::Config::new("https://127.0.0.1:6443".parse().unwrap());
-    /// let sink = event_kube::KubeSink::from_config(config)?;
-    /// # Ok(()) }
-    /// ```
     pub fn from_config(mut config: Config) -> Result<Self, kube::Error> {
         config.default_retry = false;
         Ok(Self::new(Client::try_from(config)?))
@@ -133,14 +108,6 @@ impl KubeSink {
     ///
     /// The [`kube::Error`] when no configuration is found or the client
     /// cannot be built.
-    ///
-    /// # Example
-    ///
-    /// ```no_run
-    /// # async fn run() -> Result<(), kube::Error> {
-    /// let sink = event_kube::KubeSink::try_default().await?;
-    /// # Ok(()) }
-    /// ```
     pub async fn try_default() -> Result<Self, kube::Error> {
         let config = Config::infer().await.map_err(kube::Error::InferConfig)?;
         Self::from_config(config)
@@ -148,15 +115,6 @@ impl KubeSink {
 
     /// Sets how long one request may take; a slower one fails with
     /// [`SinkError::Transient`].
-    ///
-    /// # Example
-    ///
-    /// ```no_run
-    /// # async fn run(client: kube::Client) {
-    /// use std::time::Duration;
-    /// let sink = event_kube::KubeSink::new(client).with_timeout(Duration::from_secs(5));
-    /// # }
-    /// ```
     #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -164,14 +122,6 @@ impl KubeSink {
     }
 
     /// The client the sink writes with.
-    ///
-    /// # Example
-    ///
-    /// ```no_run
-    /// # async fn run(sink: event_kube::KubeSink) {
-    /// let namespace = sink.client().default_namespace();
-    /// # }
-    /// ```
     pub fn client(&self) -> &Client {
         &self.client
     }

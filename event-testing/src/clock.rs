@@ -14,16 +14,6 @@ use jiff::Timestamp;
 ///
 /// A fixed start keeps event names, times and `describe` output the same on
 /// every run.
-///
-/// # Example
-///
-/// ```
-/// use event_core::Clock;
-/// use event_testing::{DEFAULT_START, ManualClock};
-///
-/// assert_eq!(DEFAULT_START.to_string(), "2025-01-01T00:00:00Z");
-/// assert_eq!(ManualClock::default().now(), DEFAULT_START);
-/// ```
 pub const DEFAULT_START: Timestamp = Timestamp::constant(1_735_689_600, 0);
 
 /// A clock that moves only when the test says so.
@@ -69,16 +59,6 @@ pub struct ManualClock {
 
 impl ManualClock {
     /// A clock standing at `start` (truncated to microseconds).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_core::Clock;
-    /// use event_testing::ManualClock;
-    ///
-    /// let start: jiff::Timestamp = "2024-06-01T12:00:00Z".parse().unwrap();
-    /// assert_eq!(ManualClock::new(start).now(), start);
-    /// ```
     pub fn new(start: Timestamp) -> Self {
         Self {
             now: Arc::new(Mutex::new(truncate_to_micros(start))),
@@ -87,18 +67,6 @@ impl ManualClock {
 
     /// Moves the clock forward by `by` (sub-microsecond parts are dropped
     /// from the result). Saturates at the latest representable time.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use event_core::Clock;
-    /// use event_testing::{DEFAULT_START, ManualClock};
-    ///
-    /// let clock = ManualClock::default();
-    /// clock.advance(Duration::from_secs(90));
-    /// assert_eq!(clock.now().duration_since(DEFAULT_START).as_secs(), 90);
-    /// ```
     pub fn advance(&self, by: Duration) {
         let mut now = self.lock();
         let next = now.saturating_add(by).unwrap_or(Timestamp::MAX);
@@ -107,17 +75,6 @@ impl ManualClock {
 
     /// Sets the clock to `to` (truncated to microseconds); it may go
     /// backwards.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_core::Clock;
-    /// use event_testing::ManualClock;
-    ///
-    /// let clock = ManualClock::default();
-    /// clock.set(jiff::Timestamp::UNIX_EPOCH);
-    /// assert_eq!(clock.now(), jiff::Timestamp::UNIX_EPOCH);
-    /// ```
     pub fn set(&self, to: Timestamp) {
         *self.lock() = truncate_to_micros(to);
     }
@@ -196,20 +153,6 @@ pub struct TokioClock {
 
 impl TokioClock {
     /// A clock reading `start` now, and moving with tokio's time from here.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_core::Clock;
-    /// use event_testing::TokioClock;
-    ///
-    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
-    /// # async fn main() {
-    /// let clock = TokioClock::new(jiff::Timestamp::UNIX_EPOCH);
-    /// tokio::time::advance(std::time::Duration::from_secs(5)).await;
-    /// assert_eq!(clock.now().as_second(), 5);
-    /// # }
-    /// ```
     pub fn new(start: Timestamp) -> Self {
         Self {
             start: truncate_to_micros(start),
@@ -244,6 +187,14 @@ impl fmt::Debug for TokioClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clocks_start_on_the_first_of_january_2025() {
+        assert_eq!(DEFAULT_START.to_string(), "2025-01-01T00:00:00Z");
+        assert_eq!(ManualClock::default().now(), DEFAULT_START);
+        let start = Timestamp::constant(1_717_243_200, 0);
+        assert_eq!(ManualClock::new(start).now(), start);
+    }
 
     #[test]
     fn manual_clock_clones_share_time() {

@@ -8,24 +8,6 @@
 //! [`assert_count`](crate::MemorySink::assert_count) or
 //! [`assert_series_count`](crate::MemorySink::assert_series_count).
 //! Everything not narrowed matches anything.
-//!
-//! ```
-//! use event_core::{Event, ObjectRef, Recorder};
-//! use event_testing::{MemorySink, expect};
-//!
-//! # #[tokio::main(flavor = "current_thread")]
-//! # async fn main() -> Result<(), event_core::Error> {
-//! let sink = MemorySink::new();
-//! let recorder = Recorder::builder(sink.arc(), "example.com/widgets").build()?;
-//! let widget = ObjectRef::new("example.com/v1", "Widget", "w1").within("shop");
-//!
-//! let err = std::io::Error::other("connect timeout");
-//! recorder.publish(&Event::from_error("ReconcileFailed", "Reconciling", &err), &widget).await?;
-//!
-//! sink.assert_emitted(expect::warning("ReconcileFailed").regarding(&widget).note_contains("timeout"));
-//! sink.assert_not_emitted(expect::normal("Reconciled"));
-//! # Ok(()) }
-//! ```
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -35,53 +17,22 @@ use event_core::{EventRecord, EventType, ObjectRef, RefKey};
 use crate::describe::object_label;
 
 /// An expected Warning event with this reason.
-///
-/// # Example
-///
-/// ```
-/// let e = event_testing::expect::warning("ReconcileFailed");
-/// assert_eq!(e.to_string(), r#"a Warning event with reason "ReconcileFailed""#);
-/// ```
 pub fn warning(reason: impl Into<String>) -> Expectation {
     Expectation::new(Some(EventType::Warning), Some(reason.into()))
 }
 
 /// An expected Normal event with this reason.
-///
-/// # Example
-///
-/// ```
-/// let e = event_testing::expect::normal("Reconciled");
-/// assert_eq!(e.to_string(), r#"a Normal event with reason "Reconciled""#);
-/// ```
 pub fn normal(reason: impl Into<String>) -> Expectation {
     Expectation::new(Some(EventType::Normal), Some(reason.into()))
 }
 
 /// An expected event of either type with this reason.
-///
-/// # Example
-///
-/// ```
-/// let e = event_testing::expect::event("Scaled");
-/// assert_eq!(e.to_string(), r#"an event with reason "Scaled""#);
-/// ```
 pub fn event(reason: impl Into<String>) -> Expectation {
     Expectation::new(None, Some(reason.into()))
 }
 
 /// An expected event of any type and reason; narrow it with the builder
 /// methods.
-///
-/// # Example
-///
-/// ```
-/// use event_core::ObjectRef;
-///
-/// let pod = ObjectRef::new("v1", "Pod", "web-0").within("shop");
-/// let e = event_testing::expect::any().regarding(&pod);
-/// assert_eq!(e.to_string(), "an event regarding Pod shop/web-0");
-/// ```
 pub fn any() -> Expectation {
     Expectation::new(None, None)
 }
@@ -130,13 +81,6 @@ impl Expectation {
     }
 
     /// The event is about `object` (compared without the resource version).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let node = event_core::ObjectRef::new("v1", "Node", "worker-1");
-    /// let e = event_testing::expect::warning("NodeNotReady").regarding(&node);
-    /// ```
     #[must_use]
     pub fn regarding(mut self, object: &ObjectRef) -> Self {
         self.regarding = Some(object.clone());
@@ -145,13 +89,6 @@ impl Expectation {
 
     /// The event's related object is `object` (compared without the
     /// resource version).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let node = event_core::ObjectRef::new("v1", "Node", "worker-1");
-    /// let e = event_testing::expect::normal("Scheduled").related(&node);
-    /// ```
     #[must_use]
     pub fn related(mut self, object: &ObjectRef) -> Self {
         self.related = Some(Some(object.clone()));
@@ -159,13 +96,6 @@ impl Expectation {
     }
 
     /// The event has no related object.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let e = event_testing::expect::normal("Synced").no_related();
-    /// assert_eq!(e.to_string(), r#"a Normal event with reason "Synced", without a related object"#);
-    /// ```
     #[must_use]
     pub fn no_related(mut self) -> Self {
         self.related = Some(None);
@@ -173,12 +103,6 @@ impl Expectation {
     }
 
     /// The event's action is `action`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let e = event_testing::expect::warning("ReconcileFailed").action("Reconciling");
-    /// ```
     #[must_use]
     pub fn action(mut self, action: impl Into<String>) -> Self {
         self.action = Some(action.into());
@@ -186,12 +110,6 @@ impl Expectation {
     }
 
     /// The event's note is exactly `note`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let e = event_testing::expect::normal("Synced").note("3 replicas ready");
-    /// ```
     #[must_use]
     pub fn note(mut self, note: impl Into<String>) -> Self {
         self.note = Some(Some(note.into()));
@@ -199,12 +117,6 @@ impl Expectation {
     }
 
     /// The event has no note.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let e = event_testing::expect::normal("Synced").no_note();
-    /// ```
     #[must_use]
     pub fn no_note(mut self) -> Self {
         self.note = Some(None);
@@ -213,14 +125,6 @@ impl Expectation {
 
     /// The event's note contains `text`. May be given several times; all
     /// must be contained.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let e = event_testing::expect::warning("ReconcileFailed")
-    ///     .note_contains("ConfigMap")
-    ///     .note_contains("timeout");
-    /// ```
     #[must_use]
     pub fn note_contains(mut self, text: impl Into<String>) -> Self {
         self.note_contains.push(text.into());
@@ -230,12 +134,6 @@ impl Expectation {
     /// The event stands for exactly `n` occurrences: its series count, or
     /// 1 for an event without a series. The count is what the sink holds,
     /// so after repeats call `recorder.flush().await` first.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let once = event_testing::expect::normal("Synced").count(1);
-    /// ```
     #[must_use]
     pub fn count(mut self, n: u32) -> Self {
         self.count = Some(n);
@@ -243,13 +141,6 @@ impl Expectation {
     }
 
     /// The event has a series with count `n` (so `n` is at least 2).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let e = event_testing::expect::warning("BackOff").series_count(10_000);
-    /// assert_eq!(e.to_string(), r#"a Warning event with reason "BackOff", with series count 10000"#);
-    /// ```
     #[must_use]
     pub fn series_count(mut self, n: u32) -> Self {
         self.series_count = Some(n);
@@ -257,12 +148,6 @@ impl Expectation {
     }
 
     /// The event was reported by `controller` (`reportingController`).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let e = event_testing::expect::normal("Synced").from("example.com/widgets");
-    /// ```
     #[must_use]
     pub fn from(mut self, controller: impl Into<String>) -> Self {
         self.reporting_controller = Some(controller.into());
@@ -270,12 +155,6 @@ impl Expectation {
     }
 
     /// The event carries the annotation `key` with `value`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let e = event_testing::expect::normal("Synced").annotation("example.com/trace", "abc");
-    /// ```
     #[must_use]
     pub fn annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.annotations.insert(key.into(), value.into());
@@ -379,5 +258,38 @@ impl fmt::Display for Expectation {
             part(f, format_args!("with annotation {key:?}={value:?}"))?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use event_core::ObjectRef;
+
+    use super::*;
+
+    #[test]
+    fn an_expectation_reads_as_what_it_asks_for() {
+        let pod = ObjectRef::new("v1", "Pod", "web-0").within("shop");
+        let cases = [
+            (warning("Failed"), r#"a Warning event with reason "Failed""#),
+            (normal("Synced"), r#"a Normal event with reason "Synced""#),
+            (event("Scaled"), r#"an event with reason "Scaled""#),
+            (any().regarding(&pod), "an event regarding Pod shop/web-0"),
+            (
+                normal("Synced").no_related().no_note(),
+                r#"a Normal event with reason "Synced", without a related object, without a note"#,
+            ),
+            (
+                warning("BackOff")
+                    .action("Starting")
+                    .note_contains("exit code 1")
+                    .series_count(10_000)
+                    .from("example.com/widgets"),
+                r#"a Warning event with reason "BackOff", with action "Starting", with a note containing "exit code 1", with series count 10000, from "example.com/widgets""#,
+            ),
+        ];
+        for (expectation, text) in cases {
+            assert_eq!(expectation.to_string(), text);
+        }
     }
 }

@@ -26,15 +26,6 @@ use event_core::{EventRecord, EventSink, SinkError};
 use crate::WriteKind;
 
 /// Which writes a fault rule applies to.
-///
-/// # Example
-///
-/// ```
-/// use event_testing::{Faults, Target};
-///
-/// let faults = Faults::new();
-/// faults.fail_next_on(Target::Patches, 1, event_core::SinkError::NotFound);
-/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Target {
     /// Creates and series patches.
@@ -57,13 +48,6 @@ impl Target {
 }
 
 /// Counters of what passed through a fault plan.
-///
-/// # Example
-///
-/// ```
-/// let counts = event_testing::Faults::new().counts();
-/// assert_eq!(counts.attempts, 0);
-/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FaultCounts {
     /// Writes attempted (creates and patches).
@@ -141,43 +125,17 @@ pub struct Faults {
 
 impl Faults {
     /// A plan that lets every write through.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert_eq!(event_testing::Faults::new().counts().injected, 0);
-    /// ```
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Fails the next `n` writes with `error`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use event_core::SinkError;
-    ///
-    /// let faults = event_testing::Faults::new();
-    /// faults.fail_next(3, SinkError::Throttled { retry_after: Some(Duration::from_secs(1)) });
-    /// ```
     pub fn fail_next(&self, n: u64, error: SinkError) -> &Self {
         self.fail_next_on(Target::All, n, error)
     }
 
     /// Fails the next `n` writes of the given kind with `error`; other
     /// writes pass this rule untouched.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_core::SinkError;
-    /// use event_testing::{Faults, Target};
-    ///
-    /// // The next series patch finds its event gone, as after the server's TTL.
-    /// Faults::new().fail_next_on(Target::Patches, 1, SinkError::NotFound);
-    /// ```
     pub fn fail_next_on(&self, target: Target, n: u64, error: SinkError) -> &Self {
         if n > 0 {
             self.lock().fail_next.push_back(FailNext {
@@ -192,15 +150,6 @@ impl Faults {
     /// Fails each write with probability `fraction` (0.0 to 1.0, clamped),
     /// drawn from a random generator seeded with `seed`: the same seed and
     /// the same sequence of writes fail the same writes on every run.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_core::SinkError;
-    ///
-    /// let faults = event_testing::Faults::new();
-    /// faults.fail_fraction(0.25, 7, SinkError::Transient { message: "503".into() });
-    /// ```
     pub fn fail_fraction(&self, fraction: f64, seed: u64, error: SinkError) -> &Self {
         let fraction = if fraction.is_nan() {
             0.0
@@ -218,12 +167,6 @@ impl Faults {
     /// Delays every write by `latency` before anything else happens to it
     /// (`tokio::time::sleep`: under paused tokio time the delay passes
     /// instantly once the runtime is idle). `Duration::ZERO` removes it.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// event_testing::Faults::new().latency(std::time::Duration::from_millis(250));
-    /// ```
     pub fn latency(&self, latency: Duration) -> &Self {
         self.lock().latency = latency;
         self
@@ -232,37 +175,17 @@ impl Faults {
     /// Makes every write hang forever: the future never completes, like a
     /// server that accepts the connection and never answers. Use it to test
     /// timeouts and shutdown deadlines.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// event_testing::Faults::new().never_answer();
-    /// ```
     pub fn never_answer(&self) -> &Self {
         self.never_answer_on(Target::All)
     }
 
     /// Makes every write of the given kind hang forever.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_testing::{Faults, Target};
-    /// Faults::new().never_answer_on(Target::Patches);
-    /// ```
     pub fn never_answer_on(&self, target: Target) -> &Self {
         self.lock().never_answer = Some(target);
         self
     }
 
     /// Removes every fault (the counters stay).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let faults = event_testing::Faults::new();
-    /// faults.never_answer().clear();
-    /// ```
     pub fn clear(&self) -> &Self {
         let mut plan = self.lock();
         plan.fail_next.clear();
@@ -297,23 +220,11 @@ impl Faults {
     }
 
     /// Number of writes attempted so far.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert_eq!(event_testing::Faults::new().attempts(), 0);
-    /// ```
     pub fn attempts(&self) -> u64 {
         self.lock().counts.attempts
     }
 
     /// Sets the counters back to zero (the plan stays).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// event_testing::Faults::new().reset_counts();
-    /// ```
     pub fn reset_counts(&self) {
         self.lock().counts = FaultCounts::default();
     }
@@ -419,13 +330,6 @@ pub struct FaultySink<S: ?Sized> {
 
 impl<S> FaultySink<S> {
     /// Wraps `sink` with an empty fault plan.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let sink = event_testing::FaultySink::new(event_testing::MemorySink::new());
-    /// assert_eq!(sink.faults().attempts(), 0);
-    /// ```
     pub fn new(sink: S) -> Self {
         Self::with_faults(Arc::new(sink), Faults::new())
     }
@@ -433,19 +337,6 @@ impl<S> FaultySink<S> {
 
 impl<S: ?Sized> FaultySink<S> {
     /// Wraps a shared sink (also `Arc<dyn EventSink>`) with the given plan.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use event_core::EventSink;
-    /// use event_testing::{FaultySink, Faults, MemorySink};
-    ///
-    /// let inner: Arc<dyn EventSink> = Arc::new(MemorySink::new());
-    /// let faults = Faults::new();
-    /// let sink = FaultySink::with_faults(inner, faults.clone());
-    /// faults.latency(std::time::Duration::from_millis(50));
-    /// ```
     pub fn with_faults(sink: Arc<S>, faults: Faults) -> Self {
         Self {
             faults,
@@ -454,25 +345,11 @@ impl<S: ?Sized> FaultySink<S> {
     }
 
     /// The plan this sink applies (a shared handle).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let sink = event_testing::FaultySink::new(event_testing::MemorySink::new());
-    /// sink.faults().never_answer();
-    /// ```
     pub fn faults(&self) -> &Faults {
         &self.faults
     }
 
     /// The wrapped sink.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let sink = event_testing::FaultySink::new(event_testing::MemorySink::new());
-    /// assert!(sink.inner().events().is_empty());
-    /// ```
     pub fn inner(&self) -> &Arc<S> {
         &self.inner
     }

@@ -18,14 +18,6 @@ use crate::Faults;
 use crate::describe::{describe_records, grouped};
 
 /// The two writes a sink receives.
-///
-/// # Example
-///
-/// ```
-/// use event_testing::WriteKind;
-/// assert_eq!(WriteKind::Create.to_string(), "create");
-/// assert_eq!(WriteKind::PatchSeries.to_string(), "patch series");
-/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum WriteKind {
     /// [`EventSink::create`]: a new Event object.
@@ -44,29 +36,6 @@ impl fmt::Display for WriteKind {
 }
 
 /// One write a [`MemorySink`] answered, in the order they arrived.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{Event, ObjectRef, Recorder};
-/// use event_testing::{MemorySink, WriteKind};
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() -> Result<(), event_core::Error> {
-/// let sink = MemorySink::new();
-/// let recorder = Recorder::builder(sink.arc(), "example.com/widgets").build()?;
-/// let pod = ObjectRef::new("v1", "Pod", "web-0").within("shop");
-/// let event = Event::warning("BackOff", "Starting");
-/// recorder.publish(&event, &pod).await?;
-/// recorder.publish(&event, &pod).await?;
-///
-/// let writes = sink.writes();
-/// assert_eq!(writes.len(), 2);
-/// assert_eq!(writes[0].kind, WriteKind::Create);
-/// assert_eq!(writes[1].kind, WriteKind::PatchSeries);
-/// assert!(writes[1].patch_body().unwrap().starts_with(r#"{"series":{"count":2,"#));
-/// # Ok(()) }
-/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Write {
     /// Create or series patch.
@@ -81,29 +50,6 @@ pub struct Write {
 
 impl Write {
     /// Whether the write succeeded.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_core::{Event, ObjectRef, Recorder, RetryPolicy, SinkError};
-    /// use event_testing::MemorySink;
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), event_core::Error> {
-    /// let sink = MemorySink::new();
-    /// let recorder = Recorder::builder(sink.arc(), "example.com/widgets")
-    ///     .retry(RetryPolicy::none())
-    ///     .build()?;
-    /// sink.faults().fail_next(1, SinkError::Forbidden { message: "no".into() });
-    /// let pod = ObjectRef::new("v1", "Pod", "web-0").within("shop");
-    /// let event = Event::normal("Synced", "Reconciling");
-    /// assert!(recorder.publish(&event, &pod).await.is_err());
-    /// recorder.flush().await; // the create is still owed, and now succeeds
-    ///
-    /// let oks: Vec<bool> = sink.attempts().iter().map(|w| w.is_ok()).collect();
-    /// assert_eq!(oks, [false, true]);
-    /// # Ok(()) }
-    /// ```
     pub fn is_ok(&self) -> bool {
         self.result.is_ok()
     }
@@ -347,43 +293,18 @@ pub struct MemorySink {
 
 impl MemorySink {
     /// An empty sink on the wall clock ([`SystemClock`]).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert!(event_testing::MemorySink::new().events().is_empty());
-    /// ```
     pub fn new() -> Self {
         Self::with_clock(SystemClock)
     }
 
     /// An empty sink whose write times and `describe` ages come from
     /// `clock`; pass the same clock as the Recorder's.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_testing::{ManualClock, MemorySink};
-    ///
-    /// let clock = ManualClock::default();
-    /// let sink = MemorySink::with_clock(clock.clone());
-    /// ```
     pub fn with_clock(clock: impl Clock + 'static) -> Self {
         Self::with_shared_clock(Arc::new(clock))
     }
 
     /// Like [`with_clock`](Self::with_clock), for a clock already behind an
     /// `Arc`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use event_core::Clock;
-    ///
-    /// let clock: Arc<dyn Clock> = Arc::new(event_testing::ManualClock::default());
-    /// let sink = event_testing::MemorySink::with_shared_clock(clock.clone());
-    /// ```
     pub fn with_shared_clock(clock: Arc<dyn Clock>) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -398,16 +319,6 @@ impl MemorySink {
     /// patched) for `ttl` by the sink's clock, like the API server's
     /// `--event-ttl` (1 hour by default there). A patch of an expired event
     /// then fails with [`SinkError::NotFound`].
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use event_testing::{ManualClock, MemorySink};
-    ///
-    /// let clock = ManualClock::default();
-    /// let sink = MemorySink::with_clock(clock.clone()).event_ttl(Duration::from_secs(3600));
-    /// ```
     #[must_use]
     pub fn event_ttl(self, ttl: Duration) -> Self {
         self.lock().ttl = Some(ttl);
@@ -417,63 +328,21 @@ impl MemorySink {
     /// This sink as the `Arc<dyn EventSink>` a
     /// [`Recorder`](event_core::Recorder) takes. It shares state with
     /// `self`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let sink = event_testing::MemorySink::new();
-    /// let recorder = event_core::Recorder::builder(sink.arc(), "example.com/widgets").build();
-    /// assert!(recorder.is_ok());
-    /// ```
     pub fn arc(&self) -> Arc<dyn EventSink> {
         Arc::new(self.clone())
     }
 
     /// The clock this sink reads.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let now = event_testing::MemorySink::new().clock().now();
-    /// ```
     pub fn clock(&self) -> Arc<dyn Clock> {
         Arc::clone(&self.inner.clock)
     }
 
     /// The fault plan applied to every write before it reaches the store.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_core::SinkError;
-    ///
-    /// let sink = event_testing::MemorySink::new();
-    /// sink.faults().fail_next(2, SinkError::Throttled { retry_after: None });
-    /// ```
     pub fn faults(&self) -> &Faults {
         &self.inner.faults
     }
 
     /// The current events, in creation order.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_core::{Event, ObjectRef, Recorder};
-    /// use event_testing::MemorySink;
-    ///
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() -> Result<(), event_core::Error> {
-    /// let sink = MemorySink::new();
-    /// let recorder = Recorder::builder(sink.arc(), "example.com/widgets").build()?;
-    /// let pod = ObjectRef::new("v1", "Pod", "web-0").within("shop");
-    /// recorder.publish(&Event::normal("Pulled", "Pulling"), &pod).await?;
-    /// recorder.publish(&Event::normal("Started", "Starting"), &pod).await?;
-    ///
-    /// let reasons: Vec<String> = sink.events().into_iter().map(|e| e.reason).collect();
-    /// assert_eq!(reasons, ["Pulled", "Started"]);
-    /// # Ok(()) }
-    /// ```
     pub fn events(&self) -> Vec<EventRecord> {
         self.current(|_| true)
     }
@@ -505,34 +374,16 @@ impl MemorySink {
     }
 
     /// The current events with the given reason.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert!(event_testing::MemorySink::new().with_reason("BackOff").is_empty());
-    /// ```
     pub fn with_reason(&self, reason: &str) -> Vec<EventRecord> {
         self.current(|r| r.reason == reason)
     }
 
     /// The current Warning events.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert!(event_testing::MemorySink::new().warnings().is_empty());
-    /// ```
     pub fn warnings(&self) -> Vec<EventRecord> {
         self.current(|r| r.type_ == EventType::Warning)
     }
 
     /// The current event named `name` in `namespace`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert!(event_testing::MemorySink::new().get("shop", "web-0.1").is_none());
-    /// ```
     pub fn get(&self, namespace: &str, name: &str) -> Option<EventRecord> {
         let mut state = self.lock_fresh();
         let seq = *state.names.get(&(namespace.to_owned(), name.to_owned()))?;
@@ -627,24 +478,12 @@ impl MemorySink {
     }
 
     /// Number of accepted series patches.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert_eq!(event_testing::MemorySink::new().patches(), 0);
-    /// ```
     pub fn patches(&self) -> usize {
         self.count_ok(WriteKind::PatchSeries)
     }
 
     /// Deletes the event named `name` in `namespace`, as `kubectl delete
     /// event` would; returns whether it existed.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert!(!event_testing::MemorySink::new().delete("shop", "web-0.1"));
-    /// ```
     pub fn delete(&self, namespace: &str, name: &str) -> bool {
         let mut state = self.lock();
         match state.names.remove(&(namespace.to_owned(), name.to_owned())) {
@@ -655,14 +494,6 @@ impl MemorySink {
 
     /// Forgets every event and every logged write. The fault plan, the
     /// clock and the TTL stay.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let sink = event_testing::MemorySink::new();
-    /// sink.reset();
-    /// assert!(sink.writes().is_empty());
-    /// ```
     pub fn reset(&self) {
         let mut state = self.lock();
         state.events.clear();
@@ -709,12 +540,6 @@ impl MemorySink {
     /// object (in order of each object's first event), each headed by the
     /// object (`Pod shop/web-0:`); `No events recorded.` when there are
     /// none. This is what a failed assertion prints.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert_eq!(event_testing::MemorySink::new().describe_all(), "No events recorded.\n");
-    /// ```
     pub fn describe_all(&self) -> String {
         grouped(&self.events(), self.inner.clock.now())
     }

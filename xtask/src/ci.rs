@@ -2,24 +2,32 @@
 //! the first failure.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Instant;
+
+use crate::cargo;
 
 /// One step: a name and a cargo invocation.
 struct Step {
     name: &'static str,
+    /// The cargo of this toolchain instead of the one running the task.
+    toolchain: Option<&'static str>,
     args: &'static [&'static str],
     env: &'static [(&'static str, &'static str)],
 }
 
+/// The workspace's `rust-version`, which every crate inherits.
+const MSRV: &str = env!("CARGO_PKG_RUST_VERSION");
+
 const STEPS: &[Step] = &[
     Step {
         name: "format",
+        toolchain: None,
         args: &["fmt", "--all", "--", "--check"],
         env: &[],
     },
     Step {
         name: "clippy",
+        toolchain: None,
         args: &[
             "clippy",
             "--workspace",
@@ -33,11 +41,13 @@ const STEPS: &[Step] = &[
     },
     Step {
         name: "tests",
+        toolchain: None,
         args: &["test", "--workspace", "--all-features"],
         env: &[],
     },
     Step {
         name: "quickstart",
+        toolchain: None,
         args: &[
             "run",
             "--quiet",
@@ -50,11 +60,41 @@ const STEPS: &[Step] = &[
     },
     Step {
         name: "e2e",
+        toolchain: None,
         args: &["run", "--quiet", "-p", "e2e", "--bin", "e2e"],
         env: &[],
     },
     Step {
+        name: "msrv",
+        // Libraries and programs, not tests: dev-dependencies may need a
+        // newer Rust than users of the libraries do.
+        toolchain: Some(MSRV),
+        args: &["check", "--workspace", "--all-features"],
+        env: &[],
+    },
+    Step {
+        name: "packages",
+        toolchain: None,
+        // Every member not marked `publish = false`, packaged as crates.io
+        // would receive it and built from the package alone, with every
+        // feature. The index is read from crates.io; the workspace's own
+        // crates are taken from the packages made here.
+        args: &[
+            "publish",
+            "--dry-run",
+            "--workspace",
+            "--all-features",
+            "--allow-dirty",
+        ],
+        // k8s-openapi refuses to build without a Kubernetes version, and a
+        // library never picks one (its users' binaries do); this names one
+        // for the build of the packages alone: the oldest k8s-openapi 0.29
+        // supports.
+        env: &[("K8S_OPENAPI_ENABLED_VERSION", "1.33")],
+    },
+    Step {
         name: "docs",
+        toolchain: None,
         args: &["doc", "--workspace", "--no-deps", "--all-features"],
         env: &[("RUSTDOCFLAGS", "-D warnings")],
     },
@@ -64,20 +104,27 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     if let Some(extra) = args.first() {
         return Err(format!("ci takes no arguments (got `{extra}`)"));
     }
-    let root = workspace_root();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let started = Instant::now();
     for step in STEPS {
-        println!("==> ci step `{}`: cargo {}", step.name, step.args.join(" "));
+        let runner = step
+            .toolchain
+            .map_or(String::new(), |t| format!("rustup run {t} "));
+        println!(
+            "==> ci step `{}`: {runner}cargo {}",
+            step.name,
+            step.args.join(" ")
+        );
         let step_started = Instant::now();
-        let status = Command::new(&cargo)
+        let status = cargo::command_of(step.toolchain)
             .args(step.args)
             .envs(step.env.iter().copied())
-            .current_dir(&root)
             .status()
             .map_err(|e| format!("ci step `{}` could not start cargo: {e}", step.name))?;
         if !status.success() {
-            return Err(format!("ci step `{}` failed ({status})", step.name));
+            let hint = step.toolchain.map_or(String::new(), |t| {
+                format!("; it needs Rust {t}: `rustup toolchain install {t} --profile minimal`")
+            });
+            return Err(format!("ci step `{}` failed ({status}){hint}", step.name));
         }
         println!(
             "==> ci step `{}` passed in {:.0?}",

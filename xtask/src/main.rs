@@ -12,7 +12,9 @@ const USAGE: &str = "usage: cargo xtask <task>
 
 tasks:
   ci          format check, clippy (-D warnings), all tests (unit, integration, doc),
-              docs with warnings denied, the examples and the end-to-end suite
+              the examples, the end-to-end suite, a build with the oldest
+              supported Rust (rust-version), a dry-run publish of the library
+              crates and docs with warnings denied
   bench       side-by-side with kube-rs's recorder: a table of ratios and a plot
               (--quick for a smoke run under two minutes, --runs N)
   e2e         the end-to-end scenarios against the local Kubernetes API double,

@@ -11,45 +11,12 @@ use crate::SinkError;
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 /// Most attempts for one write (the first try included).
-///
-/// # Example
-///
-/// ```
-/// use event_core::{DEFAULT_RETRY_ATTEMPTS, RetryPolicy};
-/// assert_eq!(DEFAULT_RETRY_ATTEMPTS, 5);
-/// assert_eq!(RetryPolicy::default().attempts(), DEFAULT_RETRY_ATTEMPTS);
-/// ```
 pub const DEFAULT_RETRY_ATTEMPTS: u32 = 5;
 /// Backoff before the second attempt; doubled after each further failure.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{DEFAULT_RETRY_INITIAL_BACKOFF, RetryPolicy};
-/// assert_eq!(DEFAULT_RETRY_INITIAL_BACKOFF, std::time::Duration::from_millis(200));
-/// // The full wait after the first failure, before jitter scales it down.
-/// assert_eq!(RetryPolicy::default().backoff(1, 1.0), DEFAULT_RETRY_INITIAL_BACKOFF);
-/// ```
 pub const DEFAULT_RETRY_INITIAL_BACKOFF: Duration = Duration::from_millis(200);
 /// Longest single backoff.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{DEFAULT_RETRY_MAX_BACKOFF, RetryPolicy};
-/// assert_eq!(DEFAULT_RETRY_MAX_BACKOFF, std::time::Duration::from_secs(10));
-/// assert_eq!(RetryPolicy::default().backoff(20, 1.0), DEFAULT_RETRY_MAX_BACKOFF);
-/// ```
 pub const DEFAULT_RETRY_MAX_BACKOFF: Duration = Duration::from_secs(10);
 /// Most time spent on one write, retries and waits included.
-///
-/// # Example
-///
-/// ```
-/// use event_core::{DEFAULT_RETRY_MAX_ELAPSED, RetryPolicy};
-/// assert_eq!(DEFAULT_RETRY_MAX_ELAPSED, std::time::Duration::from_secs(30));
-/// assert_eq!(RetryPolicy::default().elapsed_limit(), DEFAULT_RETRY_MAX_ELAPSED);
-/// ```
 pub const DEFAULT_RETRY_MAX_ELAPSED: Duration = Duration::from_secs(30);
 
 /// Exponential backoff with jitter, bounded in attempts and in total time.
@@ -90,12 +57,6 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// One attempt, no retries.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert_eq!(event_core::RetryPolicy::none().attempts(), 1);
-    /// ```
     pub fn none() -> Self {
         Self {
             max_attempts: 1,
@@ -104,12 +65,6 @@ impl RetryPolicy {
     }
 
     /// Sets the most attempts (at least 1).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert_eq!(event_core::RetryPolicy::default().max_attempts(0).attempts(), 1);
-    /// ```
     #[must_use]
     pub fn max_attempts(mut self, attempts: u32) -> Self {
         self.max_attempts = attempts.max(1);
@@ -117,14 +72,6 @@ impl RetryPolicy {
     }
 
     /// Sets the first backoff.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let p = event_core::RetryPolicy::default().initial_backoff(Duration::from_millis(10));
-    /// assert!(p.backoff(1, 0.0) >= Duration::from_millis(5));
-    /// ```
     #[must_use]
     pub fn initial_backoff(mut self, backoff: Duration) -> Self {
         self.initial_backoff = backoff;
@@ -132,14 +79,6 @@ impl RetryPolicy {
     }
 
     /// Sets the longest single backoff.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let p = event_core::RetryPolicy::default().max_backoff(Duration::from_secs(1));
-    /// assert!(p.backoff(30, 1.0) <= Duration::from_secs(1));
-    /// ```
     #[must_use]
     pub fn max_backoff(mut self, backoff: Duration) -> Self {
         self.max_backoff = backoff;
@@ -147,14 +86,6 @@ impl RetryPolicy {
     }
 
     /// Sets the most total time for one write.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let p = event_core::RetryPolicy::default().max_elapsed(Duration::from_secs(5));
-    /// assert_eq!(p.elapsed_limit(), Duration::from_secs(5));
-    /// ```
     #[must_use]
     pub fn max_elapsed(mut self, elapsed: Duration) -> Self {
         self.max_elapsed = elapsed;
@@ -162,23 +93,11 @@ impl RetryPolicy {
     }
 
     /// The most attempts.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert_eq!(event_core::RetryPolicy::default().attempts(), event_core::DEFAULT_RETRY_ATTEMPTS);
-    /// ```
     pub fn attempts(&self) -> u32 {
         self.max_attempts
     }
 
     /// The most total time for one write.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert_eq!(event_core::RetryPolicy::default().elapsed_limit(), event_core::DEFAULT_RETRY_MAX_ELAPSED);
-    /// ```
     pub fn elapsed_limit(&self) -> Duration {
         self.max_elapsed
     }
@@ -307,6 +226,21 @@ mod tests {
 
         let mut b = Budget::start(RetryPolicy::default().max_elapsed(Duration::from_secs(1)));
         assert_eq!(b.next_wait(&short), None, "beyond the total time");
+    }
+
+    #[test]
+    fn settings_are_kept_and_attempts_are_at_least_one() {
+        assert_eq!(RetryPolicy::none().attempts(), 1);
+        assert_eq!(RetryPolicy::default().max_attempts(0).attempts(), 1);
+        assert_eq!(RetryPolicy::default().max_attempts(7).attempts(), 7);
+        let p = RetryPolicy::default()
+            .initial_backoff(Duration::from_millis(10))
+            .max_backoff(Duration::from_millis(30))
+            .max_elapsed(Duration::from_secs(5));
+        assert_eq!(p.elapsed_limit(), Duration::from_secs(5));
+        assert_eq!(p.backoff(1, 1.0), Duration::from_millis(10));
+        assert_eq!(p.backoff(1, 0.0), Duration::from_millis(5));
+        assert_eq!(p.backoff(3, 1.0), Duration::from_millis(30));
     }
 
     #[test]
