@@ -1,18 +1,17 @@
 //! The API double's tokens, permissions, fault injection and request log.
 
-#![cfg(feature = "apiserver")]
 #![allow(clippy::unwrap_used)] // test helpers
 
-mod apiserver_support;
+mod support;
 
 use std::time::Duration;
 
-use apiserver_support::{event, event_json, now_micro, raw_request, status};
-use event_testing::apiserver::{ApiServer, FaultAction, FaultRule, Permissions, RandomFaults};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube_apiserver_double::{ApiServer, FaultAction, FaultRule, Permissions, RandomFaults};
 use serde_json::json;
+use support::{event, event_json, now_micro, raw_request, status};
 
 #[tokio::test]
 async fn token_without_patch_is_forbidden() {

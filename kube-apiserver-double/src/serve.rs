@@ -8,7 +8,7 @@ use super::{ApiServer, ApiServerError, DEFAULT_EVENT_TTL};
 /// Settings for [`serve_until_ctrl_c`].
 ///
 /// ```
-/// use event_testing::apiserver::ServeOptions;
+/// use kube_apiserver_double::ServeOptions;
 ///
 /// let opts = ServeOptions {
 ///     kubeconfig: Some("/tmp/events-kubeconfig".into()),
@@ -60,8 +60,8 @@ impl Default for ServeOptions {
 /// # Example
 ///
 /// ```no_run
-/// # #[tokio::main] async fn main() -> Result<(), event_testing::apiserver::ApiServerError> {
-/// use event_testing::apiserver::{ServeOptions, serve_until_ctrl_c};
+/// # #[tokio::main] async fn main() -> Result<(), kube_apiserver_double::ApiServerError> {
+/// use kube_apiserver_double::{ServeOptions, serve_until_ctrl_c};
 ///
 /// serve_until_ctrl_c(ServeOptions { kubeconfig: Some("kubeconfig".into()), ..Default::default() }).await
 /// # }
@@ -93,8 +93,8 @@ pub async fn serve_until_ctrl_c(opts: ServeOptions) -> Result<(), ApiServerError
 /// # Example
 ///
 /// ```
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), event_testing::apiserver::ApiServerError> {
-/// use event_testing::apiserver::{ServeOptions, serve_until};
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), kube_apiserver_double::ApiServerError> {
+/// use kube_apiserver_double::{ServeOptions, serve_until};
 ///
 /// // Stops at once; a real caller waits for a signal or a channel.
 /// serve_until(ServeOptions::default(), async {}).await

@@ -1,17 +1,16 @@
 //! The API double through `kube::Client`: events through both API versions,
 //! validation, conflicts, immutability, TTL.
 
-#![cfg(feature = "apiserver")]
 #![allow(clippy::unwrap_used)] // test helpers
 
-mod apiserver_support;
+mod support;
 
-use apiserver_support::{create_raw, event, event_json, now_micro, status};
-use event_testing::apiserver::ApiServer;
 use k8s_openapi::api::core::v1::Event as CoreEvent;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kube_apiserver_double::ApiServer;
 use serde_json::json;
+use support::{create_raw, event, event_json, now_micro, status};
 
 #[tokio::test]
 async fn event_created_through_events_v1_reads_back_through_core_v1() {

@@ -28,9 +28,47 @@ impl IncludeObject {
 /// `3m20s`, `5h`, `2d3h`); a moment slightly in the future is `0s`.
 pub(crate) fn human_duration(seconds: i64) -> String {
     match u64::try_from(seconds) {
-        Ok(secs) => crate::format_age(std::time::Duration::from_secs(secs)),
+        Ok(secs) => format_age(secs),
         Err(_) if seconds == -1 => "0s".to_owned(),
         Err(_) => "<invalid>".to_owned(),
+    }
+}
+
+/// Whole seconds up to two minutes, then minutes and seconds up to ten
+/// minutes, minutes up to three hours, hours and minutes up to eight hours,
+/// hours up to two days, days and hours up to eight days, days up to two
+/// years, years and days up to eight years, then years: kubectl's ages.
+fn format_age(secs: u64) -> String {
+    const MINUTE: u64 = 60;
+    const HOUR: u64 = 60 * MINUTE;
+    const DAY: u64 = 24 * HOUR;
+    const YEAR: u64 = 365 * DAY;
+    let pair = |big: u64, big_unit: &str, small: u64, small_unit: &str| {
+        if small == 0 {
+            format!("{big}{big_unit}")
+        } else {
+            format!("{big}{big_unit}{small}{small_unit}")
+        }
+    };
+    let (minutes, hours, days) = (secs / MINUTE, secs / HOUR, secs / DAY);
+    if secs < 2 * MINUTE {
+        format!("{secs}s")
+    } else if minutes < 10 {
+        pair(minutes, "m", secs % MINUTE, "s")
+    } else if minutes < 3 * 60 {
+        format!("{minutes}m")
+    } else if hours < 8 {
+        pair(hours, "h", minutes % 60, "m")
+    } else if hours < 48 {
+        format!("{hours}h")
+    } else if hours < 8 * 24 {
+        pair(days, "d", hours % 24, "h")
+    } else if days < 2 * 365 {
+        format!("{days}d")
+    } else if days < 8 * 365 {
+        pair(secs / YEAR, "y", days % 365, "d")
+    } else {
+        format!("{}y", secs / YEAR)
     }
 }
 

@@ -16,7 +16,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// assert!(server.events_json().is_empty());
     /// # Ok(()) }
     /// ```
@@ -31,7 +31,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// assert!(server.events().is_empty());
     /// # Ok(()) }
     /// ```
@@ -49,7 +49,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// assert!(server.core_events().is_empty());
     /// # Ok(()) }
     /// ```
@@ -67,7 +67,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// assert!(server.event("default", "nope").is_none());
     /// # Ok(()) }
     /// ```
@@ -87,7 +87,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// assert!(!server.delete_event("default", "nope"));
     /// # Ok(()) }
     /// ```
@@ -111,7 +111,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// assert_eq!(server.expire_events(), 0);
     /// # Ok(()) }
     /// ```
@@ -135,7 +135,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// let cm = server.create_object(serde_json::json!({
     ///     "apiVersion": "v1", "kind": "ConfigMap",
     ///     "metadata": {"name": "settings", "namespace": "shop"},
@@ -212,7 +212,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// let ns = server.create_namespace("shop")?;
     /// assert_eq!(ns.metadata.name.as_deref(), Some("shop"));
     /// # Ok(()) }
@@ -239,7 +239,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// let pod = server.create_pod("shop", "web-0")?;
     /// assert_ne!(pod.metadata.uid.as_deref(), Some("web-0"));
     /// # Ok(()) }
@@ -266,7 +266,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// let cm = server.create_configmap("shop", "settings", &[("color", "blue")])?;
     /// assert_eq!(cm.data.unwrap()["color"], "blue");
     /// # Ok(()) }
@@ -301,7 +301,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// let node = server.create_node("node-1")?;
     /// assert!(node.metadata.namespace.is_none());
     /// # Ok(()) }
@@ -328,7 +328,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// assert!(server.object("namespaces", "", "default").is_some());
     /// # Ok(()) }
     /// ```

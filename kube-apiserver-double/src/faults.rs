@@ -9,7 +9,7 @@ use std::time::Duration;
 /// # Example
 ///
 /// ```
-/// assert_eq!(event_testing::apiserver::REQUEST_LOG_LIMIT, 100_000);
+/// assert_eq!(kube_apiserver_double::REQUEST_LOG_LIMIT, 100_000);
 /// ```
 pub const REQUEST_LOG_LIMIT: usize = 100_000;
 
@@ -22,7 +22,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// # Example
 ///
 /// ```
-/// use event_testing::apiserver::{FaultAction, RandomFaults};
+/// use kube_apiserver_double::{FaultAction, RandomFaults};
 ///
 /// let faults = RandomFaults::new(1, 0.1).actions(vec![FaultAction::DropResponse]);
 /// # let _ = faults;
@@ -50,7 +50,7 @@ pub enum FaultAction {
 /// A fault for the next `times` requests that match.
 ///
 /// ```
-/// use event_testing::apiserver::FaultRule;
+/// use kube_apiserver_double::FaultRule;
 ///
 /// // The next two PATCHes of events answer 503.
 /// let rule = FaultRule::status(503).times(2).method("PATCH").path_prefix("/apis/events.k8s.io/");
@@ -90,7 +90,7 @@ impl FaultRule {
     /// # Example
     ///
     /// ```
-    /// use event_testing::apiserver::FaultRule;
+    /// use kube_apiserver_double::FaultRule;
     ///
     /// let rule = FaultRule::status(500);
     /// # let _ = rule;
@@ -107,7 +107,7 @@ impl FaultRule {
     /// # Example
     ///
     /// ```
-    /// use event_testing::apiserver::FaultRule;
+    /// use kube_apiserver_double::FaultRule;
     ///
     /// let rule = FaultRule::throttle(2).times(3);
     /// # let _ = rule;
@@ -124,7 +124,7 @@ impl FaultRule {
     /// # Example
     ///
     /// ```
-    /// use event_testing::apiserver::FaultRule;
+    /// use kube_apiserver_double::FaultRule;
     ///
     /// let rule = FaultRule::drop_connection().method("POST");
     /// # let _ = rule;
@@ -138,7 +138,7 @@ impl FaultRule {
     /// # Example
     ///
     /// ```
-    /// use event_testing::apiserver::FaultRule;
+    /// use kube_apiserver_double::FaultRule;
     ///
     /// // The event is stored, but the client sees a broken connection.
     /// let rule = FaultRule::drop_response().method("POST").path_prefix("/apis/events.k8s.io/");
@@ -153,7 +153,7 @@ impl FaultRule {
     /// # Example
     ///
     /// ```
-    /// use event_testing::apiserver::FaultRule;
+    /// use kube_apiserver_double::FaultRule;
     ///
     /// let rule = FaultRule::delay(std::time::Duration::from_millis(50)).times(10);
     /// # let _ = rule;
@@ -175,7 +175,7 @@ impl FaultRule {
     /// # Example
     ///
     /// ```
-    /// use event_testing::apiserver::FaultRule;
+    /// use kube_apiserver_double::FaultRule;
     ///
     /// let rule = FaultRule::status(503).times(5);
     /// # let _ = rule;
@@ -191,7 +191,7 @@ impl FaultRule {
     /// # Example
     ///
     /// ```
-    /// use event_testing::apiserver::FaultRule;
+    /// use kube_apiserver_double::FaultRule;
     ///
     /// let rule = FaultRule::status(409).method("patch"); // any case
     /// # let _ = rule;
@@ -207,7 +207,7 @@ impl FaultRule {
     /// # Example
     ///
     /// ```
-    /// use event_testing::apiserver::FaultRule;
+    /// use kube_apiserver_double::FaultRule;
     ///
     /// let rule = FaultRule::status(500).path_prefix("/api/v1/namespaces/shop/");
     /// # let _ = rule;
@@ -224,7 +224,7 @@ impl FaultRule {
 /// 500, 503 and a dropped connection).
 ///
 /// ```
-/// use event_testing::apiserver::{FaultAction, RandomFaults};
+/// use kube_apiserver_double::{FaultAction, RandomFaults};
 ///
 /// let faults = RandomFaults::new(42, 0.3)
 ///     .actions(vec![FaultAction::Status { code: 500, retry_after: None }, FaultAction::Drop])
@@ -246,7 +246,7 @@ impl RandomFaults {
     /// # Example
     ///
     /// ```
-    /// use event_testing::apiserver::RandomFaults;
+    /// use kube_apiserver_double::RandomFaults;
     ///
     /// let faults = RandomFaults::new(42, 0.3);
     /// # let _ = faults;
@@ -275,7 +275,7 @@ impl RandomFaults {
     /// # Example
     ///
     /// ```
-    /// use event_testing::apiserver::{FaultAction, RandomFaults};
+    /// use kube_apiserver_double::{FaultAction, RandomFaults};
     ///
     /// let faults = RandomFaults::new(42, 0.3)
     ///     .actions(vec![FaultAction::Status { code: 429, retry_after: Some(1) }]);
@@ -294,7 +294,7 @@ impl RandomFaults {
     /// # Example
     ///
     /// ```
-    /// use event_testing::apiserver::RandomFaults;
+    /// use kube_apiserver_double::RandomFaults;
     ///
     /// let faults = RandomFaults::new(42, 0.3).method("PATCH");
     /// # let _ = faults;
@@ -310,7 +310,7 @@ impl RandomFaults {
     /// # Example
     ///
     /// ```
-    /// use event_testing::apiserver::RandomFaults;
+    /// use kube_apiserver_double::RandomFaults;
     ///
     /// let faults = RandomFaults::new(42, 0.3).path_prefix("/apis/events.k8s.io/");
     /// # let _ = faults;
@@ -350,7 +350,7 @@ pub(crate) struct Decision {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use event_testing::apiserver::{ApiServer, FaultRule};
+/// use kube_apiserver_double::{ApiServer, FaultRule};
 ///
 /// let server = ApiServer::builder().plain_http().start().await?;
 /// server.faults().fail_next(2, 503);
@@ -369,7 +369,7 @@ impl ServerFaults {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::{ApiServer, FaultRule};
+    /// use kube_apiserver_double::{ApiServer, FaultRule};
     /// let server = ApiServer::start().await?;
     /// server.faults().add(FaultRule::status(500).times(2).method("POST"));
     /// # Ok(()) }
@@ -384,7 +384,7 @@ impl ServerFaults {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// server.faults().fail_next(1, 500);
     /// let err = server.client().await?.apiserver_version().await.unwrap_err();
     /// assert!(matches!(err, kube::Error::Api(s) if s.code == 500));
@@ -400,7 +400,7 @@ impl ServerFaults {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// server.faults().throttle_next(1, 1);
     /// # server.faults().clear();
     /// # Ok(()) }
@@ -415,7 +415,7 @@ impl ServerFaults {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// server.faults().drop_next(1);
     /// assert!(server.client().await?.apiserver_version().await.is_err());
     /// assert_eq!(server.requests().all()[0].status, None);
@@ -431,7 +431,7 @@ impl ServerFaults {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// server.faults().set_latency(Some(std::time::Duration::from_millis(1)));
     /// server.client().await?.apiserver_version().await?;
     /// server.faults().set_latency(None);
@@ -447,7 +447,7 @@ impl ServerFaults {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::{ApiServer, RandomFaults};
+    /// use kube_apiserver_double::{ApiServer, RandomFaults};
     /// let server = ApiServer::start().await?;
     /// server.faults().set_random(Some(RandomFaults::new(7, 0.3).path_prefix("/apis/events.k8s.io/")));
     /// # Ok(()) }
@@ -462,7 +462,7 @@ impl ServerFaults {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// server.faults().fail_next(5, 503);
     /// server.faults().clear();
     /// server.client().await?.apiserver_version().await?;
@@ -482,7 +482,7 @@ impl ServerFaults {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// server.faults().fail_next(1, 500);
     /// let _ = server.client().await?.apiserver_version().await;
     /// assert_eq!(server.faults().injected(), 1);
@@ -533,7 +533,7 @@ impl ServerFaults {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use event_testing::apiserver::ApiServer;
+/// use kube_apiserver_double::ApiServer;
 /// use k8s_openapi::api::core::v1::ConfigMap;
 /// use kube::api::{Api, ListParams};
 ///
@@ -583,7 +583,7 @@ impl RequestRecord {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::ApiServer;
+    /// use kube_apiserver_double::ApiServer;
     /// use k8s_openapi::api::core::v1::ConfigMap;
     /// use kube::api::{Api, ListParams};
     ///
@@ -609,7 +609,7 @@ impl RequestRecord {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::ApiServer;
+    /// use kube_apiserver_double::ApiServer;
     /// use k8s_openapi::api::core::v1::ConfigMap;
     /// use kube::api::{Api, ListParams};
     ///
@@ -640,7 +640,7 @@ struct LogState {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use event_testing::apiserver::ApiServer;
+/// use kube_apiserver_double::ApiServer;
 ///
 /// let server = ApiServer::builder().plain_http().start().await?;
 /// let log = server.requests();
@@ -668,7 +668,7 @@ impl RequestLog {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::ApiServer;
+    /// use kube_apiserver_double::ApiServer;
     /// use k8s_openapi::api::core::v1::ConfigMap;
     /// use kube::api::{Api, ListParams};
     ///
@@ -690,7 +690,7 @@ impl RequestLog {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::ApiServer;
+    /// use kube_apiserver_double::ApiServer;
     /// use k8s_openapi::api::core::v1::ConfigMap;
     /// use kube::api::{Api, ListParams};
     ///
@@ -717,7 +717,7 @@ impl RequestLog {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::ApiServer;
+    /// use kube_apiserver_double::ApiServer;
     /// use k8s_openapi::api::core::v1::ConfigMap;
     /// use kube::api::{Api, ListParams};
     ///
@@ -743,7 +743,7 @@ impl RequestLog {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::ApiServer;
+    /// use kube_apiserver_double::ApiServer;
     /// use k8s_openapi::api::core::v1::ConfigMap;
     /// use kube::api::{Api, ListParams};
     ///
@@ -765,7 +765,7 @@ impl RequestLog {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::ApiServer;
+    /// use kube_apiserver_double::ApiServer;
     /// use k8s_openapi::api::core::v1::ConfigMap;
     /// use kube::api::{Api, ListParams};
     ///
@@ -787,7 +787,7 @@ impl RequestLog {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::ApiServer;
+    /// use kube_apiserver_double::ApiServer;
     /// use k8s_openapi::api::core::v1::ConfigMap;
     /// use kube::api::{Api, ListParams};
     ///
@@ -811,7 +811,7 @@ impl RequestLog {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::ApiServer;
+    /// use kube_apiserver_double::ApiServer;
     /// use k8s_openapi::api::core::v1::ConfigMap;
     /// use kube::api::{Api, ListParams};
     ///
@@ -840,7 +840,7 @@ impl RequestLog {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::ApiServer;
+    /// use kube_apiserver_double::ApiServer;
     /// use k8s_openapi::api::core::v1::ConfigMap;
     /// use kube::api::{Api, ListParams};
     ///

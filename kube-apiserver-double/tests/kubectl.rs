@@ -2,17 +2,16 @@
 //! `kube::Client` show in `kubectl get events`, `kubectl describe` and
 //! `kubectl events`. Skipped with a message when kubectl is not on PATH.
 
-#![cfg(feature = "apiserver")]
 #![allow(clippy::unwrap_used)] // test helpers
 
-mod apiserver_support;
+mod support;
 
-use apiserver_support::{event, event_json, kubectl, kubectl_available, micro};
-use event_testing::apiserver::ApiServer;
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube_apiserver_double::ApiServer;
 use serde_json::json;
+use support::{event, event_json, kubectl, kubectl_available, micro};
 
 macro_rules! require_kubectl {
     () => {

@@ -11,8 +11,8 @@
 use std::process::Command;
 use std::time::Duration;
 
-use event_testing::apiserver::ApiServer;
 use k8s_openapi::api::events::v1::Event;
+use kube_apiserver_double::ApiServer;
 use serde_json::{Value, json};
 
 /// A valid events.k8s.io/v1 event about Pod `ns/pod`.

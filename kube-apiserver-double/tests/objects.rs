@@ -1,17 +1,14 @@
 //! The API double's other kinds, watches, TTL, the core/v1 write path,
 //! discovery and shutdown.
 
-#![cfg(feature = "apiserver")]
 #![allow(clippy::unwrap_used)] // test helpers
 
-mod apiserver_support;
+mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use apiserver_support::{event, event_json, now_micro, status};
 use event_core::Clock;
-use event_testing::apiserver::ApiServer;
 use futures::{StreamExt, TryStreamExt};
 use jiff::{SignedDuration, Timestamp};
 use k8s_openapi::api::core::v1::{ConfigMap, Event as CoreEvent, Namespace, Node, Pod};
@@ -20,7 +17,9 @@ use kube::api::{
     Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
 };
 use kube::runtime::watcher;
+use kube_apiserver_double::ApiServer;
 use serde_json::json;
+use support::{event, event_json, now_micro, status};
 
 #[derive(Debug)]
 struct TestClock(Mutex<Timestamp>);
@@ -454,7 +453,7 @@ async fn dropping_the_server_stops_it_and_removes_the_kubeconfig() {
 
 #[tokio::test]
 async fn serve_until_writes_the_kubeconfig_and_stops_on_signal() {
-    use event_testing::apiserver::{ServeOptions, serve_until};
+    use kube_apiserver_double::{ServeOptions, serve_until};
     let dir = std::env::temp_dir().join(format!(
         "serve-until-{}-{}",
         std::process::id(),
@@ -477,9 +476,7 @@ async fn serve_until_writes_the_kubeconfig_and_stops_on_signal() {
         assert!(tries < 10_000, "no kubeconfig written");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let config = event_testing::apiserver::load_kubeconfig(&path)
-        .await
-        .unwrap();
+    let config = event_kube::config::load_kubeconfig(&path).await.unwrap();
     let client = kube::Client::try_from(config).unwrap();
     let pods: Api<Pod> = Api::namespaced(client.clone(), "shop");
     assert!(pods.get("web-0").await.is_ok());

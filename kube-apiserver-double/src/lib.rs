@@ -1,4 +1,4 @@
-//! A local double of the Kubernetes API for events (feature `apiserver`).
+//! A local double of the Kubernetes API server for events.
 //!
 //! [`ApiServer`] serves, on `127.0.0.1` over HTTPS with a certificate
 //! authority made at start (or plain HTTP on request), the part of the
@@ -25,7 +25,7 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use event_testing::apiserver::ApiServer;
+//! use kube_apiserver_double::ApiServer;
 //! use k8s_openapi::api::events::v1::Event;
 //! use kube::api::{Api, PostParams};
 //!
@@ -97,7 +97,6 @@
 
 mod auth;
 mod builder;
-mod config;
 mod events;
 mod faults;
 mod handlers;
@@ -120,11 +119,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use event_kube::config::ConfigError;
 use tokio::task::JoinHandle;
 
 pub use auth::Permissions;
 pub use builder::ApiServerBuilder;
-pub use config::{config_from_kubeconfig, load_kubeconfig, skip_proxy_for_loopback};
 pub use faults::{
     FaultAction, FaultRule, REQUEST_LOG_LIMIT, RandomFaults, RequestLog, RequestRecord,
     ServerFaults,
@@ -140,7 +139,7 @@ use status::ApiError;
 /// # Example
 ///
 /// ```
-/// assert_eq!(event_testing::apiserver::DEFAULT_EVENT_TTL.as_secs(), 3600);
+/// assert_eq!(kube_apiserver_double::DEFAULT_EVENT_TTL.as_secs(), 3600);
 /// ```
 pub const DEFAULT_EVENT_TTL: Duration = Duration::from_secs(3600);
 
@@ -149,7 +148,7 @@ pub const DEFAULT_EVENT_TTL: Duration = Duration::from_secs(3600);
 /// # Example
 ///
 /// ```
-/// assert_eq!(event_testing::apiserver::ADMIN_USER, "admin");
+/// assert_eq!(kube_apiserver_double::ADMIN_USER, "admin");
 /// ```
 pub const ADMIN_USER: &str = "admin";
 
@@ -159,10 +158,10 @@ pub const ADMIN_USER: &str = "admin";
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use event_testing::apiserver::ApiServer;
+/// use kube_apiserver_double::ApiServer;
 ///
 /// let server = ApiServer::start().await?;
-/// for ns in event_testing::apiserver::INITIAL_NAMESPACES {
+/// for ns in kube_apiserver_double::INITIAL_NAMESPACES {
 ///     assert!(server.object("namespaces", "", ns).is_some());
 /// }
 /// # Ok(()) }
@@ -176,7 +175,7 @@ pub const INITIAL_NAMESPACES: [&str; 4] =
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use event_testing::apiserver::{ApiServer, ApiServerError};
+/// use kube_apiserver_double::{ApiServer, ApiServerError};
 ///
 /// let server = ApiServer::start().await?;
 /// server.create_namespace("shop")?;
@@ -252,7 +251,7 @@ impl From<ApiError> for ApiServerError {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let server = event_testing::apiserver::ApiServer::start().await?;
+/// let server = kube_apiserver_double::ApiServer::start().await?;
 /// server.create_node("node-1")?;
 /// println!("kubectl --kubeconfig {} describe node node-1", server.kubeconfig_path().display());
 /// # Ok(()) }
@@ -288,7 +287,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// assert!(server.url().starts_with("https://127.0.0.1:"));
     /// # Ok(()) }
     /// ```
@@ -303,7 +302,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::builder().plain_http().start().await?;
+    /// let server = kube_apiserver_double::ApiServer::builder().plain_http().start().await?;
     /// assert!(server.url().starts_with("http://"));
     /// # Ok(()) }
     /// ```
@@ -318,7 +317,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// assert!(server.addr().ip().is_loopback());
     /// # Ok(()) }
     /// ```
@@ -333,7 +332,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// assert!(server.url().ends_with(&server.addr().port().to_string()));
     /// # Ok(()) }
     /// ```
@@ -348,7 +347,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// assert!(server.ca_pem().unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
     /// # Ok(()) }
     /// ```
@@ -363,7 +362,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::builder().admin_token("t0k3n").start().await?;
+    /// let server = kube_apiserver_double::ApiServer::builder().admin_token("t0k3n").start().await?;
     /// assert_eq!(server.admin_token(), "t0k3n");
     /// # Ok(()) }
     /// ```
@@ -378,7 +377,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// let path = server.kubeconfig_path().to_path_buf();
     /// assert!(path.exists());
     /// drop(server);
@@ -396,7 +395,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// assert!(server.kubeconfig(None).contains("certificate-authority-data"));
     /// # Ok(()) }
     /// ```
@@ -421,7 +420,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// let path = std::env::temp_dir().join(format!("kubeconfig-doc-{}", std::process::id()));
     /// server.write_kubeconfig(&path, None)?;
     /// # std::fs::remove_file(&path)?;
@@ -445,7 +444,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// let client = server.client().await?;
     /// let version = client.apiserver_version().await?;
     /// assert_eq!(version.major, "1");
@@ -468,7 +467,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::{ApiServer, Permissions};
+    /// use kube_apiserver_double::{ApiServer, Permissions};
     /// let server = ApiServer::builder().token("reader", Permissions::none().allow("*", "get")).start().await?;
     /// let _reader = server.client_with_token("reader").await?;
     /// # Ok(()) }
@@ -488,8 +487,13 @@ impl ApiServer {
         // kube's TLS setup uses the process-wide crypto provider; make sure
         // there is one even when more than one is compiled in.
         let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
-        let config = load_kubeconfig(path).await?;
-        kube::Client::try_from(config).map_err(ApiServerError::Kube)
+        event_kube::config::client_from_kubeconfig(path)
+            .await
+            .map_err(|e| match e {
+                ConfigError::Client(e) => ApiServerError::Kube(e),
+                ConfigError::Kubeconfig(e) => ApiServerError::Kubeconfig(e.to_string()),
+                other => ApiServerError::Kubeconfig(other.to_string()),
+            })
     }
 
     /// The fault injection handle.
@@ -499,7 +503,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// server.faults().fail_next(1, 500);
     /// # Ok(()) }
     /// ```
@@ -514,7 +518,7 @@ impl ApiServer {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let server = event_testing::apiserver::ApiServer::start().await?;
+    /// let server = kube_apiserver_double::ApiServer::start().await?;
     /// server.client().await?.apiserver_version().await?;
     /// assert_eq!(server.requests().count("GET", "/version"), 1);
     /// # Ok(()) }

@@ -1,14 +1,15 @@
-//! `apiserver --kubeconfig PATH [--port N] [--http] [--event-ttl SECS]
+//! `kube-apiserver-double --kubeconfig PATH [--port N] [--http] [--event-ttl SECS]
 //! [--pod NS/NAME]... [--node NAME]...`: runs the local Kubernetes API
 //! double until Ctrl-C, with its kubeconfig written to PATH.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use event_testing::apiserver::{ServeOptions, serve_until_ctrl_c};
+use kube_apiserver_double::{ServeOptions, serve_until_ctrl_c};
 
-const USAGE: &str = "usage: apiserver --kubeconfig PATH [--port N] [--http] [--event-ttl SECS]
-                 [--pod NS/NAME]... [--node NAME]...
+const USAGE: &str =
+    "usage: kube-apiserver-double --kubeconfig PATH [--port N] [--http] [--event-ttl SECS]
+                             [--pod NS/NAME]... [--node NAME]...
 
 Runs the local Kubernetes API double on 127.0.0.1 until Ctrl-C and writes a
 kubeconfig for it to PATH (kubectl --kubeconfig PATH ...). HTTPS with a fresh
@@ -55,14 +56,14 @@ async fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Err(message) => {
-            eprintln!("apiserver: {message}");
+            eprintln!("kube-apiserver-double: {message}");
             return ExitCode::FAILURE;
         }
     };
     match serve_until_ctrl_c(opts).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("apiserver: {e}");
+            eprintln!("kube-apiserver-double: {e}");
             ExitCode::FAILURE
         }
     }

@@ -10,7 +10,7 @@
 /// `delete`.
 ///
 /// ```
-/// use event_testing::apiserver::Permissions;
+/// use kube_apiserver_double::Permissions;
 ///
 /// let publisher = Permissions::none().allow("events", "create").allow("events", "patch");
 /// assert!(publisher.allows("events", "events.k8s.io", "patch"));
@@ -33,7 +33,7 @@ impl Permissions {
     /// # Example
     ///
     /// ```
-    /// use event_testing::apiserver::Permissions;
+    /// use kube_apiserver_double::Permissions;
     ///
     /// assert!(Permissions::all().allows("pods", "", "delete"));
     /// ```
@@ -51,7 +51,7 @@ impl Permissions {
     /// # Example
     ///
     /// ```
-    /// use event_testing::apiserver::Permissions;
+    /// use kube_apiserver_double::Permissions;
     ///
     /// assert!(!Permissions::none().allows("events", "events.k8s.io", "create"));
     /// ```
@@ -68,7 +68,7 @@ impl Permissions {
     /// # Example
     ///
     /// ```
-    /// use event_testing::apiserver::Permissions;
+    /// use kube_apiserver_double::Permissions;
     ///
     /// let p = Permissions::none().allow("configmaps", "*");
     /// assert!(p.allows("configmaps", "", "watch"));
@@ -84,7 +84,7 @@ impl Permissions {
     /// # Example
     ///
     /// ```
-    /// use event_testing::apiserver::Permissions;
+    /// use kube_apiserver_double::Permissions;
     ///
     /// let p = Permissions::all().allow("events", "patch").deny("events", "patch");
     /// assert!(!p.allows("events", "events.k8s.io", "patch"));
@@ -100,7 +100,7 @@ impl Permissions {
     /// # Example
     ///
     /// ```
-    /// use event_testing::apiserver::Permissions;
+    /// use kube_apiserver_double::Permissions;
     ///
     /// let p = Permissions::none().allow("events.events.k8s.io", "create");
     /// assert!(p.allows("events", "events.k8s.io", "create"));

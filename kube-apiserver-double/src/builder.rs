@@ -23,7 +23,7 @@ use super::{
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// use std::time::Duration;
-/// use event_testing::apiserver::{ApiServer, Permissions};
+/// use kube_apiserver_double::{ApiServer, Permissions};
 ///
 /// let server = ApiServer::builder()
 ///     .event_ttl(Duration::from_secs(60))
@@ -66,7 +66,7 @@ impl ApiServerBuilder {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::ApiServer;
+    /// use kube_apiserver_double::ApiServer;
     ///
     /// let server = ApiServer::builder().plain_http().start().await?;
     /// assert!(server.ca_pem().is_none());
@@ -84,7 +84,7 @@ impl ApiServerBuilder {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::ApiServer;
+    /// use kube_apiserver_double::ApiServer;
     ///
     /// let server = ApiServer::builder().port(0).start().await?; // 0: any free port
     /// assert_ne!(server.addr().port(), 0);
@@ -103,7 +103,7 @@ impl ApiServerBuilder {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::ApiServer;
+    /// use kube_apiserver_double::ApiServer;
     ///
     /// let server = ApiServer::builder().event_ttl(std::time::Duration::from_secs(5)).start().await?;
     /// # let _ = server;
@@ -122,7 +122,7 @@ impl ApiServerBuilder {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::ApiServer;
+    /// use kube_apiserver_double::ApiServer;
     ///
     /// let server = ApiServer::builder().admin_token("secret").start().await?;
     /// assert!(server.kubeconfig(None).contains("secret"));
@@ -140,7 +140,7 @@ impl ApiServerBuilder {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::{ApiServer, Permissions};
+    /// use kube_apiserver_double::{ApiServer, Permissions};
     ///
     /// let server = ApiServer::builder().token("viewer", Permissions::none().allow("*", "get")).start().await?;
     /// let viewer = server.client_with_token("viewer").await?;
@@ -161,7 +161,7 @@ impl ApiServerBuilder {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::{ApiServer, Permissions};
+    /// use kube_apiserver_double::{ApiServer, Permissions};
     ///
     /// let server = ApiServer::builder()
     ///     .user_token("t1", "system:serviceaccount:shop:widgets", Permissions::all().deny("events", "patch"))
@@ -192,7 +192,7 @@ impl ApiServerBuilder {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::ApiServer;
+    /// use kube_apiserver_double::ApiServer;
     ///
     /// use std::sync::Arc;
     ///
@@ -214,7 +214,7 @@ impl ApiServerBuilder {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::ApiServer;
+    /// use kube_apiserver_double::ApiServer;
     ///
     /// use k8s_openapi::api::core::v1::ConfigMap;
     /// use kube::api::{Api, PostParams};
@@ -244,7 +244,7 @@ impl ApiServerBuilder {
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// use event_testing::apiserver::ApiServer;
+    /// use kube_apiserver_double::ApiServer;
     ///
     /// let server = ApiServer::builder().start().await?;
     /// assert!(server.kubeconfig_path().exists());
