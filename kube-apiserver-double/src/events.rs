@@ -6,7 +6,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::names::{dns_label_errors, dns_subdomain_errors, qualified_name_errors};
+use super::meta::{NameRule, content_errors, create_errors};
+use super::names::{dns_subdomain_errors, qualified_name_errors};
 use super::resources::View;
 use super::status::{ApiError, FieldError, quote, render_value};
 
@@ -231,6 +232,11 @@ impl EventDoc {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
+    /// The metadata as JSON, for the rules every kind shares.
+    pub(crate) fn meta_value(&self) -> Value {
+        serde_json::to_value(&self.metadata).unwrap_or(Value::Null)
+    }
+
     /// Reads back a stored event.
     pub(crate) fn from_stored(v: &Value) -> Option<EventDoc> {
         serde_json::from_value(v.clone()).ok()
@@ -293,8 +299,14 @@ fn str_or_empty(s: Option<&String>) -> &str {
     s.map_or("", String::as_str)
 }
 
-/// The checks every event passes, whatever API it came through.
-fn legacy_errors(doc: &EventDoc) -> Vec<FieldError> {
+/// The checks every event passes, whatever API it came through. The
+/// reporting controller is named by the field of the request's API
+/// (`reportingComponent` in core/v1).
+fn legacy_errors(doc: &EventDoc, view: View) -> Vec<FieldError> {
+    let controller_field = match view {
+        View::Core => "reportingComponent",
+        View::EventsV1 => "reportingController",
+    };
     let mut errs = Vec::new();
     let ns = str_or_empty(doc.metadata.namespace.as_ref());
     let regarding_ns = doc
@@ -327,11 +339,11 @@ fn legacy_errors(doc: &EventDoc) -> Vec<FieldError> {
         }
         let controller = str_or_empty(doc.reporting_controller.as_ref());
         if controller.is_empty() {
-            errs.push(FieldError::required("reportingController", ""));
+            errs.push(FieldError::required(controller_field, ""));
         }
         for msg in qualified_name_errors(controller) {
             errs.push(FieldError::invalid(
-                "reportingController",
+                controller_field,
                 &quote(controller),
                 &msg,
             ));
@@ -389,37 +401,17 @@ fn series_errors(doc: &EventDoc) -> Vec<FieldError> {
     errs
 }
 
-fn meta_errors(meta: &ObjectMeta) -> Vec<FieldError> {
-    let mut errs = Vec::new();
-    let name = str_or_empty(meta.name.as_ref());
-    if name.is_empty() {
-        errs.push(FieldError::required(
-            "metadata.name",
-            "name or generateName is required",
-        ));
-    } else {
-        for msg in dns_subdomain_errors(name) {
-            errs.push(FieldError::invalid("metadata.name", &quote(name), &msg));
-        }
-    }
-    let ns = str_or_empty(meta.namespace.as_ref());
-    if ns.is_empty() {
-        errs.push(FieldError::required("metadata.namespace", ""));
-    } else {
-        for msg in dns_label_errors(ns) {
-            errs.push(FieldError::invalid("metadata.namespace", &quote(ns), &msg));
-        }
-    }
-    errs
-}
-
 /// Validation of a create through `view`.
 pub(crate) fn validate_create(doc: &EventDoc, view: View) -> Vec<FieldError> {
-    let mut errs = legacy_errors(doc);
+    let mut errs = legacy_errors(doc, view);
     if view == View::Core {
         return errs;
     }
-    errs.extend(meta_errors(&doc.metadata));
+    errs.extend(create_errors(
+        &doc.meta_value(),
+        true,
+        NameRule::DnsSubdomain,
+    ));
     errs.extend(series_errors(doc));
     if doc.event_time.is_none() {
         errs.push(FieldError::required("eventTime", ""));
@@ -482,10 +474,11 @@ fn micros(t: Option<&MicroTime>) -> Option<i128> {
 
 /// Validation of an update (PUT or PATCH) through `view`.
 pub(crate) fn validate_update(new: &EventDoc, old: &EventDoc, view: View) -> Vec<FieldError> {
-    let mut errs = legacy_errors(new);
+    let mut errs = legacy_errors(new, view);
     if view == View::Core {
         return errs;
     }
+    errs.extend(content_errors(&new.meta_value()));
     if new.series != old.series {
         errs.extend(series_errors(new));
     }

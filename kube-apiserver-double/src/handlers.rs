@@ -514,8 +514,14 @@ fn apply(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Bod
     merge_into_stored(shared, req, target, &patch_doc)
 }
 
+/// Namespaces that namespace lifecycle admission keeps from deletion.
+const IMMORTAL_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
+
 fn delete(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Body>, ApiError> {
     let name = target.name.as_deref().unwrap_or("");
+    if target.kind == Kind::Namespace && IMMORTAL_NAMESPACES.contains(&name) {
+        return Err(ApiError::immortal_namespace(name));
+    }
     let gone = shared.store.delete(
         target.kind,
         target.group(),

@@ -103,6 +103,7 @@ mod handlers;
 mod helpers;
 mod http;
 mod kubeconfig;
+mod meta;
 mod names;
 mod objects;
 mod patch;

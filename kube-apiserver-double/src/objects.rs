@@ -6,9 +6,9 @@ use serde_json::{Value, json};
 
 use super::events::{EventDoc, validate_create, validate_update};
 use super::http::Shared;
-use super::names::{dns_label_errors, dns_subdomain_errors};
+use super::meta::{NameRule, content_errors, create_errors};
 use super::resources::{Kind, View};
-use super::status::{ApiError, FieldError, quote};
+use super::status::ApiError;
 
 pub(crate) fn set_name(obj: &mut Value, key: &str, value: &str) {
     if let Some(o) = obj.as_object_mut() {
@@ -76,8 +76,9 @@ fn typed_roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(
     serde_json::to_value(typed).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
-/// Decodes and validates an object of a kind other than Event.
-fn normalize(kind: Kind, mut obj: Value) -> Result<Value, ApiError> {
+/// Decodes an object of a kind other than Event: its `apiVersion` and
+/// `kind` must match, and it must fit the kind's type.
+fn decode(kind: Kind, mut obj: Value) -> Result<Value, ApiError> {
     if let Some(av) = obj.get("apiVersion").and_then(Value::as_str)
         && av != "v1"
     {
@@ -97,32 +98,32 @@ fn normalize(kind: Kind, mut obj: Value) -> Result<Value, ApiError> {
         o.insert("apiVersion".to_owned(), json!("v1"));
         o.insert("kind".to_owned(), json!(kind.kind()));
     }
-    let mut v = match kind {
-        Kind::Pod => typed_roundtrip::<Pod>(kind, obj)?,
-        Kind::ConfigMap => typed_roundtrip::<ConfigMap>(kind, obj)?,
-        Kind::Node => typed_roundtrip::<Node>(kind, obj)?,
-        Kind::Namespace => typed_roundtrip::<Namespace>(kind, obj)?,
-        Kind::Event => obj,
-    };
-    let name = meta_str(&v, "name").to_owned();
-    let mut errs = Vec::new();
-    if name.is_empty() {
-        errs.push(FieldError::required(
-            "metadata.name",
-            "name or generateName is required",
-        ));
-    } else {
-        let msgs = if kind == Kind::Namespace {
-            dns_label_errors(&name)
-        } else {
-            dns_subdomain_errors(&name)
-        };
-        for msg in msgs {
-            errs.push(FieldError::invalid("metadata.name", &quote(&name), &msg));
-        }
+    match kind {
+        Kind::Pod => typed_roundtrip::<Pod>(kind, obj),
+        Kind::ConfigMap => typed_roundtrip::<ConfigMap>(kind, obj),
+        Kind::Node => typed_roundtrip::<Node>(kind, obj),
+        Kind::Namespace => typed_roundtrip::<Namespace>(kind, obj),
+        Kind::Event => Ok(obj),
     }
+}
+
+/// Validates a decoded object of a kind other than Event and fills in
+/// its defaults.
+fn normalize(kind: Kind, mut v: Value) -> Result<Value, ApiError> {
+    let rule = if kind == Kind::Namespace {
+        NameRule::DnsLabel
+    } else {
+        NameRule::DnsSubdomain
+    };
+    let meta = v.get("metadata").cloned().unwrap_or(Value::Null);
+    let errs = create_errors(&meta, kind.namespaced(), rule);
     if !errs.is_empty() {
-        return Err(ApiError::invalid(kind.kind(), "", &name, &errs));
+        return Err(ApiError::invalid(
+            kind.kind(),
+            "",
+            meta_str(&v, "name"),
+            &errs,
+        ));
     }
     if let Some(o) = v.as_object_mut() {
         match kind {
@@ -135,7 +136,12 @@ fn normalize(kind: Kind, mut obj: Value) -> Result<Value, ApiError> {
                 }
             }
             Kind::Namespace => {
-                o.insert("status".to_owned(), json!({"phase": "Active"}));
+                let status = o.entry("status").or_insert_with(|| json!({}));
+                if status.get("phase").is_none()
+                    && let Some(s) = status.as_object_mut()
+                {
+                    s.insert("phase".to_owned(), json!("Active"));
+                }
             }
             _ => {}
         }
@@ -143,21 +149,32 @@ fn normalize(kind: Kind, mut obj: Value) -> Result<Value, ApiError> {
     Ok(v)
 }
 
-/// The stored form of a new object sent through `view`.
+/// The stored form of a new object sent through `view`: placed in its
+/// namespace, decoded, admitted by `admit` (the API server's admission
+/// runs between decoding and validation), then validated.
 pub(crate) fn prepare_new(
     kind: Kind,
     view: View,
     namespace: Option<&str>,
     mut body: Value,
+    admit: impl FnOnce() -> Result<(), ApiError>,
 ) -> Result<Value, ApiError> {
     place(&mut body, kind, namespace)?;
     if kind != Kind::Event {
-        return normalize(kind, body);
+        let typed = decode(kind, body)?;
+        admit()?;
+        return normalize(kind, typed);
     }
     let doc = EventDoc::decode(view, body)?;
+    admit()?;
+    let name = doc.metadata.name.clone().unwrap_or_default();
     let errs = validate_create(&doc, view);
     if !errs.is_empty() {
-        let name = doc.metadata.name.clone().unwrap_or_default();
+        return Err(ApiError::invalid("Event", view.group(), &name, &errs));
+    }
+    // After the kind's own rules, the ones every object passes.
+    let errs = create_errors(&doc.meta_value(), true, NameRule::PathSegment);
+    if !errs.is_empty() {
         return Err(ApiError::invalid("Event", view.group(), &name, &errs));
     }
     Ok(doc.to_value())
@@ -181,7 +198,7 @@ pub(crate) fn prepare_update(
     place(&mut new, kind, Some(&ns))?;
     set_name(&mut new, "name", &name);
     if kind != Kind::Event {
-        return normalize(kind, new);
+        return normalize(kind, decode(kind, new)?);
     }
     let new_doc = EventDoc::decode(view, new)?;
     let old_doc = EventDoc::from_stored(current).unwrap_or_default();
@@ -189,15 +206,34 @@ pub(crate) fn prepare_update(
     if !errs.is_empty() {
         return Err(ApiError::invalid("Event", view.group(), &name, &errs));
     }
+    let errs = content_errors(&new_doc.meta_value());
+    if !errs.is_empty() {
+        return Err(ApiError::invalid("Event", view.group(), &name, &errs));
+    }
     Ok(new_doc.to_value())
 }
 
-fn require_namespace(shared: &Shared, kind: Kind, namespace: &str) -> Result<(), ApiError> {
-    if kind.namespaced()
-        && shared.require_namespaces
-        && shared.store.get(Kind::Namespace, "", namespace).is_none()
-    {
+/// Namespace lifecycle admission for a create: the namespace must exist
+/// (404 for the namespace otherwise) and must not be terminating (403).
+fn admit_create(
+    shared: &Shared,
+    (kind, view): (Kind, View),
+    namespace: &str,
+    name: &str,
+) -> Result<(), ApiError> {
+    if !kind.namespaced() || !shared.require_namespaces {
+        return Ok(());
+    }
+    let Some(ns) = shared.store.get(Kind::Namespace, "", namespace) else {
         return Err(ApiError::not_found("namespaces", "", namespace));
+    };
+    if ns.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating") {
+        return Err(ApiError::namespace_terminating(
+            kind.plural(),
+            view.group(),
+            name,
+            namespace,
+        ));
     }
     Ok(())
 }
@@ -221,7 +257,14 @@ pub(crate) fn create_object_as(
     body: Value,
     dry_run: bool,
 ) -> Result<Value, ApiError> {
-    let obj = prepare_new(kind, view, namespace, body)?;
-    require_namespace(shared, kind, namespace.unwrap_or(""))?;
+    let ns = namespace.unwrap_or("");
+    let name = body
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let obj = prepare_new(kind, view, namespace, body, || {
+        admit_create(shared, (kind, view), ns, &name)
+    })?;
     shared.store.create(kind, view.group(), obj, dry_run)
 }

@@ -43,6 +43,24 @@ impl FieldError {
         }
     }
 
+    /// A value is longer than `limit` bytes (the value is not repeated).
+    pub(crate) fn too_long(field: &str, limit: usize) -> FieldError {
+        FieldError {
+            reason: "FieldValueTooLong",
+            message: format!("Too long: must have at most {limit} bytes"),
+            field: field.to_owned(),
+        }
+    }
+
+    /// A field may not be set here.
+    pub(crate) fn forbidden(field: &str, detail: &str) -> FieldError {
+        FieldError {
+            reason: "FieldValueForbidden",
+            message: format!("Forbidden: {detail}"),
+            field: field.to_owned(),
+        }
+    }
+
     /// `path: body`, as in the Status message.
     fn line(&self) -> String {
         format!("{}: {}", self.field, self.message)
@@ -241,6 +259,53 @@ impl ApiError {
             ),
         );
         e.details = Some(json!({"name": name.unwrap_or_default(), "group": group, "kind": plural}));
+        e
+    }
+
+    /// 403 from namespace lifecycle admission: no new objects in a
+    /// namespace that is being deleted.
+    pub(crate) fn namespace_terminating(
+        plural: &str,
+        group: &str,
+        name: &str,
+        namespace: &str,
+    ) -> ApiError {
+        let what = if name.is_empty() {
+            ApiError::qualified(plural, group)
+        } else {
+            format!("{} {}", ApiError::qualified(plural, group), quote(name))
+        };
+        let mut e = ApiError::new(
+            403,
+            "Forbidden",
+            format!(
+                "{what} is forbidden: unable to create new content in namespace {namespace} because it is being terminated"
+            ),
+        );
+        e.details = Some(json!({
+            "name": name,
+            "group": group,
+            "kind": plural,
+            "causes": [{
+                "reason": "NamespaceTerminating",
+                "message": format!("namespace {namespace} is being terminated"),
+                "field": "metadata.namespace",
+            }],
+        }));
+        e
+    }
+
+    /// 403 for deleting a namespace every cluster keeps.
+    pub(crate) fn immortal_namespace(name: &str) -> ApiError {
+        let mut e = ApiError::new(
+            403,
+            "Forbidden",
+            format!(
+                "namespaces {} is forbidden: this namespace may not be deleted",
+                quote(name)
+            ),
+        );
+        e.details = Some(json!({"name": name, "kind": "namespaces"}));
         e
     }
 

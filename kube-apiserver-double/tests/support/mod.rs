@@ -54,6 +54,23 @@ pub fn status(err: kube::Error) -> kube::core::Status {
     }
 }
 
+/// Returns from the test when `kubectl` is not on PATH, with a message; under
+/// `CI=true` a missing kubectl fails the test instead, so that CI cannot
+/// pass without running the kubectl checks.
+#[macro_export]
+macro_rules! require_kubectl {
+    () => {
+        if !$crate::support::kubectl_available() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "kubectl is not on PATH, and CI=true requires the kubectl checks"
+            );
+            eprintln!("skipped: kubectl is not on PATH");
+            return;
+        }
+    };
+}
+
 /// `kubectl` is on PATH.
 pub fn kubectl_available() -> bool {
     Command::new("kubectl")
@@ -66,7 +83,18 @@ pub fn kubectl_available() -> bool {
 /// Runs kubectl against the server (off the async runtime) and returns
 /// (success, stdout, stderr).
 pub async fn kubectl(server: &ApiServer, args: &[&str]) -> (bool, String, String) {
-    let kubeconfig = server.kubeconfig_path().to_path_buf();
+    kubectl_with(server.kubeconfig_path(), args, None).await
+}
+
+/// Runs kubectl with a kubeconfig, optionally feeding `stdin`, and returns
+/// (success, stdout, stderr).
+pub async fn kubectl_with(
+    kubeconfig: &std::path::Path,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> (bool, String, String) {
+    let kubeconfig = kubeconfig.to_path_buf();
+    let stdin = stdin.map(str::to_owned);
     let cache = kubeconfig.parent().unwrap().join("kubectl-cache");
     let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
     tokio::task::spawn_blocking(move || {
@@ -79,7 +107,26 @@ pub async fn kubectl(server: &ApiServer, args: &[&str]) -> (bool, String, String
         cmd.arg("--cache-dir").arg(&cache);
         cmd.args(&args);
         cmd.env_remove("KUBECONFIG");
-        let out = cmd.output().expect("run kubectl");
+        let out = match stdin {
+            None => cmd
+                .stdin(std::process::Stdio::null())
+                .output()
+                .expect("run kubectl"),
+            Some(text) => {
+                use std::io::Write;
+                cmd.stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped());
+                let mut child = cmd.spawn().expect("run kubectl");
+                child
+                    .stdin
+                    .take()
+                    .expect("stdin")
+                    .write_all(text.as_bytes())
+                    .expect("write stdin");
+                child.wait_with_output().expect("kubectl output")
+            }
+        };
         (
             out.status.success(),
             String::from_utf8_lossy(&out.stdout).into_owned(),
