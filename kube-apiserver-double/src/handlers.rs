@@ -440,11 +440,15 @@ fn update(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Bo
     Ok(json(200, &render(kind, view, &updated)))
 }
 
+/// Most operations one JSON patch may hold.
+const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
+
 fn patch(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Body>, ApiError> {
     let media = req.content_type.split(';').next().unwrap_or("").trim();
     let strategic = match media {
         "application/merge-patch+json" => false,
         "application/strategic-merge-patch+json" => true,
+        "application/json-patch+json" => return json_patch(shared, req, target),
         "application/apply-patch+yaml" | "application/apply-patch+json" => {
             return apply(shared, req, target);
         }
@@ -457,6 +461,23 @@ fn patch(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Bod
     merge_into_stored(shared, req, target, &patch_doc)
 }
 
+/// An RFC 6902 JSON patch: a list of operations applied in order to the
+/// object as `target.view` shows it; a failed operation (a `test` that
+/// does not hold, a path that does not exist) changes nothing.
+fn json_patch(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Body>, ApiError> {
+    let ops: json_patch::Patch = serde_json::from_value(req.json_body()?)
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    if ops.0.len() > MAX_JSON_PATCH_OPERATIONS {
+        return Err(ApiError::too_large_message(format!(
+            "The allowed maximum operations in a JSON patch is {MAX_JSON_PATCH_OPERATIONS}, got {}",
+            ops.0.len()
+        )));
+    }
+    patch_stored(shared, req, target, |doc| {
+        json_patch::patch(doc, &ops).map_err(|e| ApiError::patch_failed(&e.to_string()))
+    })
+}
+
 /// Merges `patch_doc` into the stored object (as `target.view` shows it)
 /// and answers the result.
 fn merge_into_stored(
@@ -464,6 +485,20 @@ fn merge_into_stored(
     req: &Req<'_>,
     target: &Target,
     patch_doc: &Value,
+) -> Result<Response<Body>, ApiError> {
+    patch_stored(shared, req, target, |doc| {
+        merge_patch(doc, patch_doc);
+        Ok(())
+    })
+}
+
+/// Changes the stored object (as `target.view` shows it) with `change`,
+/// checks the result as an update, and answers it.
+fn patch_stored(
+    shared: &Shared,
+    req: &Req<'_>,
+    target: &Target,
+    change: impl FnOnce(&mut Value) -> Result<(), ApiError>,
 ) -> Result<Response<Body>, ApiError> {
     let name = target.name.as_deref().unwrap_or("");
     let (kind, view) = (target.kind, target.view);
@@ -474,7 +509,7 @@ fn merge_into_stored(
         req.dry_run(),
         |current| {
             let mut doc = render(kind, view, current);
-            merge_patch(&mut doc, patch_doc);
+            change(&mut doc)?;
             prepare_update(kind, view, current, doc)
         },
     )?;

@@ -327,13 +327,27 @@ impl ApiError {
         )
     }
 
+    /// 413 with a message of its own.
+    pub(crate) fn too_large_message(message: String) -> ApiError {
+        ApiError::new(413, "RequestEntityTooLarge", message)
+    }
+
+    /// 422 for a JSON patch whose operations cannot be applied.
+    pub(crate) fn patch_failed(message: &str) -> ApiError {
+        let mut e = ApiError::new(422, "Invalid", message);
+        e.details = Some(json!({
+            "causes": [{"reason": "UnexpectedServerResponse", "message": message}],
+        }));
+        e
+    }
+
     /// 415.
     pub(crate) fn unsupported_media_type(content_type: &str) -> ApiError {
         ApiError::new(
             415,
             "UnsupportedMediaType",
             format!(
-                "the body of the request was in an unknown format - accepted media types include: application/json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (as JSON); got {}",
+                "the body of the request was in an unknown format - accepted media types include: application/json, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (as JSON); got {}",
                 quote(content_type)
             ),
         )
