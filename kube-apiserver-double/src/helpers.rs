@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod};
 use serde_json::{Value, json};
 
 use super::resources::{self, Kind, View};
-use super::{ApiServer, ApiServerError, events, objects};
+use super::{ApiServer, ApiServerError, events, objects, store};
 
 impl ApiServer {
     /// Stored events, in the events.k8s.io/v1 JSON form, ordered by
@@ -228,7 +228,8 @@ impl ApiServer {
         ApiServer::typed(v)
     }
 
-    /// Creates a pod with one container (and its namespace when missing).
+    /// Creates a pod with one running, ready container (and its namespace
+    /// when missing).
     ///
     /// # Errors
     ///
@@ -250,7 +251,19 @@ impl ApiServer {
             "kind": "Pod",
             "metadata": {"name": name, "namespace": namespace, "labels": {"app": name}},
             "spec": {"containers": [{"name": "app", "image": "registry.example/app:1.0"}]},
-            "status": {"phase": "Running"},
+            "status": {
+                "phase": "Running",
+                "conditions": [{"type": "Ready", "status": "True"}],
+                "containerStatuses": [{
+                    "name": "app",
+                    "image": "registry.example/app:1.0",
+                    "imageID": "",
+                    "ready": true,
+                    "started": true,
+                    "restartCount": 0,
+                    "state": {"running": {"startedAt": store::format_time(self.shared.store.now())}},
+                }],
+            },
         }))?;
         ApiServer::typed(v)
     }
@@ -290,7 +303,7 @@ impl ApiServer {
         ApiServer::typed(v)
     }
 
-    /// Creates a node (cluster-scoped).
+    /// Creates a node (cluster-scoped), ready, reporting kubelet v1.32.0.
     ///
     /// # Errors
     ///
@@ -314,7 +327,19 @@ impl ApiServer {
             "spec": {},
             "status": {
                 "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"}],
-                "addresses": [{"type": "Hostname", "address": name}],
+                "addresses": [{"type": "InternalIP", "address": "10.0.0.1"}, {"type": "Hostname", "address": name}],
+                "nodeInfo": {
+                    "architecture": "amd64",
+                    "bootID": "",
+                    "containerRuntimeVersion": "containerd://1.7.0",
+                    "kernelVersion": "6.1.0",
+                    "kubeProxyVersion": "",
+                    "kubeletVersion": "v1.32.0",
+                    "machineID": "",
+                    "operatingSystem": "linux",
+                    "osImage": "Debian GNU/Linux 12 (bookworm)",
+                    "systemUUID": "",
+                },
             },
         }))?;
         ApiServer::typed(v)

@@ -201,13 +201,7 @@ pub(crate) fn events_resources() -> Value {
         "kind": "APIResourceList",
         "apiVersion": "v1",
         "groupVersion": "events.k8s.io/v1",
-        // Without the `ev` short name, which kubectl would call ambiguous.
-        "resources": [{
-            "name": "events",
-            "singularName": "event",
-            "namespaced": true,
-            "kind": "Event",
-            "verbs": VERBS,
-        }],
+        // The same short name as core/v1 events, as a real server lists it.
+        "resources": [resource_entry(Kind::Event)],
     })
 }
