@@ -1,13 +1,21 @@
 //! Bearer tokens and what each may do.
 
-/// What a token may do: verbs on resources, with deny rules taking
-/// precedence over allow rules, and a default for everything unnamed.
+/// What a token may do: verbs on resources, cluster-wide or in one
+/// namespace, with deny rules taking precedence over allow rules, and a
+/// default for everything unnamed.
 ///
 /// A resource is named by its plural (`"events"`, matching every API group)
 /// or by `plural.group` (`"events.events.k8s.io"`; core resources have no
-/// group suffix: `"pods"`). `"*"` matches any resource or verb. Verbs are the
-/// Kubernetes ones: `get`, `list`, `watch`, `create`, `update`, `patch`,
-/// `delete`.
+/// group suffix: `"pods"`); a subresource is `plural/sub` (`"pods/status"`,
+/// which `"pods"` does not cover). `"*"` matches any resource or verb. Verbs
+/// are the Kubernetes ones: `get`, `list`, `watch`, `create`, `update`,
+/// `patch`, `delete`, `deletecollection`.
+///
+/// A rule given with [`allow`](Permissions::allow) holds in every namespace
+/// and at the cluster scope, like a ClusterRoleBinding; one given with
+/// [`allow_in`](Permissions::allow_in) holds only for requests in that
+/// namespace, like a RoleBinding. The server answers
+/// SelfSubjectAccessReviews (`kubectl auth can-i`) from the same rules.
 ///
 /// ```
 /// use kube_apiserver_double::Permissions;
@@ -19,12 +27,71 @@
 /// let no_patch = Permissions::all().deny("events.events.k8s.io", "patch");
 /// assert!(!no_patch.allows("events", "events.k8s.io", "patch"));
 /// assert!(no_patch.allows("events", "", "patch"));
+///
+/// let shop_only = Permissions::none().allow_in("shop", "events.events.k8s.io", "create");
+/// assert!(shop_only.allows_in(Some("shop"), "events", "events.k8s.io", "create"));
+/// assert!(!shop_only.allows_in(Some("default"), "events", "events.k8s.io", "create"));
+/// assert!(!shop_only.allows_in(None, "events", "events.k8s.io", "create"));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Permissions {
     default_allow: bool,
-    allow: Vec<(String, String)>,
-    deny: Vec<(String, String)>,
+    allow: Vec<Rule>,
+    deny: Vec<Rule>,
+}
+
+/// One allow or deny rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Rule {
+    /// `None`: every namespace and the cluster scope.
+    namespace: Option<String>,
+    resource: String,
+    verb: String,
+}
+
+impl Rule {
+    fn matches(&self, namespace: Option<&str>, plural: &str, group: &str, verb: &str) -> bool {
+        let scope_ok = self
+            .namespace
+            .as_deref()
+            .is_none_or(|ns| Some(ns) == namespace);
+        let res = self.resource.as_str();
+        let res_ok = res == "*"
+            || res == plural
+            || res
+                .strip_prefix(plural)
+                .and_then(|rest| rest.strip_prefix('.'))
+                .is_some_and(|g| g == group)
+            || group_with_sub(res, plural, group);
+        scope_ok && res_ok && (self.verb == "*" || self.verb == verb)
+    }
+}
+
+/// `pods.group/status` style names for a subresource (`plural` is
+/// `pods/status` then).
+fn group_with_sub(res: &str, plural: &str, group: &str) -> bool {
+    let (Some((res_base, res_sub)), Some((base, sub))) =
+        (res.split_once('/'), plural.split_once('/'))
+    else {
+        return false;
+    };
+    res_sub == sub
+        && (res_base == base
+            || res_base
+                .strip_prefix(base)
+                .and_then(|rest| rest.strip_prefix('.'))
+                .is_some_and(|g| g == group))
+}
+
+/// What the rules say about one request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Decision {
+    /// A rule (or the default) allows it.
+    Allowed,
+    /// A deny rule matches.
+    Denied,
+    /// Nothing allows it.
+    NoOpinion,
 }
 
 impl Permissions {
@@ -46,7 +113,8 @@ impl Permissions {
     }
 
     /// Nothing allowed (until allowed). Discovery (`/api`, `/apis`,
-    /// `/version`) stays open to every valid token.
+    /// `/version`) stays open to every valid token, and so do the reviews
+    /// of its own access (`kubectl auth can-i`, `kubectl auth whoami`).
     ///
     /// # Example
     ///
@@ -63,7 +131,19 @@ impl Permissions {
         }
     }
 
-    /// Allows `verb` on `resource`.
+    fn rule(
+        namespace: Option<String>,
+        resource: impl Into<String>,
+        verb: impl Into<String>,
+    ) -> Rule {
+        Rule {
+            namespace,
+            resource: resource.into(),
+            verb: verb.into(),
+        }
+    }
+
+    /// Allows `verb` on `resource` everywhere.
     ///
     /// # Example
     ///
@@ -75,11 +155,34 @@ impl Permissions {
     /// ```
     #[must_use]
     pub fn allow(mut self, resource: impl Into<String>, verb: impl Into<String>) -> Permissions {
-        self.allow.push((resource.into(), verb.into()));
+        self.allow.push(Permissions::rule(None, resource, verb));
         self
     }
 
-    /// Denies `verb` on `resource`, whatever else allows it.
+    /// Allows `verb` on `resource` in `namespace` only.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use kube_apiserver_double::Permissions;
+    ///
+    /// let p = Permissions::none().allow_in("shop", "configmaps", "get");
+    /// assert!(p.allows_in(Some("shop"), "configmaps", "", "get"));
+    /// assert!(!p.allows_in(Some("other"), "configmaps", "", "get"));
+    /// ```
+    #[must_use]
+    pub fn allow_in(
+        mut self,
+        namespace: impl Into<String>,
+        resource: impl Into<String>,
+        verb: impl Into<String>,
+    ) -> Permissions {
+        self.allow
+            .push(Permissions::rule(Some(namespace.into()), resource, verb));
+        self
+    }
+
+    /// Denies `verb` on `resource` everywhere, whatever else allows it.
     ///
     /// # Example
     ///
@@ -91,11 +194,35 @@ impl Permissions {
     /// ```
     #[must_use]
     pub fn deny(mut self, resource: impl Into<String>, verb: impl Into<String>) -> Permissions {
-        self.deny.push((resource.into(), verb.into()));
+        self.deny.push(Permissions::rule(None, resource, verb));
         self
     }
 
-    /// Whether `verb` on `plural` in API `group` (empty for core) is allowed.
+    /// Denies `verb` on `resource` in `namespace`, whatever else allows it.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use kube_apiserver_double::Permissions;
+    ///
+    /// let p = Permissions::all().deny_in("kube-system", "*", "*");
+    /// assert!(!p.allows_in(Some("kube-system"), "pods", "", "get"));
+    /// assert!(p.allows_in(Some("default"), "pods", "", "get"));
+    /// ```
+    #[must_use]
+    pub fn deny_in(
+        mut self,
+        namespace: impl Into<String>,
+        resource: impl Into<String>,
+        verb: impl Into<String>,
+    ) -> Permissions {
+        self.deny
+            .push(Permissions::rule(Some(namespace.into()), resource, verb));
+        self
+    }
+
+    /// Whether `verb` on `plural` in API `group` (empty for core) is allowed
+    /// at the cluster scope (or in every namespace at once).
     ///
     /// # Example
     ///
@@ -107,19 +234,53 @@ impl Permissions {
     /// assert!(!p.allows("events", "", "create"));
     /// ```
     pub fn allows(&self, plural: &str, group: &str, verb: &str) -> bool {
-        let matches = |(res, v): &(String, String)| {
-            let res_ok = res == "*"
-                || res == plural
-                || res
-                    .strip_prefix(plural)
-                    .and_then(|rest| rest.strip_prefix('.'))
-                    .is_some_and(|g| g == group);
-            res_ok && (v == "*" || v == verb)
-        };
+        self.allows_in(None, plural, group, verb)
+    }
+
+    /// Whether `verb` on `plural` in API `group` is allowed in `namespace`
+    /// (`None`: at the cluster scope).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use kube_apiserver_double::Permissions;
+    ///
+    /// let p = Permissions::none().allow("pods", "get").allow_in("shop", "pods", "delete");
+    /// assert!(p.allows_in(Some("shop"), "pods", "", "get"));
+    /// assert!(p.allows_in(Some("shop"), "pods", "", "delete"));
+    /// assert!(!p.allows_in(Some("web"), "pods", "", "delete"));
+    /// ```
+    pub fn allows_in(
+        &self,
+        namespace: Option<&str>,
+        plural: &str,
+        group: &str,
+        verb: &str,
+    ) -> bool {
+        self.decide(namespace, plural, group, verb) == Decision::Allowed
+    }
+
+    /// What the rules say about `verb` on `plural` in `group` and `namespace`.
+    pub(crate) fn decide(
+        &self,
+        namespace: Option<&str>,
+        plural: &str,
+        group: &str,
+        verb: &str,
+    ) -> Decision {
+        let matches = |r: &Rule| r.matches(namespace, plural, group, verb);
         if self.deny.iter().any(matches) {
-            return false;
+            Decision::Denied
+        } else if self.default_allow || self.allow.iter().any(matches) {
+            Decision::Allowed
+        } else {
+            Decision::NoOpinion
         }
-        self.default_allow || self.allow.iter().any(matches)
+    }
+
+    /// Whether every verb on every resource is allowed (nothing denied).
+    pub(crate) fn is_unrestricted(&self) -> bool {
+        self.default_allow && self.deny.is_empty()
     }
 }
 
@@ -169,6 +330,36 @@ mod tests {
         assert!(authenticate(&tokens, Some("Bearer abd")).is_none());
         assert!(authenticate(&tokens, Some("Basic abc")).is_none());
         assert!(authenticate(&tokens, None).is_none());
+    }
+
+    #[test]
+    fn namespaces_and_subresources() {
+        let p = Permissions::none()
+            .allow_in("shop", "events.events.k8s.io", "create")
+            .allow("pods/status", "patch")
+            .deny_in("shop", "pods/status", "patch");
+        assert_eq!(
+            p.decide(Some("shop"), "events", "events.k8s.io", "create"),
+            Decision::Allowed
+        );
+        assert_eq!(
+            p.decide(None, "events", "events.k8s.io", "create"),
+            Decision::NoOpinion
+        );
+        assert_eq!(
+            p.decide(Some("web"), "pods/status", "", "patch"),
+            Decision::Allowed
+        );
+        assert_eq!(
+            p.decide(Some("shop"), "pods/status", "", "patch"),
+            Decision::Denied
+        );
+        assert_eq!(
+            p.decide(Some("web"), "pods", "", "patch"),
+            Decision::NoOpinion
+        );
+        assert!(Permissions::all().is_unrestricted());
+        assert!(!Permissions::all().deny("pods", "get").is_unrestricted());
     }
 
     #[test]

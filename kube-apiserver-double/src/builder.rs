@@ -278,7 +278,7 @@ impl ApiServerBuilder {
         for ns in INITIAL_NAMESPACES {
             objects::create_object(
                 &shared,
-                Kind::Namespace,
+                &Kind::Namespace,
                 View::Core,
                 None,
                 json!({"metadata": {"name": ns}}),

@@ -145,7 +145,7 @@ impl EventDoc {
             )));
         }
         let mut doc = match view {
-            View::EventsV1 => {
+            View::Group => {
                 serde_json::from_value::<EventDoc>(body).map_err(|e| decode_error(view, &e))?
             }
             View::Core => {
@@ -172,7 +172,7 @@ impl EventDoc {
                 }
             }
         };
-        doc.api_version = Some(View::EventsV1.api_version().to_owned());
+        doc.api_version = Some(View::Group.api_version().to_owned());
         doc.kind = Some("Event".to_owned());
         doc.drop_empty();
         Ok(doc)
@@ -305,7 +305,7 @@ fn str_or_empty(s: Option<&String>) -> &str {
 fn legacy_errors(doc: &EventDoc, view: View) -> Vec<FieldError> {
     let controller_field = match view {
         View::Core => "reportingComponent",
-        View::EventsV1 => "reportingController",
+        View::Group => "reportingController",
     };
     let mut errs = Vec::new();
     let ns = str_or_empty(doc.metadata.namespace.as_ref());
@@ -579,8 +579,8 @@ mod tests {
 
     #[test]
     fn valid_event_passes() {
-        let doc = EventDoc::decode(View::EventsV1, valid()).unwrap();
-        assert!(validate_create(&doc, View::EventsV1).is_empty());
+        let doc = EventDoc::decode(View::Group, valid()).unwrap();
+        assert!(validate_create(&doc, View::Group).is_empty());
     }
 
     #[test]
@@ -589,8 +589,8 @@ mod tests {
         v["reason"] = json!("é".repeat(65));
         v["note"] = json!("x".repeat(1025));
         v["action"] = json!("");
-        let doc = EventDoc::decode(View::EventsV1, v).unwrap();
-        let errs = validate_create(&doc, View::EventsV1);
+        let doc = EventDoc::decode(View::Group, v).unwrap();
+        let errs = validate_create(&doc, View::Group);
         assert_eq!(fields(&errs), vec!["action", "reason", "message"]);
         assert_eq!(
             errs[1].message,
@@ -609,8 +609,8 @@ mod tests {
         v["deprecatedSource"] = json!({"component": "x"});
         v["regarding"]["namespace"] = json!("");
         v["reportingController"] = json!("bad name!");
-        let doc = EventDoc::decode(View::EventsV1, v).unwrap();
-        let errs = validate_create(&doc, View::EventsV1);
+        let doc = EventDoc::decode(View::Group, v).unwrap();
+        let errs = validate_create(&doc, View::Group);
         assert_eq!(
             fields(&errs),
             vec![
@@ -632,7 +632,7 @@ mod tests {
 
     #[test]
     fn core_view_round_trip() {
-        let doc = EventDoc::decode(View::EventsV1, valid()).unwrap();
+        let doc = EventDoc::decode(View::Group, valid()).unwrap();
         let core = to_core(&doc.to_value());
         assert_eq!(core["involvedObject"]["name"], "web-0");
         assert_eq!(core["message"], "exited");
@@ -647,18 +647,18 @@ mod tests {
 
     #[test]
     fn immutability() {
-        let old = EventDoc::decode(View::EventsV1, valid()).unwrap();
+        let old = EventDoc::decode(View::Group, valid()).unwrap();
         let mut v = valid();
         v["note"] = json!("changed");
         v["reason"] = json!("Other");
         v["series"] = json!({"count": 2, "lastObservedTime": "2025-01-02T03:05:00.000000Z"});
-        let new = EventDoc::decode(View::EventsV1, v).unwrap();
-        let errs = validate_update(&new, &old, View::EventsV1);
+        let new = EventDoc::decode(View::Group, v).unwrap();
+        let errs = validate_update(&new, &old, View::Group);
         assert_eq!(fields(&errs), vec!["reason", "message", "reason"]);
         let mut v = valid();
         v["eventTime"] = json!("2025-01-02T03:04:05.123456789Z");
-        let new = EventDoc::decode(View::EventsV1, v).unwrap();
-        assert!(validate_update(&new, &old, View::EventsV1).is_empty());
+        let new = EventDoc::decode(View::Group, v).unwrap();
+        assert!(validate_update(&new, &old, View::Group).is_empty());
     }
 
     #[test]
@@ -668,7 +668,7 @@ mod tests {
         v["regarding"]["fieldPath"] = json!("");
         v["deprecatedSource"] = json!({"component": ""});
         v["deprecatedCount"] = json!(0);
-        let doc = EventDoc::decode(View::EventsV1, v).unwrap();
+        let doc = EventDoc::decode(View::Group, v).unwrap();
         assert!(doc.action.is_none());
         assert!(doc.regarding.as_ref().unwrap().field_path.is_none());
         assert!(doc.deprecated_source.is_none() && doc.deprecated_count.is_none());

@@ -11,11 +11,12 @@ use super::auth::TokenEntry;
 use super::http::{Body, Shared, WatchBody, error, full, json};
 use super::objects::{create_object_as, meta_str, prepare_update, set_name};
 use super::patch::{merge_patch, strip_directives};
-use super::resources::{self, EVENTS_GROUP, Kind, View};
+use super::resources::{self, AUTHENTICATION_GROUP, AUTHORIZATION_GROUP, Kind, View};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::{ApiError, FieldError, quote, success_status};
-use super::store::{TableMode, WatchFilter, render, watch_line};
+use super::store::{TableMode, WatchFilter, format_time, render, watch_line};
 use super::table::{IncludeObject, table};
+use super::{access, crd, openapi, protobuf};
 
 /// Default length of a watch when the client gives no `timeoutSeconds`.
 const DEFAULT_WATCH_TIMEOUT: Duration = Duration::from_secs(1800);
@@ -57,8 +58,11 @@ impl Req<'_> {
         matches!(self.param(key), Some("true" | "1" | ""))
     }
 
-    fn json_body(&self) -> Result<Value, ApiError> {
+    pub(crate) fn json_body(&self) -> Result<Value, ApiError> {
         let media = self.content_type.split(';').next().unwrap_or("").trim();
+        if media == protobuf::MEDIA_TYPE {
+            return protobuf::to_json(self.body);
+        }
         if media.contains("protobuf")
             || media.contains("cbor")
             || (media.contains("yaml") && !media.starts_with("application/apply-patch"))
@@ -108,9 +112,20 @@ fn route_inner(shared: &Shared, req: &Req<'_>) -> Result<Response<Body>, ApiErro
         ["healthz" | "livez" | "readyz"] => return Ok(full(200, "text/plain", b"ok".to_vec())),
         ["api"] => Some(resources::api_versions(&shared.server_address)),
         ["api", "v1"] => Some(resources::core_resources()),
-        ["apis"] => Some(resources::api_groups()),
-        ["apis", EVENTS_GROUP] => Some(resources::api_group()),
-        ["apis", EVENTS_GROUP, "v1"] => Some(resources::events_resources()),
+        ["apis"] => Some(resources::api_groups(&groups(shared))),
+        ["apis", group] => Some(
+            groups(shared)
+                .iter()
+                .find(|g| g.name == *group)
+                .map(resources::api_group)
+                .ok_or_else(ApiError::no_route)?,
+        ),
+        ["apis", group, version] => Some(
+            resources::group_resources(group, version, &crd::kinds_in(shared, group, version))
+                .ok_or_else(ApiError::no_route)?,
+        ),
+        ["openapi", "v3", rest @ ..] => return openapi::v3(shared, req, rest),
+        ["openapi", "v2"] => return openapi::v2(shared, req),
         _ => None,
     };
     if let Some(doc) = discovery {
@@ -120,10 +135,24 @@ fn route_inner(shared: &Shared, req: &Req<'_>) -> Result<Response<Body>, ApiErro
         return Ok(json(200, &doc));
     }
     match segs.as_slice() {
-        ["api", "v1", rest @ ..] => resource(shared, req, View::Core, rest),
-        ["apis", EVENTS_GROUP, "v1", rest @ ..] => resource(shared, req, View::EventsV1, rest),
+        [
+            "apis",
+            AUTHORIZATION_GROUP,
+            "v1",
+            "selfsubjectaccessreviews",
+        ] => access::access_review(req),
+        ["apis", AUTHENTICATION_GROUP, "v1", "selfsubjectreviews"] => access::self_review(req),
+        ["api", "v1", rest @ ..] => resource(shared, req, ("", "v1"), rest),
+        ["apis", group, version, rest @ ..] => resource(shared, req, (group, version), rest),
         _ => Err(ApiError::no_route()),
     }
+}
+
+/// The built-in API groups and those of the stored definitions.
+fn groups(shared: &Shared) -> Vec<resources::Group> {
+    let mut groups = resources::built_in_groups();
+    groups.extend(crd::groups(shared));
+    groups
 }
 
 /// What a resource path names.
@@ -135,8 +164,8 @@ struct Target {
 }
 
 impl Target {
-    fn group(&self) -> &'static str {
-        self.view.group()
+    fn group(&self) -> &str {
+        self.kind.group_in(self.view)
     }
 
     fn ns(&self) -> &str {
@@ -144,13 +173,26 @@ impl Target {
     }
 }
 
-fn kind_in(view: View, plural: &str) -> Option<Kind> {
-    let kind = Kind::from_core_plural(plural)?;
-    (view == View::Core || kind == Kind::Event).then_some(kind)
+/// The kind a resource name means in a group version (`""`/`v1`: the
+/// core group, where events are served too).
+fn resolve(shared: &Shared, (group, version): (&str, &str), plural: &str) -> Option<(Kind, View)> {
+    if group.is_empty() {
+        return Kind::from_core_plural(plural).map(|k| (k, View::Core));
+    }
+    let built_in = Kind::BUILT_IN.into_iter().find(|k| {
+        version == "v1" && !k.group().is_empty() && k.group() == group && k.plural() == plural
+    });
+    built_in
+        .or_else(|| {
+            crd::kinds_in(shared, group, version)
+                .into_iter()
+                .find(|k| k.plural() == plural)
+        })
+        .map(|k| (k, View::Group))
 }
 
-fn parse_target(view: View, rest: &[&str]) -> Option<Target> {
-    let t = |kind, namespace: Option<&str>, name: Option<&str>| Target {
+fn parse_target(shared: &Shared, gv: (&str, &str), rest: &[&str]) -> Option<Target> {
+    let t = |(kind, view): (Kind, View), namespace: Option<&str>, name: Option<&str>| Target {
         kind,
         view,
         namespace: namespace.map(str::to_owned),
@@ -158,20 +200,22 @@ fn parse_target(view: View, rest: &[&str]) -> Option<Target> {
     };
     match rest {
         ["namespaces", ns, plural, tail @ ..]
-            if kind_in(view, plural).is_some_and(Kind::namespaced) && tail.len() <= 2 =>
+            if tail.len() <= 2
+                && resolve(shared, gv, plural).is_some_and(|(k, _)| k.namespaced()) =>
         {
-            let kind = kind_in(view, plural)?;
+            let resolved = resolve(shared, gv, plural)?;
             match tail {
-                [] => Some(t(kind, Some(ns), None)),
-                [name] | [name, "status"] => Some(t(kind, Some(ns), Some(name))),
+                [] => Some(t(resolved, Some(ns), None)),
+                [name] | [name, "status"] => Some(t(resolved, Some(ns), Some(name))),
                 _ => None,
             }
         }
         [plural, tail @ ..] if tail.len() <= 2 => {
-            let kind = kind_in(view, plural)?;
+            let resolved = resolve(shared, gv, plural)?;
+            let namespaced = resolved.0.namespaced();
             match tail {
-                [] => Some(t(kind, None, None)),
-                [name] | [name, "status"] if !kind.namespaced() => Some(t(kind, None, Some(name))),
+                [] => Some(t(resolved, None, None)),
+                [name] | [name, "status"] if !namespaced => Some(t(resolved, None, Some(name))),
                 _ => None,
             }
         }
@@ -182,14 +226,14 @@ fn parse_target(view: View, rest: &[&str]) -> Option<Target> {
 fn resource(
     shared: &Shared,
     req: &Req<'_>,
-    view: View,
+    gv: (&str, &str),
     rest: &[&str],
 ) -> Result<Response<Body>, ApiError> {
     let (watch_path, rest) = match rest {
         ["watch", rest @ ..] => (true, rest),
         _ => (false, rest),
     };
-    let target = parse_target(view, rest).ok_or_else(ApiError::no_route)?;
+    let target = parse_target(shared, gv, rest).ok_or_else(ApiError::no_route)?;
     let watch = watch_path || req.flag("watch");
     let verb = match (req.method, target.name.is_some()) {
         (&Method::GET, _) if watch => "watch",
@@ -203,10 +247,12 @@ fn resource(
         _ => return Err(ApiError::method_not_allowed()),
     };
     let user = req.user.ok_or_else(ApiError::unauthorized)?;
-    if !user
-        .permissions
-        .allows(target.kind.plural(), target.group(), verb)
-    {
+    if !user.permissions.allows_in(
+        target.namespace.as_deref(),
+        target.kind.plural(),
+        target.group(),
+        verb,
+    ) {
         return Err(ApiError::forbidden(
             &user.user,
             verb,
@@ -239,7 +285,7 @@ fn selectors(req: &Req<'_>, target: &Target) -> Result<(FieldSelector, LabelSele
         };
     }
     let fields = FieldSelector::parse(&field_text)?;
-    fields.check(target.kind, target.view)?;
+    fields.check(&target.kind, target.view)?;
     let labels = LabelSelector::parse(req.param("labelSelector").unwrap_or(""))?;
     Ok((fields, labels))
 }
@@ -275,7 +321,7 @@ fn table_response(
     let api_version = format!("meta.k8s.io/{version}");
     let include = IncludeObject::parse(req.param("includeObject"));
     let t = table(
-        target.kind,
+        &target.kind,
         target.view,
         &api_version,
         stored,
@@ -292,10 +338,10 @@ fn table_response(
 
 fn list(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Body>, ApiError> {
     let (fields, labels) = selectors(req, target)?;
-    let (items, rv) = shared.store.list(target.kind, target.namespace.as_deref());
+    let (items, rv) = shared.store.list(&target.kind, target.namespace.as_deref());
     let mut selected: Vec<Value> = items
         .into_iter()
-        .filter(|o| fields.matches(target.kind, target.view, o) && labels.matches(o))
+        .filter(|o| fields.matches(&target.kind, target.view, o) && labels.matches(o))
         .collect();
     if let Some(after) = req.param("continue").filter(|c| !c.is_empty()) {
         // Items come in (namespace, name) order; compare as such, not as
@@ -328,13 +374,13 @@ fn list(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Body
     }
     let rendered: Vec<Value> = selected
         .iter()
-        .map(|o| strip_type(render(target.kind, target.view, o)))
+        .map(|o| strip_type(render(&target.kind, target.view, o)))
         .collect();
     Ok(json(
         200,
         &json!({
             "kind": format!("{}List", target.kind.kind()),
-            "apiVersion": target.view.api_version(),
+            "apiVersion": target.kind.api_version_in(target.view),
             "metadata": list_meta,
             "items": rendered,
         }),
@@ -345,7 +391,7 @@ fn get(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Body>
     let name = target.name.as_deref().unwrap_or("");
     let stored = shared
         .store
-        .get(target.kind, target.ns(), name)
+        .get(&target.kind, target.ns(), name)
         .ok_or_else(|| ApiError::not_found(target.kind.plural(), target.group(), name))?;
     if let Some(version) = req.table_version() {
         let rv = stored
@@ -361,7 +407,7 @@ fn get(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Body>
             &json!({"resourceVersion": rv}),
         ));
     }
-    Ok(json(200, &render(target.kind, target.view, &stored)))
+    Ok(json(200, &render(&target.kind, target.view, &stored)))
 }
 
 fn watch_objects(
@@ -383,7 +429,7 @@ fn watch_objects(
         .and_then(|s| s.parse::<u64>().ok())
         .map_or(DEFAULT_WATCH_TIMEOUT, Duration::from_secs);
     let filter = WatchFilter {
-        kind: target.kind,
+        kind: target.kind.clone(),
         view: target.view,
         namespace: target.namespace.clone(),
         fields,
@@ -397,7 +443,7 @@ fn watch_objects(
     if initial_events {
         let bookmark = json!({
             "kind": target.kind.kind(),
-            "apiVersion": target.view.api_version(),
+            "apiVersion": target.kind.api_version_in(target.view),
             "metadata": {
                 "resourceVersion": start.rv.to_string(),
                 "annotations": {"k8s.io/initial-events-end": "true"},
@@ -418,24 +464,25 @@ fn create(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Bo
     let body = req.json_body()?;
     let created = create_object_as(
         shared,
-        (target.kind, target.view),
+        (&target.kind, target.view),
         target.namespace.as_deref(),
         body,
         req.dry_run(),
     )?;
-    Ok(json(201, &render(target.kind, target.view, &created)))
+    Ok(json(201, &render(&target.kind, target.view, &created)))
 }
 
 fn update(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Body>, ApiError> {
     let body = req.json_body()?;
     let name = target.name.as_deref().unwrap_or("");
-    let (kind, view) = (target.kind, target.view);
+    let (kind, view) = (&target.kind, target.view);
+    let now = format_time(shared.store.now());
     let updated = shared.store.update(
         kind,
         target.group(),
         (target.ns(), name),
         req.dry_run(),
-        |current| prepare_update(kind, view, current, body),
+        |current| prepare_update((kind, view), current, body, &now),
     )?;
     Ok(json(200, &render(kind, view, &updated)))
 }
@@ -501,7 +548,8 @@ fn patch_stored(
     change: impl FnOnce(&mut Value) -> Result<(), ApiError>,
 ) -> Result<Response<Body>, ApiError> {
     let name = target.name.as_deref().unwrap_or("");
-    let (kind, view) = (target.kind, target.view);
+    let (kind, view) = (&target.kind, target.view);
+    let now = format_time(shared.store.now());
     let updated = shared.store.update(
         kind,
         target.group(),
@@ -510,7 +558,7 @@ fn patch_stored(
         |current| {
             let mut doc = render(kind, view, current);
             change(&mut doc)?;
-            prepare_update(kind, view, current, doc)
+            prepare_update((kind, view), current, doc, &now)
         },
     )?;
     Ok(json(200, &render(kind, view, &updated)))
@@ -531,7 +579,7 @@ fn apply(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Bod
     }
     let mut patch_doc = req.json_body()?;
     let name = target.name.as_deref().unwrap_or("");
-    let (kind, view) = (target.kind, target.view);
+    let (kind, view) = (&target.kind, target.view);
     if shared.store.get(kind, target.ns(), name).is_none() {
         set_name(&mut patch_doc, "name", name);
         let created = create_object_as(
@@ -558,13 +606,20 @@ fn delete(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Bo
         return Err(ApiError::immortal_namespace(name));
     }
     let gone = shared.store.delete(
-        target.kind,
+        &target.kind,
         target.group(),
         (target.ns(), name),
         req.dry_run(),
     )?;
+    if target.kind == Kind::CustomResourceDefinition && !req.dry_run() {
+        for version in crd::served_versions(&gone) {
+            if let Some(kind) = crd::custom_kind(&gone, &version) {
+                shared.store.remove_kind(&kind);
+            }
+        }
+    }
     if matches!(target.kind, Kind::Pod | Kind::Namespace) {
-        return Ok(json(200, &render(target.kind, target.view, &gone)));
+        return Ok(json(200, &render(&target.kind, target.view, &gone)));
     }
     Ok(json(
         200,
@@ -583,14 +638,14 @@ fn delete_collection(
     target: &Target,
 ) -> Result<Response<Body>, ApiError> {
     let (fields, labels) = selectors(req, target)?;
-    let (items, _) = shared.store.list(target.kind, target.namespace.as_deref());
+    let (items, _) = shared.store.list(&target.kind, target.namespace.as_deref());
     for o in items
         .iter()
-        .filter(|o| fields.matches(target.kind, target.view, o) && labels.matches(o))
+        .filter(|o| fields.matches(&target.kind, target.view, o) && labels.matches(o))
     {
         // Already gone is fine: something else deleted it meanwhile.
         let _ = shared.store.delete(
-            target.kind,
+            &target.kind,
             target.group(),
             (meta_str(o, "namespace"), meta_str(o, "name")),
             req.dry_run(),

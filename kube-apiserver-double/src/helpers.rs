@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod};
 use serde_json::{Value, json};
 
 use super::resources::{self, Kind, View};
-use super::{ApiServer, ApiServerError, events, objects, store};
+use super::{ApiServer, ApiServerError, crd, events, objects, store};
 
 impl ApiServer {
     /// Stored events, in the events.k8s.io/v1 JSON form, ordered by
@@ -21,7 +21,7 @@ impl ApiServer {
     /// # Ok(()) }
     /// ```
     pub fn events_json(&self) -> Vec<Value> {
-        self.shared.store.list(Kind::Event, None).0
+        self.shared.store.list(&Kind::Event, None).0
     }
 
     /// Stored events as `k8s_openapi` events.k8s.io/v1 objects.
@@ -76,7 +76,7 @@ impl ApiServer {
         namespace: &str,
         name: &str,
     ) -> Option<k8s_openapi::api::events::v1::Event> {
-        let v = self.shared.store.get(Kind::Event, namespace, name)?;
+        let v = self.shared.store.get(&Kind::Event, namespace, name)?;
         serde_json::from_value(v).ok()
     }
 
@@ -95,7 +95,7 @@ impl ApiServer {
         self.shared
             .store
             .delete(
-                Kind::Event,
+                &Kind::Event,
                 resources::EVENTS_GROUP,
                 (namespace, name),
                 false,
@@ -150,20 +150,19 @@ impl ApiServer {
             .and_then(Value::as_str)
             .unwrap_or("");
         let kind_name = object.get("kind").and_then(Value::as_str).unwrap_or("");
-        let kind = Kind::from_kind(kind_name).ok_or_else(|| ApiServerError::Rejected {
-            code: 400,
-            message: format!("unsupported kind {kind_name:?}"),
-        })?;
-        let view = match api_version {
-            "v1" => View::Core,
-            "events.k8s.io/v1" if kind == Kind::Event => View::EventsV1,
-            other => {
-                return Err(ApiServerError::Rejected {
-                    code: 400,
-                    message: format!("unsupported apiVersion {other:?} for kind {kind_name}"),
-                });
-            }
+        let custom = || {
+            let (group, version) = api_version.split_once('/')?;
+            crd::kinds_in(&self.shared, group, version)
+                .into_iter()
+                .find(|k| k.kind() == kind_name)
+                .map(|k| (k, View::Group))
         };
+        let (kind, view) = Kind::built_in(api_version, kind_name)
+            .or_else(custom)
+            .ok_or_else(|| ApiServerError::Rejected {
+                code: 400,
+                message: format!("unsupported kind {kind_name:?} of apiVersion {api_version:?}"),
+            })?;
         let namespace = object
             .pointer("/metadata/namespace")
             .and_then(Value::as_str)
@@ -180,7 +179,7 @@ impl ApiServer {
         };
         Ok(objects::create_object(
             &self.shared,
-            kind,
+            &kind,
             view,
             ns.as_deref(),
             object,
@@ -188,7 +187,7 @@ impl ApiServer {
     }
 
     fn ensure_namespace(&self, name: &str) -> Result<(), ApiServerError> {
-        if self.shared.store.get(Kind::Namespace, "", name).is_none() {
+        if self.shared.store.get(&Kind::Namespace, "", name).is_none() {
             self.create_namespace(name)?;
         }
         Ok(())
@@ -220,7 +219,7 @@ impl ApiServer {
     pub fn create_namespace(&self, name: &str) -> Result<Namespace, ApiServerError> {
         let v = objects::create_object(
             &self.shared,
-            Kind::Namespace,
+            &Kind::Namespace,
             View::Core,
             None,
             json!({"metadata": {"name": name}}),
@@ -303,7 +302,8 @@ impl ApiServer {
         ApiServer::typed(v)
     }
 
-    /// Creates a node (cluster-scoped), ready, reporting kubelet v1.32.0.
+    /// Creates a node (cluster-scoped), ready, reporting kubelet v1.32.0,
+    /// and its Lease in `kube-node-lease`, as a kubelet keeps it.
     ///
     /// # Errors
     ///
@@ -342,11 +342,24 @@ impl ApiServer {
                 },
             },
         }))?;
+        // The kubelet's heartbeat: a Lease named after the node.
+        let now = store::format_micro_time(self.shared.store.now());
+        self.create_object(json!({
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {
+                "name": name,
+                "namespace": "kube-node-lease",
+                "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": name, "uid": v["metadata"]["uid"]}],
+            },
+            "spec": {"holderIdentity": name, "leaseDurationSeconds": 40, "renewTime": now},
+        }))?;
         ApiServer::typed(v)
     }
 
     /// A stored object of any kind by resource name (`"pods"`, `"nodes"`,
-    /// ...); cluster-scoped objects take an empty namespace.
+    /// `"leases"`, the plural of a custom kind, ...); cluster-scoped
+    /// objects take an empty namespace.
     ///
     /// # Example
     ///
@@ -358,8 +371,15 @@ impl ApiServer {
     /// # Ok(()) }
     /// ```
     pub fn object(&self, resource: &str, namespace: &str, name: &str) -> Option<Value> {
-        let kind = Kind::from_core_plural(resource)?;
+        let kind = Kind::BUILT_IN
+            .into_iter()
+            .find(|k| k.plural() == resource)
+            .or_else(|| {
+                crd::all_kinds(&self.shared)
+                    .into_iter()
+                    .find(|k| k.plural() == resource)
+            })?;
         let ns = if kind.namespaced() { namespace } else { "" };
-        self.shared.store.get(kind, ns, name)
+        self.shared.store.get(&kind, ns, name)
     }
 }

@@ -7,7 +7,7 @@ use serde_json::json;
 /// Name of the cluster, user and context in the kubeconfig.
 pub(crate) const CONTEXT: &str = "event-apiserver";
 
-fn base64(data: &[u8]) -> String {
+pub(crate) fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {

@@ -95,8 +95,10 @@
 //!
 //! To run it standalone, see [`serve_until_ctrl_c`].
 
+mod access;
 mod auth;
 mod builder;
+mod crd;
 mod events;
 mod faults;
 mod handlers;
@@ -106,7 +108,9 @@ mod kubeconfig;
 mod meta;
 mod names;
 mod objects;
+mod openapi;
 mod patch;
+mod protobuf;
 mod resources;
 mod selector;
 mod serve;

@@ -1,14 +1,18 @@
 //! Objects as they are written: namespace and name placement, decoding,
 //! validation and defaults, per kind.
 
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde_json::{Value, json};
 
+use super::crd;
 use super::events::{EventDoc, validate_create, validate_update};
 use super::http::Shared;
 use super::meta::{NameRule, content_errors, create_errors};
 use super::resources::{Kind, View};
-use super::status::ApiError;
+use super::status::{ApiError, quote};
+use super::store::format_time;
 
 pub(crate) fn set_name(obj: &mut Value, key: &str, value: &str) {
     if let Some(o) = obj.as_object_mut() {
@@ -35,7 +39,7 @@ fn name_suffix() -> String {
 
 /// Sets the namespace from the URL (rejecting a different one in the body)
 /// and resolves `generateName`.
-fn place(obj: &mut Value, kind: Kind, namespace: Option<&str>) -> Result<(), ApiError> {
+fn place(obj: &mut Value, kind: &Kind, namespace: Option<&str>) -> Result<(), ApiError> {
     if !obj.is_object() {
         return Err(ApiError::bad_request(
             "the request body must be a JSON object",
@@ -63,13 +67,14 @@ fn place(obj: &mut Value, kind: Kind, namespace: Option<&str>) -> Result<(), Api
 }
 
 fn typed_roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(
-    kind: Kind,
+    kind: &Kind,
     obj: Value,
 ) -> Result<Value, ApiError> {
     let typed: T = serde_json::from_value(obj).map_err(|e| {
         ApiError::bad_request(format!(
-            "{} in version \"v1\" cannot be handled as a {}: {e}",
+            "{} in version {} cannot be handled as a {}: {e}",
             kind.kind(),
+            quote(kind.version()),
             kind.kind()
         ))
     })?;
@@ -78,12 +83,13 @@ fn typed_roundtrip<T: serde::de::DeserializeOwned + serde::Serialize>(
 
 /// Decodes an object of a kind other than Event: its `apiVersion` and
 /// `kind` must match, and it must fit the kind's type.
-fn decode(kind: Kind, mut obj: Value) -> Result<Value, ApiError> {
+fn decode(kind: &Kind, mut obj: Value) -> Result<Value, ApiError> {
+    let api_version = kind.api_version_in(View::Group);
     if let Some(av) = obj.get("apiVersion").and_then(Value::as_str)
-        && av != "v1"
+        && av != api_version
     {
         return Err(ApiError::bad_request(format!(
-            "the API version in the data ({av}) does not match the expected API version (v1)"
+            "the API version in the data ({av}) does not match the expected API version ({api_version})"
         )));
     }
     if let Some(k) = obj.get("kind").and_then(Value::as_str)
@@ -95,7 +101,7 @@ fn decode(kind: Kind, mut obj: Value) -> Result<Value, ApiError> {
         )));
     }
     if let Some(o) = obj.as_object_mut() {
-        o.insert("apiVersion".to_owned(), json!("v1"));
+        o.insert("apiVersion".to_owned(), json!(api_version));
         o.insert("kind".to_owned(), json!(kind.kind()));
     }
     match kind {
@@ -103,27 +109,35 @@ fn decode(kind: Kind, mut obj: Value) -> Result<Value, ApiError> {
         Kind::ConfigMap => typed_roundtrip::<ConfigMap>(kind, obj),
         Kind::Node => typed_roundtrip::<Node>(kind, obj),
         Kind::Namespace => typed_roundtrip::<Namespace>(kind, obj),
-        Kind::Event => Ok(obj),
+        Kind::Lease => typed_roundtrip::<Lease>(kind, obj),
+        Kind::CustomResourceDefinition => typed_roundtrip::<CustomResourceDefinition>(kind, obj),
+        Kind::Event | Kind::Custom(_) => Ok(obj),
     }
 }
 
 /// Validates a decoded object of a kind other than Event and fills in
 /// its defaults.
-fn normalize(kind: Kind, mut v: Value) -> Result<Value, ApiError> {
-    let rule = if kind == Kind::Namespace {
+fn normalize(kind: &Kind, now: &str, mut v: Value) -> Result<Value, ApiError> {
+    let rule = if *kind == Kind::Namespace {
         NameRule::DnsLabel
     } else {
         NameRule::DnsSubdomain
     };
     let meta = v.get("metadata").cloned().unwrap_or(Value::Null);
-    let errs = create_errors(&meta, kind.namespaced(), rule);
+    let mut errs = create_errors(&meta, kind.namespaced(), rule);
+    if *kind == Kind::CustomResourceDefinition {
+        errs.extend(crd::errors(&v));
+    }
     if !errs.is_empty() {
         return Err(ApiError::invalid(
             kind.kind(),
-            "",
+            kind.group(),
             meta_str(&v, "name"),
             &errs,
         ));
+    }
+    if *kind == Kind::CustomResourceDefinition {
+        crd::accept(&mut v, now);
     }
     if let Some(o) = v.as_object_mut() {
         match kind {
@@ -153,17 +167,17 @@ fn normalize(kind: Kind, mut v: Value) -> Result<Value, ApiError> {
 /// namespace, decoded, admitted by `admit` (the API server's admission
 /// runs between decoding and validation), then validated.
 pub(crate) fn prepare_new(
-    kind: Kind,
-    view: View,
+    (kind, view): (&Kind, View),
     namespace: Option<&str>,
     mut body: Value,
+    now: &str,
     admit: impl FnOnce() -> Result<(), ApiError>,
 ) -> Result<Value, ApiError> {
     place(&mut body, kind, namespace)?;
-    if kind != Kind::Event {
+    if *kind != Kind::Event {
         let typed = decode(kind, body)?;
         admit()?;
-        return normalize(kind, typed);
+        return normalize(kind, now, typed);
     }
     let doc = EventDoc::decode(view, body)?;
     admit()?;
@@ -182,10 +196,10 @@ pub(crate) fn prepare_new(
 
 /// The stored form of an update of `current` to `new` (in `view`'s form).
 pub(crate) fn prepare_update(
-    kind: Kind,
-    view: View,
+    (kind, view): (&Kind, View),
     current: &Value,
     mut new: Value,
+    now: &str,
 ) -> Result<Value, ApiError> {
     let name = meta_str(current, "name").to_owned();
     let new_name = meta_str(&new, "name");
@@ -197,8 +211,8 @@ pub(crate) fn prepare_update(
     let ns = meta_str(current, "namespace").to_owned();
     place(&mut new, kind, Some(&ns))?;
     set_name(&mut new, "name", &name);
-    if kind != Kind::Event {
-        return normalize(kind, decode(kind, new)?);
+    if *kind != Kind::Event {
+        return normalize(kind, now, decode(kind, new)?);
     }
     let new_doc = EventDoc::decode(view, new)?;
     let old_doc = EventDoc::from_stored(current).unwrap_or_default();
@@ -217,20 +231,20 @@ pub(crate) fn prepare_update(
 /// (404 for the namespace otherwise) and must not be terminating (403).
 fn admit_create(
     shared: &Shared,
-    (kind, view): (Kind, View),
+    (kind, view): (&Kind, View),
     namespace: &str,
     name: &str,
 ) -> Result<(), ApiError> {
     if !kind.namespaced() || !shared.require_namespaces {
         return Ok(());
     }
-    let Some(ns) = shared.store.get(Kind::Namespace, "", namespace) else {
+    let Some(ns) = shared.store.get(&Kind::Namespace, "", namespace) else {
         return Err(ApiError::not_found("namespaces", "", namespace));
     };
     if ns.pointer("/status/phase").and_then(Value::as_str) == Some("Terminating") {
         return Err(ApiError::namespace_terminating(
             kind.plural(),
-            view.group(),
+            kind.group_in(view),
             name,
             namespace,
         ));
@@ -241,7 +255,7 @@ fn admit_create(
 /// Creates an object sent through `view`, as a POST would.
 pub(crate) fn create_object(
     shared: &Shared,
-    kind: Kind,
+    kind: &Kind,
     view: View,
     namespace: Option<&str>,
     body: Value,
@@ -252,7 +266,7 @@ pub(crate) fn create_object(
 /// [`create_object`], optionally as a dry run that stores nothing.
 pub(crate) fn create_object_as(
     shared: &Shared,
-    (kind, view): (Kind, View),
+    (kind, view): (&Kind, View),
     namespace: Option<&str>,
     body: Value,
     dry_run: bool,
@@ -263,8 +277,9 @@ pub(crate) fn create_object_as(
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_owned();
-    let obj = prepare_new(kind, view, namespace, body, || {
+    let now = format_time(shared.store.now());
+    let obj = prepare_new((kind, view), namespace, body, &now, || {
         admit_create(shared, (kind, view), ns, &name)
     })?;
-    shared.store.create(kind, view.group(), obj, dry_run)
+    shared.store.create(kind, kind.group_in(view), obj, dry_run)
 }

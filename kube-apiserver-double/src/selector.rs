@@ -122,7 +122,7 @@ impl FieldSelector {
     }
 
     /// Checks every key is a field the kind can be selected by.
-    pub(crate) fn check(&self, kind: Kind, view: View) -> Result<(), ApiError> {
+    pub(crate) fn check(&self, kind: &Kind, view: View) -> Result<(), ApiError> {
         let probe = Value::Object(serde_json::Map::new());
         for t in &self.terms {
             if field_value(kind, view, &probe, &t.key).is_none() {
@@ -136,7 +136,7 @@ impl FieldSelector {
     }
 
     /// Whether the stored object (canonical form) is selected.
-    pub(crate) fn matches(&self, kind: Kind, view: View, obj: &Value) -> bool {
+    pub(crate) fn matches(&self, kind: &Kind, view: View, obj: &Value) -> bool {
         self.terms.iter().all(|t| {
             let v = field_value(kind, view, obj, &t.key).unwrap_or_default();
             match t.op {
@@ -175,7 +175,7 @@ const REF_FIELDS: [&str; 7] = [
 
 /// The value of a selectable field, or `None` when the label is not
 /// supported for the kind. Events are stored in their events.k8s.io/v1 form.
-fn field_value(kind: Kind, view: View, obj: &Value, label: &str) -> Option<String> {
+fn field_value(kind: &Kind, view: View, obj: &Value, label: &str) -> Option<String> {
     match label {
         "metadata.name" => return Some(str_at(obj, &["metadata", "name"])),
         "metadata.namespace" if kind.namespaced() => {
@@ -187,7 +187,7 @@ fn field_value(kind: Kind, view: View, obj: &Value, label: &str) -> Option<Strin
         Kind::Event => {
             let reference = match view {
                 View::Core => label.strip_prefix("involvedObject."),
-                View::EventsV1 => label.strip_prefix("regarding."),
+                View::Group => label.strip_prefix("regarding."),
             };
             if let Some(field) = reference {
                 return REF_FIELDS
@@ -197,7 +197,7 @@ fn field_value(kind: Kind, view: View, obj: &Value, label: &str) -> Option<Strin
             match (label, view) {
                 ("reason", _) => Some(str_at(obj, &["reason"])),
                 ("type", _) => Some(str_at(obj, &["type"])),
-                ("reportingComponent", View::Core) | ("reportingController", View::EventsV1) => {
+                ("reportingComponent", View::Core) | ("reportingController", View::Group) => {
                     Some(str_at(obj, &["reportingController"]))
                 }
                 ("source", _) => {
@@ -236,7 +236,7 @@ fn field_value(kind: Kind, view: View, obj: &Value, label: &str) -> Option<Strin
             "status.phase" => Some(str_at(obj, &["status", "phase"])),
             _ => None,
         },
-        Kind::ConfigMap => None,
+        _ => None,
     }
 }
 
@@ -360,32 +360,32 @@ mod tests {
             "involvedObject.name=web-0,involvedObject.namespace=shop,involvedObject.uid=u1",
         )
         .unwrap();
-        s.check(Kind::Event, View::Core).unwrap();
-        assert!(s.matches(Kind::Event, View::Core, &event()));
+        s.check(&Kind::Event, View::Core).unwrap();
+        assert!(s.matches(&Kind::Event, View::Core, &event()));
         let s = FieldSelector::parse("involvedObject.uid=other").unwrap();
-        assert!(!s.matches(Kind::Event, View::Core, &event()));
+        assert!(!s.matches(&Kind::Event, View::Core, &event()));
     }
 
     #[test]
     fn operators_and_empty_values() {
         let s =
             FieldSelector::parse("type!=Normal,reason==BackOff,involvedObject.fieldPath=").unwrap();
-        assert!(s.matches(Kind::Event, View::Core, &event()));
+        assert!(s.matches(&Kind::Event, View::Core, &event()));
         let s = FieldSelector::parse("involvedObject.namespace=").unwrap();
-        assert!(!s.matches(Kind::Event, View::Core, &event()));
+        assert!(!s.matches(&Kind::Event, View::Core, &event()));
         let s = FieldSelector::parse("source=example.com/c").unwrap();
-        assert!(s.matches(Kind::Event, View::Core, &event()));
+        assert!(s.matches(&Kind::Event, View::Core, &event()));
     }
 
     #[test]
     fn unsupported_label_is_bad_request() {
         let s = FieldSelector::parse("note=x").unwrap();
-        assert_eq!(s.check(Kind::Event, View::Core).unwrap_err().code, 400);
+        assert_eq!(s.check(&Kind::Event, View::Core).unwrap_err().code, 400);
         let s = FieldSelector::parse("involvedObject.name=x").unwrap();
-        assert!(s.check(Kind::Event, View::EventsV1).is_err());
+        assert!(s.check(&Kind::Event, View::Group).is_err());
         let s = FieldSelector::parse("regarding.name=web-0").unwrap();
-        s.check(Kind::Event, View::EventsV1).unwrap();
-        assert!(s.matches(Kind::Event, View::EventsV1, &event()));
+        s.check(&Kind::Event, View::Group).unwrap();
+        assert!(s.matches(&Kind::Event, View::Group, &event()));
     }
 
     #[test]
@@ -400,9 +400,9 @@ mod tests {
         let s =
             FieldSelector::parse("spec.nodeName=n1,status.phase!=Succeeded,status.phase!=Failed")
                 .unwrap();
-        s.check(Kind::Pod, View::Core).unwrap();
+        s.check(&Kind::Pod, View::Core).unwrap();
         let pod = json!({"spec": {"nodeName": "n1"}, "status": {"phase": "Running"}});
-        assert!(s.matches(Kind::Pod, View::Core, &pod));
+        assert!(s.matches(&Kind::Pod, View::Core, &pod));
     }
 
     #[test]

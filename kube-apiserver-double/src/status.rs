@@ -43,6 +43,19 @@ impl FieldError {
         }
     }
 
+    /// A value is not one of `supported`.
+    pub(crate) fn not_supported(field: &str, value: &str, supported: &[&str]) -> FieldError {
+        let list: Vec<String> = supported.iter().map(|v| quote(v)).collect();
+        FieldError {
+            reason: "FieldValueNotSupported",
+            message: format!(
+                "Unsupported value: {value}: supported values: {}",
+                list.join(", ")
+            ),
+            field: field.to_owned(),
+        }
+    }
+
     /// A value is longer than `limit` bytes (the value is not repeated).
     pub(crate) fn too_long(field: &str, limit: usize) -> FieldError {
         FieldError {

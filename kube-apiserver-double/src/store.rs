@@ -74,20 +74,20 @@ impl WatchFilter {
         {
             return false;
         }
-        self.fields.matches(self.kind, self.view, obj) && self.labels.matches(obj)
+        self.fields.matches(&self.kind, self.view, obj) && self.labels.matches(obj)
     }
 
     /// The watch line for one object.
     fn object_line(&self, type_: &str, stored: &Value, now: Timestamp) -> Bytes {
         match &self.table {
-            None => watch_line(type_, &render(self.kind, self.view, stored)),
+            None => watch_line(type_, &render(&self.kind, self.view, stored)),
             Some(mode) => {
                 let rv = stored
                     .pointer("/metadata/resourceVersion")
                     .cloned()
                     .unwrap_or(Value::Null);
                 let t = table(
-                    self.kind,
+                    &self.kind,
                     self.view,
                     &mode.api_version,
                     std::slice::from_ref(stored),
@@ -126,11 +126,18 @@ pub(crate) fn watch_line(type_: &str, object: &Value) -> Bytes {
 }
 
 /// A stored object as seen through `view`.
-pub(crate) fn render(kind: Kind, view: View, stored: &Value) -> Value {
-    if kind == Kind::Event && view == View::Core {
-        to_core(stored)
-    } else {
-        stored.clone()
+pub(crate) fn render(kind: &Kind, view: View, stored: &Value) -> Value {
+    match kind {
+        Kind::Event if view == View::Core => to_core(stored),
+        // A custom object is shown in the version it is asked for.
+        Kind::Custom(_) => {
+            let mut v = stored.clone();
+            if let Some(o) = v.as_object_mut() {
+                o.insert("apiVersion".to_owned(), json!(kind.api_version_in(view)));
+            }
+            v
+        }
+        _ => stored.clone(),
     }
 }
 
@@ -196,7 +203,7 @@ impl State {
             })
             .unwrap_or_default();
         for key in &expired {
-            self.remove(Kind::Event, key);
+            self.remove(&Kind::Event, key);
         }
         self.next_expiry = self
             .objects
@@ -205,14 +212,14 @@ impl State {
         expired.len()
     }
 
-    fn remove(&mut self, kind: Kind, key: &ObjKey) -> Option<Value> {
-        let entry = self.objects.get_mut(&kind)?.remove(key)?;
+    fn remove(&mut self, kind: &Kind, key: &ObjKey) -> Option<Value> {
+        let entry = self.objects.get_mut(kind)?.remove(key)?;
         let rv = self.bump();
         let mut gone = entry.value;
         set_meta(&mut gone, "resourceVersion", json!(rv.to_string()));
         self.record(Change {
             rv,
-            kind,
+            kind: kind.clone(),
             type_: ChangeType::Deleted,
             old: Some(gone.clone()),
             new: gone.clone(),
@@ -258,6 +265,11 @@ pub(crate) fn format_time(t: Timestamp) -> String {
     jiff::fmt::strtime::format("%Y-%m-%dT%H:%M:%SZ", t).unwrap_or_default()
 }
 
+/// A `MicroTime` string.
+pub(crate) fn format_micro_time(t: Timestamp) -> String {
+    event_core::format_micro_time(event_core::truncate_to_micros(t))
+}
+
 /// The store shared by the server and its handle.
 pub(crate) struct Store {
     state: Mutex<State>,
@@ -298,8 +310,8 @@ impl Store {
         self.clock.now()
     }
 
-    fn expiry(&self, kind: Kind) -> Option<Timestamp> {
-        if kind != Kind::Event {
+    fn expiry(&self, kind: &Kind) -> Option<Timestamp> {
+        if *kind != Kind::Event {
             return None;
         }
         let ttl =
@@ -308,11 +320,11 @@ impl Store {
     }
 
     /// Objects of a kind (optionally in one namespace) and the list's resource version.
-    pub(crate) fn list(&self, kind: Kind, namespace: Option<&str>) -> (Vec<Value>, u64) {
+    pub(crate) fn list(&self, kind: &Kind, namespace: Option<&str>) -> (Vec<Value>, u64) {
         let st = self.lock();
         let items = st
             .objects
-            .get(&kind)
+            .get(kind)
             .map(|m| {
                 m.iter()
                     .filter(|((ns, _), _)| namespace.is_none_or(|want| want == ns))
@@ -324,10 +336,10 @@ impl Store {
     }
 
     /// One object.
-    pub(crate) fn get(&self, kind: Kind, namespace: &str, name: &str) -> Option<Value> {
+    pub(crate) fn get(&self, kind: &Kind, namespace: &str, name: &str) -> Option<Value> {
         let st = self.lock();
         st.objects
-            .get(&kind)?
+            .get(kind)?
             .get(&(namespace.to_owned(), name.to_owned()))
             .map(|e| e.value.clone())
     }
@@ -336,7 +348,7 @@ impl Store {
     /// A dry run checks and answers the same but stores nothing.
     pub(crate) fn create(
         &self,
-        kind: Kind,
+        kind: &Kind,
         group: &str,
         mut obj: Value,
         dry_run: bool,
@@ -348,7 +360,7 @@ impl Store {
         let expires = self.expiry(kind);
         let now = self.now();
         let mut st = self.lock();
-        let exists = st.objects.get(&kind).is_some_and(|m| m.contains_key(&key));
+        let exists = st.objects.get(kind).is_some_and(|m| m.contains_key(&key));
         if exists {
             return Err(ApiError::already_exists(kind.plural(), group, &key.1));
         }
@@ -365,7 +377,7 @@ impl Store {
             o.remove("deletionTimestamp");
             o.remove("managedFields");
         }
-        st.objects.entry(kind).or_default().insert(
+        st.objects.entry(kind.clone()).or_default().insert(
             key,
             Entry {
                 value: obj.clone(),
@@ -377,7 +389,7 @@ impl Store {
         }
         st.record(Change {
             rv,
-            kind,
+            kind: kind.clone(),
             type_: ChangeType::Added,
             old: None,
             new: obj.clone(),
@@ -390,7 +402,7 @@ impl Store {
     /// checks and answers the same but stores nothing.
     pub(crate) fn update(
         &self,
-        kind: Kind,
+        kind: &Kind,
         group: &str,
         (namespace, name): (&str, &str),
         dry_run: bool,
@@ -401,7 +413,7 @@ impl Store {
         let mut st = self.lock();
         let Some(current) = st
             .objects
-            .get(&kind)
+            .get(kind)
             .and_then(|m| m.get(&key))
             .map(|e| e.value.clone())
         else {
@@ -428,7 +440,7 @@ impl Store {
         if let Some(o) = new.get_mut("metadata").and_then(Value::as_object_mut) {
             o.remove("managedFields");
         }
-        if let Some(m) = st.objects.get_mut(&kind) {
+        if let Some(m) = st.objects.get_mut(kind) {
             m.insert(
                 key,
                 Entry {
@@ -442,7 +454,7 @@ impl Store {
         }
         st.record(Change {
             rv,
-            kind,
+            kind: kind.clone(),
             type_: ChangeType::Modified,
             old: Some(current),
             new: new.clone(),
@@ -454,7 +466,7 @@ impl Store {
     /// run answers the same but deletes nothing.
     pub(crate) fn delete(
         &self,
-        kind: Kind,
+        kind: &Kind,
         group: &str,
         (namespace, name): (&str, &str),
         dry_run: bool,
@@ -464,7 +476,7 @@ impl Store {
         if dry_run {
             return st
                 .objects
-                .get(&kind)
+                .get(kind)
                 .and_then(|m| m.get(&key))
                 .map(|e| e.value.clone())
                 .ok_or_else(|| ApiError::not_found(kind.plural(), group, name));
@@ -472,19 +484,40 @@ impl Store {
         let gone = st
             .remove(kind, &key)
             .ok_or_else(|| ApiError::not_found(kind.plural(), group, name))?;
-        if kind == Kind::Namespace {
-            for k in Kind::ALL.into_iter().filter(|k| k.namespaced()) {
+        if *kind == Kind::Namespace {
+            let kinds: Vec<Kind> = st
+                .objects
+                .keys()
+                .filter(|k| k.namespaced())
+                .cloned()
+                .collect();
+            for k in kinds {
                 let keys: Vec<ObjKey> = st
                     .objects
                     .get(&k)
                     .map(|m| m.keys().filter(|(ns, _)| ns == name).cloned().collect())
                     .unwrap_or_default();
                 for key in keys {
-                    st.remove(k, &key);
+                    st.remove(&k, &key);
                 }
             }
         }
         Ok(gone)
+    }
+
+    /// Removes every object of `kind` (its definition is gone); returns how
+    /// many there were.
+    pub(crate) fn remove_kind(&self, kind: &Kind) -> usize {
+        let mut st = self.lock();
+        let keys: Vec<ObjKey> = st
+            .objects
+            .get(kind)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        for key in &keys {
+            st.remove(kind, key);
+        }
+        keys.len()
     }
 
     /// Removes every stored event now, as if their TTL had passed.
@@ -496,7 +529,7 @@ impl Store {
             .map(|m| m.keys().cloned().collect())
             .unwrap_or_default();
         for key in &keys {
-            st.remove(Kind::Event, key);
+            st.remove(&Kind::Event, key);
         }
         st.next_expiry = None;
         keys.len()
@@ -575,32 +608,32 @@ mod tests {
     #[test]
     fn ttl_is_reset_by_writes_and_expires() {
         let (clock, s) = store();
-        s.create(Kind::Event, "events.k8s.io", ev("a"), false)
+        s.create(&Kind::Event, "events.k8s.io", ev("a"), false)
             .unwrap();
-        s.create(Kind::Event, "events.k8s.io", ev("b"), false)
+        s.create(&Kind::Event, "events.k8s.io", ev("b"), false)
             .unwrap();
         *clock.0.lock().unwrap() = Timestamp::from_second(1_700_003_000).unwrap();
-        s.update(Kind::Event, "", ("ns", "b"), false, |v| Ok(v.clone()))
+        s.update(&Kind::Event, "", ("ns", "b"), false, |v| Ok(v.clone()))
             .unwrap();
         *clock.0.lock().unwrap() = Timestamp::from_second(1_700_003_600).unwrap();
-        assert!(s.get(Kind::Event, "ns", "a").is_none());
-        assert!(s.get(Kind::Event, "ns", "b").is_some());
+        assert!(s.get(&Kind::Event, "ns", "a").is_none());
+        assert!(s.get(&Kind::Event, "ns", "b").is_some());
         assert_eq!(s.expire_events(), 1);
-        assert_eq!(s.list(Kind::Event, None).0.len(), 0);
+        assert_eq!(s.list(&Kind::Event, None).0.len(), 0);
     }
 
     #[test]
     fn duplicates_and_conflicts() {
         let (_, s) = store();
-        s.create(Kind::ConfigMap, "", ev("a"), false).unwrap();
+        s.create(&Kind::ConfigMap, "", ev("a"), false).unwrap();
         assert_eq!(
-            s.create(Kind::ConfigMap, "", ev("a"), false)
+            s.create(&Kind::ConfigMap, "", ev("a"), false)
                 .unwrap_err()
                 .code,
             409
         );
         let stale = s
-            .update(Kind::ConfigMap, "", ("ns", "a"), false, |v| {
+            .update(&Kind::ConfigMap, "", ("ns", "a"), false, |v| {
                 let mut v = v.clone();
                 v["metadata"]["resourceVersion"] = json!("999");
                 Ok(v)
@@ -608,7 +641,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(stale.reason, "Conflict");
         assert_eq!(
-            s.delete(Kind::ConfigMap, "", ("ns", "zz"), false)
+            s.delete(&Kind::ConfigMap, "", ("ns", "zz"), false)
                 .unwrap_err()
                 .code,
             404
@@ -618,13 +651,13 @@ mod tests {
     #[test]
     fn watch_replays_from_a_version() {
         let (_, s) = store();
-        let a = s.create(Kind::ConfigMap, "", ev("a"), false).unwrap();
+        let a = s.create(&Kind::ConfigMap, "", ev("a"), false).unwrap();
         let rv: u64 = a["metadata"]["resourceVersion"]
             .as_str()
             .unwrap()
             .parse()
             .unwrap();
-        s.create(Kind::ConfigMap, "", ev("b"), false).unwrap();
+        s.create(&Kind::ConfigMap, "", ev("b"), false).unwrap();
         let filter = WatchFilter {
             kind: Kind::ConfigMap,
             view: View::Core,
@@ -635,7 +668,7 @@ mod tests {
         };
         let mut w = s.watch(filter, Some(rv)).unwrap();
         assert_eq!(w.initial.len(), 1);
-        s.delete(Kind::ConfigMap, "", ("ns", "a"), false).unwrap();
+        s.delete(&Kind::ConfigMap, "", ("ns", "a"), false).unwrap();
         let line = w.rx.try_recv().unwrap();
         assert!(std::str::from_utf8(&line).unwrap().contains("\"DELETED\""));
     }

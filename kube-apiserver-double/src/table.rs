@@ -3,6 +3,7 @@
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
+use super::crd::CustomInfo;
 use super::resources::{Kind, View};
 use super::store::render;
 
@@ -483,9 +484,96 @@ fn generic_cells(now: Timestamp, o: &Value) -> Vec<Value> {
     ]
 }
 
+fn lease_columns() -> Vec<Value> {
+    vec![
+        column("Name", "string", "name", 0, NAME_DOC),
+        column(
+            "Holder",
+            "string",
+            "",
+            0,
+            "HolderIdentity contains the identity of the holder of a current lease.",
+        ),
+        column("Age", "string", "", 0, AGE_DOC),
+    ]
+}
+
+fn lease_cells(now: Timestamp, o: &Value) -> Vec<Value> {
+    vec![
+        json!(s(o, "/metadata/name")),
+        json!(s(o, "/spec/holderIdentity")),
+        json!(
+            since(now, o.pointer("/metadata/creationTimestamp"))
+                .unwrap_or_else(|| "<unknown>".to_owned())
+        ),
+    ]
+}
+
+fn crd_columns() -> Vec<Value> {
+    vec![
+        column("Name", "string", "name", 0, NAME_DOC),
+        column("Created At", "date", "", 0, AGE_DOC),
+    ]
+}
+
+fn crd_cells(o: &Value) -> Vec<Value> {
+    vec![
+        json!(s(o, "/metadata/name")),
+        json!(s(o, "/metadata/creationTimestamp")),
+    ]
+}
+
+/// A custom kind's columns: the name, then its printer columns (the age
+/// when it has none).
+fn custom_columns(info: &CustomInfo) -> Vec<Value> {
+    let mut columns = vec![column("Name", "string", "name", 0, NAME_DOC)];
+    if info.columns.is_empty() {
+        columns.push(column("Age", "date", "", 0, AGE_DOC));
+    }
+    for c in &info.columns {
+        columns.push(column(
+            &c.name,
+            &c.type_,
+            &c.format,
+            u32::try_from(c.priority).unwrap_or(0),
+            &c.description,
+        ));
+    }
+    columns
+}
+
+/// The value at a simple JSONPath (`.spec.replicas`, `.status.phase`).
+fn json_path<'a>(o: &'a Value, path: &str) -> Option<&'a Value> {
+    let path = path.trim().trim_start_matches('{').trim_end_matches('}');
+    path.strip_prefix('.')?
+        .split('.')
+        .try_fold(o, |cur, key| cur.get(key))
+}
+
+fn custom_cells(info: &CustomInfo, now: Timestamp, o: &Value) -> Vec<Value> {
+    let mut cells = vec![json!(s(o, "/metadata/name"))];
+    if info.columns.is_empty() {
+        cells.push(json!(
+            since(now, o.pointer("/metadata/creationTimestamp"))
+                .unwrap_or_else(|| "<unknown>".to_owned())
+        ));
+    }
+    for c in &info.columns {
+        let v = json_path(o, &c.json_path);
+        cells.push(match (c.type_.as_str(), v) {
+            ("date", Some(t)) => {
+                json!(since(now, Some(t)).unwrap_or_else(|| "<unknown>".to_owned()))
+            }
+            (_, Some(v)) => v.clone(),
+            (_, None) => Value::Null,
+        });
+    }
+    cells
+}
+
 /// A `Table` of stored objects; rows carry the object as seen through `view`.
 pub(crate) fn table(
-    kind: Kind,
+    kind: &Kind,
     view: View,
     api_version: &str,
     stored: &[Value],
@@ -497,7 +585,10 @@ pub(crate) fn table(
         Kind::Event => event_columns(),
         Kind::Pod => pod_columns(),
         Kind::Node => node_columns(),
-        _ => generic_columns(),
+        Kind::Lease => lease_columns(),
+        Kind::CustomResourceDefinition => crd_columns(),
+        Kind::Custom(c) => custom_columns(&c.0),
+        Kind::Namespace | Kind::ConfigMap => generic_columns(),
     };
     let rows: Vec<Value> = stored
         .iter()
@@ -507,7 +598,10 @@ pub(crate) fn table(
                 Kind::Event => event_cells(now, &render(kind, View::Core, stored)),
                 Kind::Pod => pod_cells(now, o),
                 Kind::Node => node_cells(now, o),
-                _ => generic_cells(now, o),
+                Kind::Lease => lease_cells(now, o),
+                Kind::CustomResourceDefinition => crd_cells(o),
+                Kind::Custom(c) => custom_cells(&c.0, now, o),
+                Kind::Namespace | Kind::ConfigMap => generic_cells(now, o),
             };
             let mut row = json!({"cells": cells});
             let object = match include {
@@ -565,7 +659,7 @@ mod tests {
             "reportingController": "example.com/c", "reportingInstance": "c-0",
         });
         let t = table(
-            Kind::Event,
+            &Kind::Event,
             View::Core,
             "meta.k8s.io/v1",
             &[e],

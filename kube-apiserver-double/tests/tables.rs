@@ -11,10 +11,31 @@ use kube_apiserver_double::ApiServer;
 use serde_json::{Value, json};
 use support::{kubectl, micro};
 
-/// A pod whose only container crash-loops: restarted 5 times, the last
+/// A clock that stands still, so that ages are exact.
+#[derive(Debug)]
+struct Fixed(Timestamp);
+
+impl event_core::Clock for Fixed {
+    fn now(&self) -> Timestamp {
+        self.0
+    }
+}
+
+const NOW: i64 = 1_750_000_000;
+
+async fn server() -> ApiServer {
+    let now = Timestamp::from_second(NOW).unwrap();
+    ApiServer::builder()
+        .clock(std::sync::Arc::new(Fixed(now)))
+        .start()
+        .await
+        .unwrap()
+}
+
+/// A pod whose app container crash-loops: restarted 5 times, the last
 /// time 30 s ago.
 fn crashing_pod(server: &ApiServer) {
-    let finished = Timestamp::now() - SignedDuration::from_secs(30);
+    let finished = Timestamp::from_second(NOW).unwrap() - SignedDuration::from_secs(30);
     let finished = jiff::fmt::strtime::format("%Y-%m-%dT%H:%M:%SZ", finished).unwrap();
     server
         .create_object(json!({
@@ -65,7 +86,7 @@ fn columns(t: &Value) -> Vec<(String, i64)> {
 
 #[tokio::test]
 async fn pod_and_node_tables_have_the_real_columns() {
-    let server = ApiServer::start().await.unwrap();
+    let server = server().await;
     server.create_pod("shop", "web-0").unwrap();
     crashing_pod(&server);
     let pods = table(&server, "/api/v1/namespaces/shop/pods").await;
@@ -144,7 +165,7 @@ async fn pod_and_node_tables_have_the_real_columns() {
 #[tokio::test]
 async fn kubectl_get_pods_nodes_and_ev() {
     require_kubectl!();
-    let server = ApiServer::start().await.unwrap();
+    let server = server().await;
     server.create_pod("shop", "web-0").unwrap();
     crashing_pod(&server);
     server.create_node("node-1").unwrap();
@@ -179,7 +200,7 @@ async fn kubectl_get_pods_nodes_and_ev() {
     let events = server.client().await.unwrap();
     let api: kube::Api<k8s_openapi::api::events::v1::Event> = kube::Api::namespaced(events, "shop");
     let mut v = support::event_json("shop", "web-0.1", "web-0");
-    v["eventTime"] = json!(micro(Timestamp::now()));
+    v["eventTime"] = json!(micro(Timestamp::from_second(NOW).unwrap()));
     api.create(&Default::default(), &support::event(v))
         .await
         .unwrap();
