@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::auth::TokenEntry;
 use super::http::{Body, Shared, WatchBody, error, full, json};
-use super::objects::{create_object_as, meta_str, prepare_update, set_name};
+use super::objects::{self, create_object_as, meta_str, prepare_update, set_name};
 use super::patch::{merge_patch, strip_directives};
 use super::resources::{self, AUTHENTICATION_GROUP, AUTHORIZATION_GROUP, Kind, View};
 use super::selector::{FieldSelector, LabelSelector};
@@ -77,6 +77,27 @@ impl Req<'_> {
         })
     }
 
+    /// Strict field validation (`fieldValidation=Strict`, as kubectl
+    /// asks): a body with fields its kind does not have is refused with
+    /// 400. Without it (`Ignore`, `Warn`) such fields are dropped.
+    fn check_fields(&self, kind: (&Kind, View), body: &Value) -> Result<(), ApiError> {
+        if self.param("fieldValidation") != Some("Strict") {
+            return Ok(());
+        }
+        let unknown = objects::unknown_fields(kind, body);
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = unknown
+            .iter()
+            .map(|f| format!("unknown field {}", quote(f)))
+            .collect();
+        Err(ApiError::bad_request(format!(
+            "strict decoding error: {}",
+            list.join(", ")
+        )))
+    }
+
     /// The `Table` version asked for in `Accept`, if any.
     fn table_version(&self) -> Option<&'static str> {
         for range in self.accept.split(',') {
@@ -125,7 +146,6 @@ fn route_inner(shared: &Shared, req: &Req<'_>) -> Result<Response<Body>, ApiErro
                 .ok_or_else(ApiError::no_route)?,
         ),
         ["openapi", "v3", rest @ ..] => return openapi::v3(shared, req, rest),
-        ["openapi", "v2"] => return openapi::v2(shared, req),
         _ => None,
     };
     if let Some(doc) = discovery {
@@ -462,6 +482,7 @@ fn watch_objects(
 
 fn create(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Body>, ApiError> {
     let body = req.json_body()?;
+    req.check_fields((&target.kind, target.view), &body)?;
     let created = create_object_as(
         shared,
         (&target.kind, target.view),
@@ -474,6 +495,7 @@ fn create(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Bo
 
 fn update(shared: &Shared, req: &Req<'_>, target: &Target) -> Result<Response<Body>, ApiError> {
     let body = req.json_body()?;
+    req.check_fields((&target.kind, target.view), &body)?;
     let name = target.name.as_deref().unwrap_or("");
     let (kind, view) = (&target.kind, target.view);
     let now = format_time(shared.store.now());
@@ -558,6 +580,7 @@ fn patch_stored(
         |current| {
             let mut doc = render(kind, view, current);
             change(&mut doc)?;
+            req.check_fields((kind, view), &doc)?;
             prepare_update((kind, view), current, doc, &now)
         },
     )?;

@@ -115,6 +115,61 @@ fn decode(kind: &Kind, mut obj: Value) -> Result<Value, ApiError> {
     }
 }
 
+/// The fields of `input` that `kept` (the same object after a round trip
+/// through its type) lost, as paths (`spec`, `spec.containers[0].size`).
+fn lost_fields(input: &Value, kept: &Value, path: &str, out: &mut Vec<String>) {
+    let join = |key: &str| {
+        if path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{path}.{key}")
+        }
+    };
+    match (input, kept) {
+        (Value::Object(given), Value::Object(stored)) => {
+            for (key, value) in given {
+                match stored.get(key) {
+                    _ if value.is_null() => {}
+                    None => out.push(join(key)),
+                    Some(s) => lost_fields(value, s, &join(key), out),
+                }
+            }
+        }
+        (Value::Array(given), Value::Array(stored)) => {
+            for (i, (value, s)) in given.iter().zip(stored).enumerate() {
+                lost_fields(value, s, &format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn unknown_in<T: serde::de::DeserializeOwned + serde::Serialize>(body: &Value) -> Vec<String> {
+    let Ok(typed) = serde_json::from_value::<T>(body.clone()) else {
+        return Vec::new(); // decoding reports it
+    };
+    let kept = serde_json::to_value(typed).unwrap_or(Value::Null);
+    let mut out = Vec::new();
+    lost_fields(body, &kept, "", &mut out);
+    out
+}
+
+/// Fields of `body` that the kind does not have (none for custom kinds,
+/// which keep what they are given): what strict field validation refuses.
+pub(crate) fn unknown_fields((kind, view): (&Kind, View), body: &Value) -> Vec<String> {
+    match kind {
+        Kind::Pod => unknown_in::<Pod>(body),
+        Kind::ConfigMap => unknown_in::<ConfigMap>(body),
+        Kind::Node => unknown_in::<Node>(body),
+        Kind::Namespace => unknown_in::<Namespace>(body),
+        Kind::Lease => unknown_in::<Lease>(body),
+        Kind::CustomResourceDefinition => unknown_in::<CustomResourceDefinition>(body),
+        Kind::Event if view == View::Core => unknown_in::<k8s_openapi::api::core::v1::Event>(body),
+        Kind::Event => unknown_in::<k8s_openapi::api::events::v1::Event>(body),
+        Kind::Custom(_) => Vec::new(),
+    }
+}
+
 /// Validates a decoded object of a kind other than Event and fills in
 /// its defaults.
 fn normalize(kind: &Kind, now: &str, mut v: Value) -> Result<Value, ApiError> {

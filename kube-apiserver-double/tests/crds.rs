@@ -161,12 +161,8 @@ async fn kubectl_reads_custom_objects_and_their_events() {
     let server = ApiServer::start().await.unwrap();
     server.create_namespace("shop").unwrap();
     let crd = serde_json::to_string(&widget_crd()).unwrap();
-    let (ok, out, err) = kubectl_with(
-        server.kubeconfig_path(),
-        &["apply", "--validate=false", "-f", "-"],
-        Some(&crd),
-    )
-    .await;
+    let (ok, out, err) =
+        kubectl_with(server.kubeconfig_path(), &["apply", "-f", "-"], Some(&crd)).await;
     assert!(ok, "{err}");
     assert_eq!(
         out.trim(),
@@ -174,7 +170,7 @@ async fn kubectl_reads_custom_objects_and_their_events() {
     );
     let (ok, out, err) = kubectl_with(
         server.kubeconfig_path(),
-        &["create", "--validate=false", "-n", "shop", "-f", "-"],
+        &["create", "-n", "shop", "-f", "-"],
         Some(&serde_json::to_string(&widget("w1", 3)).unwrap()),
     )
     .await;
@@ -217,6 +213,14 @@ async fn kubectl_reads_custom_objects_and_their_events() {
     .await;
     assert!(ok);
     assert_eq!(out, "3");
+
+    let (ok, out, err) = kubectl(&server, &["explain", "widget.spec.size"]).await;
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("KIND:       Widget") && out.contains("FIELD: size <integer>"),
+        "{out}"
+    );
+    assert!(out.contains("How big the widget is."), "{out}");
 
     let (ok, out, err) = kubectl(&server, &["events", "-n", "shop", "--for", "widget/w1"]).await;
     assert!(ok, "{err}");
