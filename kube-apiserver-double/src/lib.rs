@@ -4,17 +4,24 @@
 //! authority made at start (or plain HTTP on request), the part of the
 //! Kubernetes API that publishing and reading events needs:
 //!
-//! - discovery (`/version`, `/api`, `/api/v1`, `/apis`, `/apis/events.k8s.io/v1`);
-//! - `events.k8s.io/v1` events: create, get, list, watch, update, merge and
-//!   strategic-merge patch, delete — with the API server's validation and
-//!   immutability rules, answered with the same `Status` bodies (422 with
-//!   field causes, 409, 404, 403, 401);
+//! - discovery (`/version`, `/api`, `/api/v1`, `/apis`, `/apis/{group}`,
+//!   `/apis/{group}/{version}`) and OpenAPI v3 documents (`/openapi/v3`),
+//!   so that `kubectl create -f`, `apply -f` and `explain` work;
+//! - `events.k8s.io/v1` events: create, get, list, watch, update, merge,
+//!   strategic-merge and JSON patch, delete — with the API server's
+//!   validation and immutability rules, answered with the same `Status`
+//!   bodies (422 with field causes, 409, 404, 403, 401);
 //! - the core/v1 view of the same events (`/api/v1/events`,
 //!   `/api/v1/namespaces/{ns}/events`) with its field names, its field
 //!   selectors (`involvedObject.*`, `reason`, `type`, ...) and the server-side
 //!   `Table` that `kubectl get events` asks for;
-//! - namespaces, pods, configmaps and nodes: create, get, list, watch,
-//!   update, patch, delete, with uids and resource versions;
+//! - namespaces, pods, configmaps and nodes, `coordination.k8s.io/v1`
+//!   leases and `apiextensions.k8s.io/v1` CustomResourceDefinitions: create,
+//!   get, list, watch, update, patch, delete, with uids and resource
+//!   versions; a definition serves its custom kind the same way (with its
+//!   printer columns in `kubectl get`) until it is deleted;
+//! - `SelfSubjectAccessReview` and `SelfSubjectReview` answered from the
+//!   token's user and [`Permissions`] (`kubectl auth can-i`, `auth whoami`);
 //! - an event TTL (default 1 h) reset by every write;
 //! - bearer tokens with per-verb [`Permissions`], [fault injection](ServerFaults)
 //!   and a [request log](RequestLog).
@@ -70,8 +77,18 @@
 //!   `count`/`source`/`*Timestamp`. Like the real server it does not invent
 //!   `count` or `firstTimestamp` for events.k8s.io events: kubectl reads
 //!   `eventTime` and `series` instead.
-//! - Creating in a namespace that does not exist answers 404 (see
-//!   [`ApiServerBuilder::require_namespaces`]); the helpers create it.
+//! - A write is decoded, then admitted, then validated, in the API server's
+//!   order: creating in a namespace that does not exist answers 404 (see
+//!   [`ApiServerBuilder::require_namespaces`]; the helpers create it), in
+//!   a terminating one 403, whatever the object's own problems.
+//! - Every object's metadata is checked as the API server checks it: its
+//!   kind's name rule, then the path-segment rule (no `.`, `..`, `/`,
+//!   `%`), label keys and values, annotation keys (compared in lower case)
+//!   and their 256 KiB total, finalizers.
+//! - `fieldValidation=Strict`, which kubectl sends, refuses fields a kind
+//!   does not have (`strict decoding error: unknown field "spec"`).
+//! - Errors of core/v1 event writes name the core/v1 fields
+//!   (`reportingComponent`).
 //! - `kube::Client` retries 429, 503 and 504 on its own (honoring
 //!   `Retry-After`), so an injected fault of those codes is seen by the
 //!   request log more often than by the caller.
@@ -84,14 +101,19 @@
 //! watch deadlines would fire at once.
 //!
 //! kubectl's reading commands work against it (`get`, `describe`, `events`,
-//! `api-resources`); kubectl's writes send protobuf bodies, which it answers
-//! with 415, so create objects with [`ApiServer::create_object`] and
-//! friends or through `kube::Client`.
+//! `explain`, `api-resources`, `auth can-i`, `auth whoami`), and so do its
+//! writes: `create -f`, `apply -f`, `patch` (merge, strategic, JSON),
+//! `label`, `delete`, and the imperative `create configmap` and `create
+//! namespace`, whose protobuf bodies it decodes.
 //!
-//! What it leaves out: protobuf, OpenAPI documents, aggregated discovery (it answers the plain
-//! forms, which kubectl accepts), JSON patch, admission beyond
-//! namespace existence, periodic watch bookmarks, and every kind not listed
-//! above.
+//! What it leaves out: protobuf bodies of other kinds (415; `kubectl run`
+//! sends a Pod that way), protobuf answers (it answers JSON, which every
+//! client accepts), aggregated discovery and OpenAPI v2 (it answers the plain
+//! forms and v3, which kubectl uses), admission beyond namespace lifecycle,
+//! schema validation and pruning of custom objects, conversion between
+//! the versions of a definition (objects are shown in the version asked
+//! for, unchanged), `fieldValidation=Warn` warnings, periodic watch
+//! bookmarks, and every kind not listed above.
 //!
 //! To run it standalone, see [`serve_until_ctrl_c`].
 
