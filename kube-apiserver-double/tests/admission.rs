@@ -242,3 +242,55 @@ async fn labels_annotations_and_names_are_validated() {
     );
     assert!(server.events().is_empty());
 }
+
+/// kubectl shows the server's answers: 404 for the namespace before the
+/// event's own problems, the core/v1 field names, the metadata rules.
+#[tokio::test]
+async fn kubectl_create_shows_the_same_answers() {
+    require_kubectl!();
+    let server = ApiServer::start().await.unwrap();
+    let create = |object: Value| {
+        let text = serde_json::to_string(&object).unwrap();
+        let kubeconfig = server.kubeconfig_path().to_path_buf();
+        async move { support::kubectl_with(&kubeconfig, &["create", "-f", "-"], Some(&text)).await }
+    };
+    let mut invalid = serde_json::to_value(invalid_core_event("nowhere")).unwrap();
+    invalid["apiVersion"] = json!("v1");
+    invalid["kind"] = json!("Event");
+    let (ok, _, err) = create(invalid.clone()).await;
+    assert!(!ok);
+    assert!(err.contains("namespaces \"nowhere\" not found"), "{err}");
+
+    invalid["metadata"]["namespace"] = json!("default");
+    let (ok, _, err) = create(invalid).await;
+    assert!(!ok);
+    // kubectl lists the causes one a line.
+    assert!(err.contains("The Event \"web-0.1\" is invalid"), "{err}");
+    assert!(
+        err.contains("* reportingComponent: Required value"),
+        "{err}"
+    );
+    assert!(!err.contains("reportingController"), "{err}");
+
+    let cm = |name: &str, annotations: Value| {
+        json!({"apiVersion": "v1", "kind": "ConfigMap",
+               "metadata": {"name": name, "namespace": "default", "annotations": annotations}})
+    };
+    let (ok, _, err) = create(cm("a", json!({"not a key": "v"}))).await;
+    assert!(!ok);
+    assert!(
+        err.contains(
+            "ConfigMap \"a\" is invalid: metadata.annotations: Invalid value: \"not a key\""
+        ),
+        "{err}"
+    );
+    let (ok, _, err) = create(cm("b", json!({"k": "x".repeat(256 * 1024)}))).await;
+    assert!(!ok);
+    assert!(
+        err.contains("metadata.annotations: Too long: must have at most 262144 bytes"),
+        "{err}"
+    );
+    let (ok, out, err) = create(cm("c", json!({"Example.COM/owner": "shop"}))).await;
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "configmap/c created");
+}
