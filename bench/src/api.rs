@@ -9,7 +9,7 @@
 //! each with the request body. An optional latency delays every answer.
 //!
 //! [`Transport`] picks this or the local API double over loopback HTTPS
-//! (`event_testing::apiserver::ApiServer`), and [`Server`] reads either's
+//! (`kube_apiserver_double::ApiServer`), and [`Server`] reads either's
 //! counters and store the same way.
 
 use std::collections::HashMap;
@@ -236,7 +236,7 @@ pub(crate) enum Server {
     /// The in-process API.
     InProcess(InProcessApi),
     /// The local API double (stops when dropped).
-    Loopback(Box<event_testing::apiserver::ApiServer>),
+    Loopback(Box<kube_apiserver_double::ApiServer>),
 }
 
 impl Transport {
@@ -257,7 +257,7 @@ impl Transport {
                 Ok((client, Server::InProcess(api)))
             }
             Self::Loopback => {
-                let server = event_testing::apiserver::ApiServer::start()
+                let server = kube_apiserver_double::ApiServer::start()
                     .await
                     .map_err(|e| format!("API double: {e}"))?;
                 for i in 0..100 {

@@ -645,7 +645,7 @@ fn notes(plan: &Plan, repeat: &Repeat) -> String {
         "Figures: median of {runs} runs after one warm-up, (min–max); ratio = kube-rs ÷ ours \
 for costs, ours ÷ kube-rs for throughput and counts kept. The in-process API is a tower \
 service behind `kube::Client` that stores events, answers POST 201 and PATCH 200 and counts \
-requests; the API double is `event_testing::apiserver::ApiServer` over HTTPS on 127.0.0.1, \
+requests; the API double is `kube_apiserver_double::ApiServer` over HTTPS on 127.0.0.1, \
 in the same process.\n\n\
 - Ours: `event_core::Recorder` over `event_kube::KubeSink`, default settings (spam filter \
 on) except: scenario 2 sets `max_cached_keys` 65536 and uses a distinct object per key (spam \

@@ -1,7 +1,7 @@
 //! The end-to-end suite: what the kube-events crates write, checked through
 //! the Kubernetes API and the real `kubectl`, against any cluster given by a
 //! kubeconfig or, by default, the local API double
-//! ([`event_testing::apiserver::ApiServer`]) started in-process.
+//! ([`kube_apiserver_double::ApiServer`]) started in-process.
 //!
 //! ```text
 //! cargo xtask e2e                      # against the local API double

@@ -6,11 +6,11 @@ use std::sync::{Arc, Mutex};
 
 use event_core::{Recorder, RecorderBuilder};
 use event_kube::KubeSink;
-use event_testing::apiserver::{ApiServer, Permissions};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod};
 use k8s_openapi::api::events::v1::Event as K8sEvent;
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, PostParams};
 use kube::config::Kubeconfig;
+use kube_apiserver_double::{ApiServer, Permissions};
 
 use crate::Options;
 use crate::counting::CountingSink;
@@ -67,7 +67,7 @@ pub(crate) async fn load_config(path: &std::path::Path) -> Res<kube::Config> {
 /// The configuration of a kubeconfig's current context; a loopback server
 /// is reached without a proxy.
 pub(crate) async fn config_from(kubeconfig: Kubeconfig) -> Res<kube::Config> {
-    event_testing::apiserver::config_from_kubeconfig(kubeconfig)
+    event_kube::config::config_from_kubeconfig(kubeconfig)
         .await
         .ctx("loading the kubeconfig")
 }

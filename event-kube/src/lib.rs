@@ -1,8 +1,9 @@
 //! Kubernetes Events for Rust controllers, written to the Kubernetes API:
 //! [`KubeSink`], the [`EventSink`](event_core::EventSink) over
 //! `events.k8s.io/v1`, references from any [`kube::Resource`]
-//! ([`EventRefExt`]), and [`compat`], a drop-in for kube-rs's event
-//! recorder.
+//! ([`EventRefExt`]), client configuration from a kubeconfig ([`config`],
+//! [`KubeSink::from_kubeconfig`]), and [`compat`], a drop-in for kube-rs's
+//! event recorder.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -93,6 +94,7 @@
 
 mod classify;
 pub mod compat;
+pub mod config;
 mod convert;
 mod sink;
 

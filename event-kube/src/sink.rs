@@ -113,6 +113,33 @@ impl KubeSink {
         Self::from_config(config)
     }
 
+    /// A sink over a client for the kubeconfig file at `path` (its current
+    /// context; see [`config::load_kubeconfig`](crate::config::load_kubeconfig):
+    /// a loopback cluster is reached without a proxy), with kube's own retry
+    /// layer turned off.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError::Kubeconfig`](crate::config::ConfigError::Kubeconfig)
+    /// when the kubeconfig cannot be read or is rejected,
+    /// [`ConfigError::Client`](crate::config::ConfigError::Client) when the
+    /// client cannot be built.
+    ///
+    /// # Example
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), event_kube::config::ConfigError> {
+    /// let sink = event_kube::KubeSink::from_kubeconfig("kind.yaml".as_ref()).await?;
+    /// # let _ = sink;
+    /// # Ok(()) }
+    /// ```
+    pub async fn from_kubeconfig(
+        path: &std::path::Path,
+    ) -> Result<Self, crate::config::ConfigError> {
+        let config = crate::config::load_kubeconfig(path).await?;
+        Self::from_config(config).map_err(crate::config::ConfigError::Client)
+    }
+
     /// Sets how long one request may take; a slower one fails with
     /// [`SinkError::Transient`].
     #[must_use]

@@ -64,9 +64,6 @@ pub mod expect;
 mod fault;
 mod memory;
 
-#[cfg(feature = "apiserver")]
-pub mod apiserver;
-
 pub use clock::{DEFAULT_START, ManualClock, TokioClock};
 pub use describe::{age_cell, describe_records, format_age};
 /// A mockall mock of [`EventSink`](event_core::EventSink), for tests that

@@ -27,12 +27,12 @@ use std::time::Duration;
 
 use event_core::Recorder;
 use event_kube::{KubeSink, event_record};
-use event_testing::apiserver::ApiServer;
 use event_testing::describe_records;
 use examples::configmap_controller::{CONTROLLER, managed_configmap, run};
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::events::v1::Event as K8sEvent;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use kube_apiserver_double::ApiServer;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -82,7 +82,7 @@ fn parse_args() -> Result<Args, BoxError> {
 async fn load_config(path: &std::path::Path) -> Result<kube::Config, BoxError> {
     // A loopback cluster (the double, kind, k3d) is reached directly, as
     // kubectl does, whatever HTTPS_PROXY says.
-    Ok(event_testing::apiserver::load_kubeconfig(path).await?)
+    Ok(event_kube::config::load_kubeconfig(path).await?)
 }
 
 /// Creates the demo ConfigMaps on the double, and repairs the invalid one a

@@ -17,11 +17,11 @@ use std::time::Duration;
 
 use event_core::{Event, ObjectRef, Recorder};
 use event_kube::{EventRefExt, KubeSink, event_record};
-use event_testing::apiserver::ApiServer;
 use event_testing::describe_records;
 use k8s_openapi::api::core::v1::{ConfigMap, Node};
 use k8s_openapi::api::events::v1::Event as K8sEvent;
 use kube::api::{Api, ListParams, PostParams};
+use kube_apiserver_double::ApiServer;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -78,7 +78,7 @@ async fn target(args: &Args) -> Result<Target, BoxError> {
     };
     // A loopback cluster (the double, kind, k3d) is reached directly, as
     // kubectl does, whatever HTTPS_PROXY says.
-    let config = event_testing::apiserver::load_kubeconfig(&kubeconfig).await?;
+    let config = event_kube::config::load_kubeconfig(&kubeconfig).await?;
     Ok(Target {
         server,
         kubeconfig,

@@ -476,7 +476,8 @@ pub fn error_policy(
 /// ```
 /// use std::{sync::Arc, time::Duration};
 /// use event_core::Recorder;
-/// use event_testing::{MemorySink, apiserver::ApiServer, expect};
+/// use event_testing::{MemorySink, expect};
+/// use kube_apiserver_double::ApiServer;
 /// use examples::configmap_controller::{CONTROLLER, managed_configmap, run};
 /// use k8s_openapi::api::core::v1::ConfigMap;
 /// use kube::api::{Api, PostParams};

@@ -1,11 +1,14 @@
 //! `cargo xtask apiserver --kubeconfig PATH [--port N] [--http]
 //! [--event-ttl SECS] [--pod NS/NAME]... [--node NAME]...`: runs the local
 //! Kubernetes API double until Ctrl-C, writing its kubeconfig to PATH (the
-//! `apiserver` program of the `e2e` crate).
+//! `kube-apiserver-double` program of the crate of that name).
 
 use std::path::Path;
 
 use crate::cargo;
+
+/// The package and program of the API double.
+const PACKAGE: &str = "kube-apiserver-double";
 
 /// The arguments after `apiserver`, with the kubeconfig path made absolute;
 /// `--kubeconfig` is required. Other flags are checked by the program.
@@ -20,7 +23,10 @@ fn server_args(args: &[String], cwd: &Path) -> Result<Vec<String>, String> {
 
 /// The cargo arguments that build and run the program.
 fn cargo_args(server_args: Vec<String>) -> Vec<String> {
-    cargo::run_args("e2e", "apiserver", server_args)
+    let mut args = cargo::run_args(PACKAGE, PACKAGE, server_args);
+    // The program picks k8s-openapi's Kubernetes version through this feature.
+    args.splice(4..4, ["--features".to_owned(), "standalone".to_owned()]);
+    args
 }
 
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
@@ -55,9 +61,11 @@ mod tests {
                 "run",
                 "--quiet",
                 "-p",
-                "e2e",
+                "kube-apiserver-double",
+                "--features",
+                "standalone",
                 "--bin",
-                "apiserver",
+                "kube-apiserver-double",
                 "--",
                 "--kubeconfig",
                 "/k"

@@ -179,7 +179,7 @@ pub(super) async fn series(suite: &Suite) -> ScenarioResult {
     let log = suite
         .server
         .as_ref()
-        .map(event_testing::apiserver::ApiServer::requests);
+        .map(kube_apiserver_double::ApiServer::requests);
     let before = log
         .as_ref()
         .map(|l| (l.count("POST", &path), l.count("PATCH", &path)));

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use event_core::{Error, Event, ObjectRef, Published, RBAC_HINT, RetryPolicy, SinkError};
 use event_kube::EventRefExt;
-use event_testing::apiserver::{ApiServer, RandomFaults};
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::events::v1::Event as K8sEvent;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::config::Kubeconfig;
+use kube_apiserver_double::{ApiServer, RandomFaults};
 use serde_json::json;
 
 use super::basic::SHUTDOWN;
