@@ -33,14 +33,17 @@
 //!   Here the cache holds at most
 //!   [`DEFAULT_MAX_CACHED_KEYS`](event_core::DEFAULT_MAX_CACHED_KEYS)
 //!   (4096) keys and lets the least recently used one go when a new key
-//!   comes in past that: its unwritten count is still written (within a
-//!   bound on such leftovers), but its next occurrence starts a new Event
-//!   (count 1) instead of continuing the old one, so a busy controller's
-//!   series can split where kube-rs's would not. A controller with more
-//!   active keys than that (objects times reasons within a few minutes)
-//!   should raise the bound with
+//!   comes in past that, so memory stays bounded. Its unwritten count is
+//!   still written, and its next occurrence finds its stored Event by name
+//!   (a create answered "already exists", a read, a patch) and continues it:
+//!   the series does not split, as with kube-rs, but a key that comes back
+//!   after leaving costs those two extra requests once. A controller with
+//!   many more active keys than that (objects times reasons within a few
+//!   minutes) saves them by raising the bound with
 //!   [`max_cached_keys`](event_core::RecorderBuilder::max_cached_keys) and
-//!   [`Recorder::from_engine`].
+//!   [`Recorder::from_engine`]. Continuing a stored Event needs RBAC verb
+//!   `get` on `events.k8s.io` events; without it the series gets a new
+//!   Event.
 //! - Events about cluster-scoped objects go to the `default` namespace, as
 //!   with kube-rs; the engine can write them to `kube-system` instead
 //!   ([`cluster_scoped_namespace`](event_core::RecorderBuilder::cluster_scoped_namespace)).

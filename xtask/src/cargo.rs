@@ -120,8 +120,18 @@ pub(crate) fn run_args(package: &str, bin: &str, args: Vec<String>) -> Vec<Strin
 /// Runs cargo with `args` from the workspace root; `task` names the task in
 /// errors.
 pub(crate) fn run(task: &str, args: Vec<String>) -> Result<(), String> {
+    run_with_env(task, args, &[])
+}
+
+/// [`run`] with extra environment variables.
+pub(crate) fn run_with_env(
+    task: &str,
+    args: Vec<String>,
+    env: &[(&str, &str)],
+) -> Result<(), String> {
     let status = command()
         .args(args)
+        .envs(env.iter().copied())
         .status()
         .map_err(|e| format!("{task} could not start cargo: {e}"))?;
     if status.success() {

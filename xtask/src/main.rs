@@ -1,10 +1,11 @@
-//! Project tasks: `cargo xtask ci | e2e | bench | apiserver`.
+//! Project tasks: `cargo xtask ci | e2e | bench | apiserver | soak`.
 
 mod apiserver;
 mod bench;
 mod cargo;
 mod ci;
 mod e2e;
+mod soak;
 
 use std::process::ExitCode;
 
@@ -21,6 +22,9 @@ tasks:
               or a cluster with --kubeconfig PATH (kubectl checks when installed)
   apiserver   the local Kubernetes API double until Ctrl-C; --kubeconfig PATH
               (required) is where its kubeconfig goes (--port N, --http, ...)
+  soak        the Recorder's model with many cases (--cases N, default 20,000),
+              then a long run against the API double with random faults and a
+              churning key set (--minutes N, default 10; --seed S)
 ";
 
 fn main() -> ExitCode {
@@ -30,6 +34,7 @@ fn main() -> ExitCode {
         Some("bench") => bench::run(&args[1..]),
         Some("e2e") => e2e::run(&args[1..]),
         Some("apiserver") => apiserver::run(&args[1..]),
+        Some("soak") => soak::run(&args[1..]),
         Some("-h" | "--help" | "help") | None => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;

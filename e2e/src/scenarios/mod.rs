@@ -3,6 +3,7 @@
 mod basic;
 mod controller;
 mod failures;
+mod identity;
 mod kubectl;
 
 use std::time::Duration;
@@ -44,6 +45,7 @@ enum Id {
     Faults,
     Kubectl,
     Controller,
+    Restart,
 }
 
 /// One scenario: its printed name and what runs.
@@ -90,6 +92,10 @@ pub(crate) const ALL: &[Scenario] = &[
         name: "configmap-controller",
         id: Id::Controller,
     },
+    Scenario {
+        name: "restart-continues-series",
+        id: Id::Restart,
+    },
 ];
 
 pub(crate) async fn run_one(suite: &Suite, scenario: &Scenario) -> Outcome {
@@ -104,6 +110,7 @@ pub(crate) async fn run_one(suite: &Suite, scenario: &Scenario) -> Outcome {
             Id::Faults => failures::faults(suite).await,
             Id::Kubectl => kubectl::describe_and_events(suite).await,
             Id::Controller => controller::configmap_controller(suite).await,
+            Id::Restart => identity::restart(suite).await,
         }
     };
     match tokio::time::timeout(SCENARIO_TIMEOUT, run).await {
