@@ -4,7 +4,8 @@
 //!
 //! `POST .../events` answers 201 with the body (409 when the name is taken),
 //! `PATCH .../events/{name}` applies a JSON merge patch and answers 200 with
-//! the merged object (404 when the event does not exist). Every request is
+//! the merged object (404 when the event does not exist), `GET
+//! .../events/{name}` answers the stored event (404 when there is none). Every request is
 //! counted. With storage off, nothing is kept: POST answers 201 and PATCH 200,
 //! each with the request body. An optional latency delays every answer.
 //!
@@ -32,6 +33,8 @@ pub(crate) struct Requests {
     pub(crate) patches: u64,
     /// Requests answered with an error status.
     pub(crate) rejected: u64,
+    /// GET requests of one event (reads after a name clash).
+    pub(crate) reads: u64,
 }
 
 impl Requests {
@@ -46,6 +49,7 @@ struct Counters {
     creates: AtomicU64,
     patches: AtomicU64,
     rejected: AtomicU64,
+    reads: AtomicU64,
 }
 
 struct State {
@@ -97,6 +101,7 @@ impl InProcessApi {
             creates: c.creates.load(Ordering::Relaxed),
             patches: c.patches.load(Ordering::Relaxed),
             rejected: c.rejected.load(Ordering::Relaxed),
+            reads: c.reads.load(Ordering::Relaxed),
         }
     }
 
@@ -104,6 +109,7 @@ impl InProcessApi {
     pub(crate) fn reset_requests(&self) {
         let c = &self.state.counters;
         c.creates.store(0, Ordering::Relaxed);
+        c.reads.store(0, Ordering::Relaxed);
         c.patches.store(0, Ordering::Relaxed);
         c.rejected.store(0, Ordering::Relaxed);
     }
@@ -181,6 +187,14 @@ impl InProcessApi {
                 };
                 merge(event, patch);
                 Ok((StatusCode::OK, Bytes::from(serde_json::to_vec(event)?)))
+            }
+            (&Method::GET, Some(name)) => {
+                counters.reads.fetch_add(1, Ordering::Relaxed);
+                let events = lock(&self.state.events);
+                match events.get(&(namespace.to_owned(), name.to_owned())) {
+                    Some(event) => Ok((StatusCode::OK, Bytes::from(serde_json::to_vec(event)?))),
+                    None => Ok(status(StatusCode::NOT_FOUND, "NotFound", name)),
+                }
             }
             _ => Ok(status(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -291,6 +305,7 @@ impl Server {
                     match record.method.as_str() {
                         "POST" => out.creates += 1,
                         "PATCH" => out.patches += 1,
+                        "GET" if !record.path.ends_with("/events") => out.reads += 1,
                         _ => continue,
                     }
                     if record.status.is_none_or(|s| s >= 400) {
@@ -443,7 +458,8 @@ mod tests {
             Requests {
                 creates: 2,
                 patches: 2,
-                rejected: 2
+                rejected: 2,
+                reads: 0,
             }
         );
         assert_eq!(api.requests().writes(), 4);

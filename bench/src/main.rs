@@ -258,6 +258,7 @@ async fn run(plan: &Plan) -> Result<(), String> {
     rows.extend(distinct(plan, transport).await?);
     rows.extend(memory(plan, &repeat).await?);
     rows.extend(expired(plan, transport).await?);
+    rows.extend(identity(plan, transport).await?);
     let svg = dir.join("repeat-cost.svg");
     plot::repeat_cost(&svg, &repeat.kube_curve, &repeat.ours_curve)?;
 
@@ -630,6 +631,70 @@ async fn expired(plan: &Plan, transport: Transport) -> Result<Vec<Row>, String> 
             r.stored as f64
         }),
     ])
+}
+
+/// Scenario 7 (in process, one run each: the figures are counts).
+async fn identity(plan: &Plan, transport: Transport) -> Result<Vec<Row>, String> {
+    const ROUNDS: usize = 5;
+    let t = Instant::now();
+    let sizes: &[usize] = if plan.quick {
+        &[10_000]
+    } else {
+        &[10_000, 50_000]
+    };
+    let pb = bar("7. series identity", 2 * sizes.len() + 2);
+    let mut rows = Vec::new();
+    for &keys in sizes {
+        let kube = scenarios::identity::<KubeRs>(transport, keys, ROUNDS).await?;
+        pb.inc(1);
+        let ours = scenarios::identity::<Ours>(transport, keys, ROUNDS).await?;
+        pb.inc(1);
+        let label = |what: &str| {
+            format!("7. {ROUNDS} rounds over {keys} live keys, default settings: {what}")
+        };
+        rows.push(Row::new(
+            label("Events stored (one per key is right)"),
+            Unit::Count,
+            Better::Lower,
+            vec![kube.events as f64],
+            vec![ours.events as f64],
+        ));
+        rows.push(Row::new(
+            label("sum of stored counts"),
+            Unit::Count,
+            Better::Higher,
+            vec![kube.stored as f64],
+            vec![ours.stored as f64],
+        ));
+        rows.push(Row::new(
+            label("requests per repeat (every key left our cache)"),
+            Unit::Count,
+            Better::Lower,
+            vec![kube.requests_per_repeat],
+            vec![ours.requests_per_repeat],
+        ));
+    }
+    let half = 5;
+    let kube = scenarios::restart::<KubeRs>(transport, half).await?;
+    pb.inc(1);
+    let ours = scenarios::restart::<Ours>(transport, half).await?;
+    pb.inc(1);
+    done(&pb, t);
+    rows.push(Row::new(
+        format!("7. restart mid-series ({half} + {half} occurrences): Events stored"),
+        Unit::Count,
+        Better::Lower,
+        vec![kube.0 as f64],
+        vec![ours.0 as f64],
+    ));
+    rows.push(Row::new(
+        format!("7. restart mid-series ({half} + {half} occurrences): sum of stored counts"),
+        Unit::Count,
+        Better::Higher,
+        vec![kube.1 as f64],
+        vec![ours.1 as f64],
+    ));
+    Ok(rows)
 }
 
 fn notes(plan: &Plan, repeat: &Repeat) -> String {

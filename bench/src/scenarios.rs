@@ -357,6 +357,65 @@ pub(crate) async fn expired<C: Contender>(
     })
 }
 
+/// Scenario 7's figures: one recorder with default settings publishing
+/// `rounds` rounds over `keys` live keys, in order.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Identity {
+    /// Events stored at the end (one per key is the target).
+    pub(crate) events: usize,
+    /// The sum of the stored counts (`rounds × keys`).
+    pub(crate) stored: u64,
+    /// Requests (creates, patches, reads) per publish after the first
+    /// round: every key has left a bounded cache by its next round.
+    pub(crate) requests_per_repeat: f64,
+}
+
+/// Runs scenario 7 over `keys` keys.
+pub(crate) async fn identity<C: Contender>(
+    transport: Transport,
+    keys: usize,
+    rounds: usize,
+) -> Result<Identity, String> {
+    let (client, api) = transport.start(Options::storing()).await?;
+    let recorder: C = build(client, Setup::default(), keys, 1)?;
+    for round in 0..rounds {
+        if round == 1 {
+            api.reset_requests();
+        }
+        for i in 0..keys {
+            recorder.publish(0, i).await?;
+        }
+    }
+    recorder.finish().await;
+    let requests = api.requests();
+    let counts = api.stored_counts();
+    let repeats = (keys * rounds.saturating_sub(1)).max(1);
+    Ok(Identity {
+        events: counts.len(),
+        stored: counts.iter().sum(),
+        requests_per_repeat: (requests.writes() + requests.reads) as f64 / repeats as f64,
+    })
+}
+
+/// Scenario 7's restart: `half` occurrences of one event, a new recorder
+/// with the same reporter over the same server, `half` more. Returns the
+/// Events stored and the sum of their counts.
+pub(crate) async fn restart<C: Contender>(
+    transport: Transport,
+    half: usize,
+) -> Result<(usize, u64), String> {
+    let (client, api) = transport.start(Options::storing()).await?;
+    for _ in 0..2 {
+        let recorder: C = build(client.clone(), Setup::default(), 1, 1)?;
+        for _ in 0..half {
+            recorder.publish(0, 0).await?;
+        }
+        recorder.finish().await;
+    }
+    let counts = api.stored_counts();
+    Ok((counts.len(), counts.iter().sum()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -367,6 +426,17 @@ mod tests {
 
     fn no_heap() -> u64 {
         0
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn series_past_the_default_cache_and_a_restart_stay_one_event_each() {
+        let keys = event_core::DEFAULT_MAX_CACHED_KEYS + 100;
+        let ours = identity::<Ours>(IN_PROCESS, keys, 2).await.unwrap();
+        assert_eq!((ours.events, ours.stored), (keys, 2 * keys as u64));
+        // Every repeat: a create answered 409, a read, a patch.
+        assert!((ours.requests_per_repeat - 3.0).abs() < 0.05, "{ours:?}");
+        assert_eq!(restart::<Ours>(IN_PROCESS, 5).await.unwrap(), (1, 10));
+        assert_eq!(restart::<KubeRs>(IN_PROCESS, 5).await.unwrap(), (2, 10));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
