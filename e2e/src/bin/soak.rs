@@ -125,6 +125,8 @@ async fn run(minutes: f64, seed: u64) -> Result<bool, String> {
     let length = Duration::from_secs_f64(minutes * 60.0);
     let mut next_report = Duration::ZERO;
     let mut rss = Vec::new();
+    // Time of every `emit` call, in nanoseconds (it must never wait).
+    let mut emit_nanos: Vec<u64> = Vec::new();
     println!(
         "soak: {minutes} min, seed {seed}, keys {UNIVERSE} (window {WINDOW}), cache {CACHE}, 5% faults"
     );
@@ -149,7 +151,10 @@ async fn run(minutes: f64, seed: u64) -> Result<bool, String> {
             let i = (start + rng.usize(0..WINDOW)) % UNIVERSE;
             let (event, object) = key(i);
             let ok = if rng.bool() {
-                recorder.emit(&event, &object).is_ok()
+                let t = Instant::now();
+                let ok = recorder.emit(&event, &object).is_ok();
+                emit_nanos.push(u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX));
+                ok
             } else {
                 match recorder.publish(&event, &object).await {
                     Ok(_) | Err(event_core::Error::Sink(_)) => true,
