@@ -87,8 +87,6 @@ impl Engine {
             (Err(a), Err(b)) => return Err(Error::Invalid(a.merge(b))),
             (Err(e), _) | (_, Err(e)) => return Err(Error::Invalid(e)),
         };
-        let note_bytes = note.as_deref().map_or(0, str::len);
-        validate_size(event, note_bytes, regarding).map_err(Error::Invalid)?;
         let values = values(event, note.as_deref(), regarding);
         let mut buf = KEY_BUF.take();
         encode(&mut buf, event.type_, &values, self.config.note_policy);
@@ -174,6 +172,11 @@ impl Engine {
             bump(&self.stats.dropped_spam);
             return Ok(Observation::Dropped { first });
         }
+        // The size of the whole event matters only for what is written: a
+        // new series' body. A repeat's key was checked with its series;
+        // its note and annotations were checked above and are not written.
+        let note_bytes = values[super::body::Field::Note as usize].map_or(0, str::len);
+        validate_size(event, note_bytes, regarding).map_err(Error::Invalid)?;
         let body = Body::new(event, values, self.config.note_policy);
         let entry = Arc::new(Entry::new(hash, body, cache.event_time(now)));
         {
