@@ -40,6 +40,8 @@
 //! | spam filter burst per object | [`DEFAULT_SPAM_BURST`] | 25 |
 //! | spam filter refill, one token per | [`DEFAULT_SPAM_REFILL`] | 300 s |
 //! | spam filter objects tracked | [`DEFAULT_SPAM_MAX_KEYS`] | 4096 |
+//! | spam filter bucket per | [`SpamKey::Object`] | object and type |
+//! | filters | `events_enabled`, `minimum_type`, `drop_reasons`, `keep_reasons` | every event published |
 //! | write attempts at most | [`DEFAULT_RETRY_ATTEMPTS`] | 5 |
 //! | first backoff | [`DEFAULT_RETRY_INITIAL_BACKOFF`] | 200 ms |
 //! | longest backoff | [`DEFAULT_RETRY_MAX_BACKOFF`] | 10 s |
@@ -88,6 +90,6 @@ pub use recorder::{
     DEFAULT_RETRY_INITIAL_BACKOFF, DEFAULT_RETRY_MAX_BACKOFF, DEFAULT_RETRY_MAX_ELAPSED,
     DEFAULT_SERIES_FLUSH_INTERVAL, DEFAULT_SERIES_TTL, DEFAULT_WRITERS, DropReason,
     MAX_QUEUE_CAPACITY, MAX_RETRY_AFTER, MAX_WRITERS, Published, Recorder, RecorderBuilder,
-    RetryPolicy, ShutdownReport, SkipReason, Stats,
+    RetryPolicy, ShutdownReport, SkipReason, SpamKey, Stats,
 };
 pub use spam::{DEFAULT_SPAM_BURST, DEFAULT_SPAM_MAX_KEYS, DEFAULT_SPAM_REFILL, SpamFilter};

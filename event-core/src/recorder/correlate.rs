@@ -11,6 +11,7 @@ use super::body::{Body, KeyHash, Values, encode, key_hash, values};
 use super::cache::Fallout;
 use super::decide::{Mode, decide};
 use super::entry::{Entry, Lifecycle, lock};
+use super::filter::SpamKey;
 use super::outcome::bump;
 use crate::spam::Admission;
 use crate::validate::{validate_event, validate_regarding, validate_size};
@@ -20,6 +21,8 @@ use crate::{Error, Event, ObjectRef, RefKey};
 pub(crate) enum Observation {
     /// An event about an Event: never written.
     Skipped,
+    /// Turned off by the filter settings: never written.
+    Filtered,
     /// A new event refused by the spam filter; `first` for the first refusal
     /// of this object.
     Dropped { first: bool },
@@ -57,11 +60,12 @@ thread_local! {
 }
 
 /// The spam filter's key for an object: the reference without its field
-/// path (one budget per object, as client-go has it).
-fn spam_key(regarding: &ObjectRef) -> RefKey {
+/// path (one budget per object, as client-go has it), and the reason when
+/// the setting asks for one budget per reason.
+fn spam_key<'a>(regarding: &ObjectRef, reason: &'a str, by: SpamKey) -> (RefKey, Option<&'a str>) {
     let mut key = RefKey::from(regarding);
     key.field_path = None;
-    key
+    (key, (by == SpamKey::ObjectAndReason).then_some(reason))
 }
 
 impl Engine {
@@ -78,6 +82,13 @@ impl Engine {
             bump(&self.stats.skipped);
             tracing::debug!(kind = %regarding.kind, name = %regarding.name, "skipped an event about an Event");
             return Ok(Observation::Skipped);
+        }
+        // Before validation: a filtered event is never written, so it is
+        // never an error either.
+        let filter = &self.config.filter;
+        if filter.is_active() && filter.drops(event.type_, &event.reason) {
+            bump(&self.stats.dropped_filtered);
+            return Ok(Observation::Filtered);
         }
         let note = match (
             validate_event(event, self.config.note_overflow),
@@ -167,12 +178,13 @@ impl Engine {
             // without being cached.
             collision = true;
         }
-        if let Some(spam) = &self.spam
-            && let Admission::Denied { first } =
-                lock(spam).admit(&spam_key(regarding), event.type_, now)
-        {
-            bump(&self.stats.dropped_spam);
-            return Ok(Observation::Dropped { first });
+        if let Some(spam) = &self.spam {
+            let (object, reason) = spam_key(regarding, &event.reason, self.config.spam_key);
+            if let Admission::Denied { first } = lock(spam).admit(&object, reason, event.type_, now)
+            {
+                bump(&self.stats.dropped_spam);
+                return Ok(Observation::Dropped { first });
+            }
         }
         let body = Body::new(event, values, self.config.note_policy);
         let entry = Arc::new(Entry::new(hash, body, cache.event_time(now)));

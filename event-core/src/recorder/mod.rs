@@ -53,6 +53,7 @@ mod cache;
 mod correlate;
 mod decide;
 mod entry;
+mod filter;
 mod maintenance;
 mod outcome;
 #[cfg(test)]
@@ -71,6 +72,7 @@ pub use builder::{
     DEFAULT_SERIES_FLUSH_INTERVAL, DEFAULT_SERIES_TTL, DEFAULT_WRITERS, MAX_QUEUE_CAPACITY,
     MAX_WRITERS, RecorderBuilder,
 };
+pub use filter::SpamKey;
 pub use outcome::{DropReason, Published, ShutdownReport, SkipReason, Stats};
 pub use retry::{
     DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_INITIAL_BACKOFF, DEFAULT_RETRY_MAX_BACKOFF,
@@ -303,6 +305,7 @@ impl Recorder {
         engine.ensure_started();
         match engine.observe(event, regarding, true)? {
             Observation::Skipped => Ok(Published::Skipped(SkipReason::AboutAnEvent)),
+            Observation::Filtered => Ok(Published::Dropped(DropReason::Filtered)),
             Observation::Dropped { .. } => Ok(Published::Dropped(DropReason::Spam)),
             Observation::Refused => {
                 bump(&engine.stats.published);
@@ -352,7 +355,7 @@ impl Recorder {
         match engine.observe(event, regarding, false)? {
             Observation::Write(claim) => engine.enqueue(claim),
             Observation::Coalesced(_) | Observation::Refused => bump(&engine.stats.published),
-            Observation::Skipped | Observation::Dropped { .. } => {}
+            Observation::Skipped | Observation::Filtered | Observation::Dropped { .. } => {}
         }
         Ok(())
     }

@@ -82,6 +82,13 @@ pub enum DropReason {
     /// counted (in `published` and `dropped_unwritten`) until the key
     /// leaves the cache.
     Refused,
+    /// Turned off by the Recorder's filter settings (events off, a minimum
+    /// type, reasons to drop or keep); counted in `dropped_filtered`.
+    Filtered,
+    /// The event's namespace is being deleted: the server refuses new
+    /// content there (HTTP 403 with the cause `NamespaceTerminating`).
+    /// Counted in `dropped_namespace_terminating`, never retried.
+    NamespaceTerminating,
 }
 
 /// Counters since the Recorder was built.
@@ -123,6 +130,11 @@ pub struct Stats {
     /// refused their event as invalid, or too many series that left the
     /// cache were still owing writes.
     pub dropped_unwritten: u64,
+    /// Occurrences turned off by the filter settings (not in `published`).
+    pub dropped_filtered: u64,
+    /// Accepted occurrences dropped because their namespace is being
+    /// deleted (the server answered 403 `NamespaceTerminating`).
+    pub dropped_namespace_terminating: u64,
 }
 
 impl Stats {
@@ -208,6 +220,8 @@ pub(crate) struct Counters {
     pub(crate) evicted: AtomicU64,
     pub(crate) adopted: AtomicU64,
     pub(crate) dropped_unwritten: AtomicU64,
+    pub(crate) dropped_filtered: AtomicU64,
+    pub(crate) dropped_namespace_terminating: AtomicU64,
 }
 
 /// Adds one to `counter`.
@@ -236,6 +250,8 @@ impl Counters {
             evicted: get(&self.evicted),
             adopted: get(&self.adopted),
             dropped_unwritten: get(&self.dropped_unwritten),
+            dropped_filtered: get(&self.dropped_filtered),
+            dropped_namespace_terminating: get(&self.dropped_namespace_terminating),
         }
     }
 }
