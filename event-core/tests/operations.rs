@@ -109,3 +109,63 @@ async fn the_spam_key_per_reason_keeps_one_noisy_reason_from_starving_the_others
         assert_eq!(sink.creates(), if failed_published { 11 } else { 10 });
     }
 }
+
+/// A subscriber that counts warn-level (and worse) log records, to show a
+/// namespace being deleted is dropped quietly.
+#[derive(Clone, Default)]
+struct Warnings(Arc<std::sync::atomic::AtomicU64>);
+
+impl tracing::Subscriber for Warnings {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        if *event.metadata().level() <= tracing::Level::WARN {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_namespace_being_deleted_drops_quietly_without_retries() {
+    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let rec = builder(&sink, &clock).build().unwrap();
+    let warnings = Warnings::default();
+    let _guard = tracing::subscriber::set_default(warnings.clone());
+    sink.fail_all(event_core::SinkError::NamespaceTerminating {
+        message: "unable to create new content in namespace shop because it is being terminated"
+            .into(),
+    });
+    let e = Event::warning("BackOff", "Starting");
+    let first = rec.publish(&e, &pod("web-0")).await.unwrap();
+    assert_eq!(first, Published::Dropped(DropReason::NamespaceTerminating));
+    // One attempt: no retry, no re-create.
+    assert_eq!(sink.attempts(), 1);
+    for _ in 0..4 {
+        let out = rec.publish(&e, &pod("web-0")).await.unwrap();
+        assert_eq!(out, Published::Dropped(DropReason::NamespaceTerminating));
+    }
+    rec.flush().await;
+    let report = rec.shutdown(std::time::Duration::from_secs(5)).await;
+    assert!(report.is_complete());
+    let s = report.stats;
+    assert_eq!(sink.attempts(), 1);
+    assert_eq!(
+        (
+            s.published,
+            s.dropped_namespace_terminating,
+            s.failed,
+            s.retried
+        ),
+        (5, 5, 0, 0)
+    );
+    assert_eq!(s.dropped_unwritten, 0);
+    assert_eq!(warnings.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+}

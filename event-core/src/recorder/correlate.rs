@@ -6,11 +6,12 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
+use super::DropReason;
 use super::Engine;
 use super::body::{Body, KeyHash, Values, encode, key_hash, values};
 use super::cache::Fallout;
 use super::decide::{Mode, decide};
-use super::entry::{Entry, Lifecycle, lock};
+use super::entry::{Abandon, Entry, Lifecycle, lock};
 use super::filter::SpamKey;
 use super::outcome::bump;
 use crate::spam::Admission;
@@ -28,8 +29,9 @@ pub(crate) enum Observation {
     Dropped { first: bool },
     /// Counted; a later write carries it.
     Coalesced(u32),
-    /// Counted, and dropped at once: the server refused this event.
-    Refused,
+    /// Counted, and dropped at once: the server refused this event (as
+    /// invalid, or because its namespace is being deleted).
+    Refused(DropReason),
     /// The caller writes (or queues the write) and holds the claim.
     Write(Claim),
 }
@@ -155,9 +157,13 @@ impl Engine {
         if let Some(entry) = cache.find(hash, fallout) {
             if entry.body.is_key_of(event.type_, values) {
                 let mut st = entry.state();
-                if let Lifecycle::Abandoned(_) = st.life {
+                if let Lifecycle::Abandoned(why) = st.life {
+                    if why == Abandon::NamespaceTerminating {
+                        bump(&self.stats.dropped_namespace_terminating);
+                        return Ok(Observation::Refused(DropReason::NamespaceTerminating));
+                    }
                     bump(&self.stats.dropped_unwritten);
-                    return Ok(Observation::Refused);
+                    return Ok(Observation::Refused(DropReason::Refused));
                 }
                 st.observe(now);
                 cache.list(&entry, &mut st);

@@ -307,9 +307,9 @@ impl Recorder {
             Observation::Skipped => Ok(Published::Skipped(SkipReason::AboutAnEvent)),
             Observation::Filtered => Ok(Published::Dropped(DropReason::Filtered)),
             Observation::Dropped { .. } => Ok(Published::Dropped(DropReason::Spam)),
-            Observation::Refused => {
+            Observation::Refused(reason) => {
                 bump(&engine.stats.published);
-                Ok(Published::Dropped(DropReason::Refused))
+                Ok(Published::Dropped(reason))
             }
             Observation::Coalesced(count) => {
                 bump(&engine.stats.published);
@@ -326,6 +326,9 @@ impl Recorder {
                         Ok(Published::Coalesced { count })
                     }
                     Outcome::Failed(e) => Err(Error::Sink(e)),
+                    Outcome::Terminating => {
+                        Ok(Published::Dropped(DropReason::NamespaceTerminating))
+                    }
                 }
             }
         }
@@ -354,7 +357,7 @@ impl Recorder {
         }
         match engine.observe(event, regarding, false)? {
             Observation::Write(claim) => engine.enqueue(claim),
-            Observation::Coalesced(_) | Observation::Refused => bump(&engine.stats.published),
+            Observation::Coalesced(_) | Observation::Refused(_) => bump(&engine.stats.published),
             Observation::Skipped | Observation::Filtered | Observation::Dropped { .. } => {}
         }
         Ok(())

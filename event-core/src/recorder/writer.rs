@@ -23,6 +23,8 @@ pub(crate) enum Outcome {
     /// The write failed for good; the series keeps its count (unless the
     /// server refused it as invalid).
     Failed(SinkError),
+    /// The namespace is being deleted: the series was given up quietly.
+    Terminating,
 }
 
 impl Engine {
@@ -134,6 +136,14 @@ impl Engine {
                     bump(&self.stats.failed);
                     tracing::warn!(error = %err, reason = %record.reason, kind = %record.regarding.kind, name = %record.regarding.name, "the server refused the event as invalid; what it had not written is dropped (counted in stats.dropped_unwritten)");
                     return Outcome::Failed(err);
+                }
+                (Step::Terminating, Some(err)) => {
+                    // Not RBAC and not worth a retry: nothing written into
+                    // a namespace being deleted would last.
+                    let owed = entry.state().abandon(Abandon::NamespaceTerminating);
+                    add(&self.stats.dropped_namespace_terminating, owed);
+                    tracing::debug!(error = %err, namespace = %record.namespace, reason = %record.reason, owed, "namespace being deleted; event dropped (counted in stats.dropped_namespace_terminating)");
+                    return Outcome::Terminating;
                 }
                 (Step::Failed, Some(err)) => return self.failed(entry, &record, err, None),
                 (_, None) => {
