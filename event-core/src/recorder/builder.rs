@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::budget::WriteBudget;
 use super::decide::Timing;
 use super::filter::{Filter, SpamKey};
 use super::retry::RetryPolicy;
@@ -51,6 +52,8 @@ pub(crate) struct Config {
     pub(crate) cluster_scoped_namespace: ClusterScopedNamespace,
     pub(crate) filter: Filter,
     pub(crate) spam_key: SpamKey,
+    pub(crate) budget: WriteBudget,
+    pub(crate) log_events: bool,
 }
 
 impl Default for Config {
@@ -69,6 +72,8 @@ impl Default for Config {
             cluster_scoped_namespace: ClusterScopedNamespace::default(),
             filter: Filter::default(),
             spam_key: SpamKey::default(),
+            budget: WriteBudget::default(),
+            log_events: false,
         }
     }
 }
@@ -332,6 +337,36 @@ impl RecorderBuilder {
             .keep
             .get_or_insert_default()
             .extend(reasons);
+        self
+    }
+
+    /// Sets the write budget shared by every request of the Recorder
+    /// (default [`WriteBudget::default`]: [`DEFAULT_WRITE_RATE`](crate::DEFAULT_WRITE_RATE)
+    /// per second after a burst of [`DEFAULT_WRITE_BURST`](crate::DEFAULT_WRITE_BURST)).
+    #[must_use]
+    pub fn write_budget(mut self, budget: WriteBudget) -> Self {
+        self.config.budget = budget;
+        self
+    }
+
+    /// Also logs every published occurrence as a `tracing` event (default
+    /// off), at info level with the target [`EVENT_LOG_TARGET`](crate::EVENT_LOG_TARGET)
+    /// and the fields `type`, `reason`, `action`, `kind`, `namespace`,
+    /// `name`, `reporting_controller`, `note` and `count` (the series count
+    /// so far). Logged with no lock held, before any write.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use std::sync::Arc; use event_core::*;
+    /// # fn f(sink: Arc<dyn EventSink>) -> Result<(), Error> {
+    /// // With tracing-subscriber: RUST_LOG=event_core::events=info
+    /// let recorder = Recorder::builder(sink, "example.com/widgets").log_events(true).build()?;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn log_events(mut self, log: bool) -> Self {
+        self.config.log_events = log;
         self
     }
 

@@ -43,6 +43,8 @@ pub(crate) struct Claim {
     pub(crate) level: u8,
     /// The series was created by this occurrence.
     pub(crate) new: bool,
+    /// The series' count with this occurrence.
+    pub(crate) count: u32,
 }
 
 /// One validated occurrence, as correlation needs it.
@@ -170,11 +172,13 @@ impl Engine {
                 if decide(&st, Mode::Occurrence, now, &self.timing).is_some() {
                     let level = st.count.min(2) as u8;
                     st.claim = level;
+                    let count = st.count;
                     drop(st);
                     return Ok(Observation::Write(Claim {
                         entry,
                         level,
                         new: false,
+                        count,
                     }));
                 }
                 bump(&self.stats.coalesced);
@@ -207,6 +211,7 @@ impl Engine {
             entry,
             level: 1,
             new: true,
+            count: 1,
         }))
     }
 }

@@ -48,6 +48,7 @@
 //! background tasks are started again on the next use.
 
 mod body;
+mod budget;
 mod builder;
 mod cache;
 mod correlate;
@@ -55,6 +56,8 @@ mod decide;
 mod entry;
 mod filter;
 mod maintenance;
+#[cfg(feature = "prometheus")]
+mod metrics;
 mod outcome;
 #[cfg(test)]
 mod protocol_check;
@@ -67,12 +70,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use budget::{
+    DEFAULT_BUDGET_MAX_WAIT, DEFAULT_WRITE_BURST, DEFAULT_WRITE_RATE, THROTTLED_PAUSE, WriteBudget,
+};
 pub use builder::{
     DEFAULT_HEARTBEAT, DEFAULT_MAX_CACHED_KEYS, DEFAULT_QUEUE_CAPACITY,
     DEFAULT_SERIES_FLUSH_INTERVAL, DEFAULT_SERIES_TTL, DEFAULT_WRITERS, MAX_QUEUE_CAPACITY,
     MAX_WRITERS, RecorderBuilder,
 };
 pub use filter::SpamKey;
+#[cfg(feature = "prometheus")]
+pub use metrics::METRICS_PREFIX;
 pub use outcome::{DropReason, Published, ShutdownReport, SkipReason, Stats};
 pub use retry::{
     DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_INITIAL_BACKOFF, DEFAULT_RETRY_MAX_BACKOFF,
@@ -91,6 +99,16 @@ use writer::Outcome;
 use crate::spam::SpamBuckets;
 use crate::validate::ValidReporter;
 use crate::{Clock, Error, Event, EventSink, ObjectRef, Reporter};
+
+/// The `tracing` target of the per-occurrence log records turned on by
+/// [`RecorderBuilder::log_events`].
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(event_core::EVENT_LOG_TARGET, "event_core::events");
+/// ```
+pub const EVENT_LOG_TARGET: &str = "event_core::events";
 
 /// Publishes events: validates them, folds repeats into series, and writes
 /// as little as possible to an [`EventSink`].
@@ -172,7 +190,10 @@ pub(crate) struct Engine {
     timing: Timing,
     cache: Mutex<Cache>,
     spam: Option<Mutex<SpamBuckets>>,
+    budget: budget::Bucket,
     stats: Counters,
+    #[cfg(feature = "prometheus")]
+    latency: prometheus_client::metrics::histogram::Histogram,
     /// Set under the cache lock: intake is closed.
     shut_down: AtomicBool,
     warned_queue_full: AtomicBool,
@@ -198,6 +219,9 @@ impl Engine {
             timing: config.timing(),
             cache: Mutex::new(Cache::new(config.max_cached_keys, config.max_retiring())),
             spam: config.spam_filter.map(|f| Mutex::new(SpamBuckets::new(f))),
+            budget: budget::Bucket::new(config.budget),
+            #[cfg(feature = "prometheus")]
+            latency: metrics::latency_histogram(),
             stats: Counters::default(),
             shut_down: AtomicBool::new(false),
             warned_queue_full: AtomicBool::new(false),
@@ -218,6 +242,31 @@ impl Engine {
             controller: &self.controller,
             instance: &self.instance,
             cluster_namespace: self.config.cluster_scoped_namespace,
+        }
+    }
+
+    /// The structured log record of a published occurrence (when asked
+    /// for), with no lock held.
+    fn log_published(&self, event: &Event, regarding: &ObjectRef, count: u32) {
+        if self.config.log_events {
+            tracing::info!(
+                target: EVENT_LOG_TARGET,
+                r#type = event.type_.as_str(),
+                reason = %event.reason,
+                action = %event.action,
+                kind = %regarding.kind,
+                namespace = regarding.namespace.as_deref().unwrap_or(""),
+                name = %regarding.name,
+                reporting_controller = %self.controller,
+                note = event.note.as_deref().unwrap_or(""),
+                count,
+                "{} {} {}/{}: {}",
+                event.type_.as_str(),
+                event.reason,
+                regarding.kind,
+                regarding.name,
+                event.note.as_deref().unwrap_or(""),
+            );
         }
     }
 
@@ -313,10 +362,12 @@ impl Recorder {
             }
             Observation::Coalesced(count) => {
                 bump(&engine.stats.published);
+                engine.log_published(event, regarding, count);
                 Ok(Published::Coalesced { count })
             }
             Observation::Write(claim) => {
                 bump(&engine.stats.published);
+                engine.log_published(event, regarding, claim.count);
                 let _claim = ClaimGuard::new(engine, &claim.entry, claim.level);
                 match engine.write(&claim.entry, Mode::Immediate).await {
                     Outcome::Created => Ok(Published::Created),
@@ -329,6 +380,7 @@ impl Recorder {
                     Outcome::Terminating => {
                         Ok(Published::Dropped(DropReason::NamespaceTerminating))
                     }
+                    Outcome::Deferred(count) => Ok(Published::Deferred { count }),
                 }
             }
         }
@@ -356,8 +408,17 @@ impl Recorder {
             return Err(Error::NoRuntime);
         }
         match engine.observe(event, regarding, false)? {
-            Observation::Write(claim) => engine.enqueue(claim),
-            Observation::Coalesced(_) | Observation::Refused(_) => bump(&engine.stats.published),
+            Observation::Write(claim) => {
+                let count = claim.count;
+                if engine.enqueue(claim) {
+                    engine.log_published(event, regarding, count);
+                }
+            }
+            Observation::Coalesced(count) => {
+                bump(&engine.stats.published);
+                engine.log_published(event, regarding, count);
+            }
+            Observation::Refused(_) => bump(&engine.stats.published),
             Observation::Skipped | Observation::Filtered | Observation::Dropped { .. } => {}
         }
         Ok(())
