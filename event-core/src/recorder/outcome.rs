@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::EventRecord;
 
-/// What [`Recorder::publish`] did with one occurrence.
+/// What [`Recorder::publish`](crate::Recorder::publish) did with one occurrence.
 ///
 /// # Example
 ///
@@ -26,7 +26,7 @@ pub enum Published {
         count: u32,
     },
     /// Counted in the cache; the count is written later (flush interval,
-    /// [`Recorder::flush`] or [`Recorder::shutdown`]).
+    /// [`Recorder::flush`](crate::Recorder::flush) or [`Recorder::shutdown`](crate::Recorder::shutdown)).
     Coalesced {
         /// The count so far.
         count: u32,
@@ -168,7 +168,7 @@ impl Stats {
     }
 }
 
-/// What [`Recorder::shutdown`] could not write before its deadline.
+/// What [`Recorder::shutdown`](crate::Recorder::shutdown) could not write before its deadline.
 ///
 /// # Example
 ///
