@@ -38,7 +38,16 @@
 //! The cache lock, then a series' state lock, then the spam filter's: never
 //! in another order, never across an `await`, and nothing is logged while
 //! one is held (a tracing subscriber may publish events). A series' write
-//! lock (async) is held across its sink call only.
+//! lock (async) is held across its sink call only. The write budget's
+//! bucket lock is a leaf: taken alone, never with another, never across an
+//! `await` (a caller reserves a token, then sleeps without it).
+//!
+//! # Write budget
+//!
+//! Every sink call takes a token from one bucket (`budget.rs`) before it
+//! is sent; the writer asks for it after deciding a write is due and
+//! before `begin`, so a write put off leaves the state untouched and the
+//! series owing (a later tick writes it). A 429 pauses the bucket.
 //!
 //! # Cancellation
 //!
