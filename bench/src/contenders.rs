@@ -115,7 +115,10 @@ impl Contender for Ours {
 
     fn new(client: kube::Client, setup: Setup, inputs: Arc<Self::Inputs>) -> Result<Self, String> {
         let reporter = event_core::Reporter::new(CONTROLLER).with_instance(INSTANCE);
-        let mut builder = Recorder::builder(Arc::new(KubeSink::new(client)), reporter);
+        // The engines are compared as engines: kube-rs has no write budget,
+        // so ours runs without one too (the README says so).
+        let mut builder = Recorder::builder(Arc::new(KubeSink::new(client)), reporter)
+            .write_budget(event_core::WriteBudget::unlimited());
         if let Some(keys) = setup.max_cached_keys {
             builder = builder.max_cached_keys(keys);
         }

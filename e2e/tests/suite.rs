@@ -13,7 +13,7 @@ async fn every_scenario_passes_against_the_local_double() {
         summary.lines.join("\n"),
         summary.line()
     );
-    assert_eq!(summary.passed + summary.skipped, 9, "{}", summary.line());
+    assert_eq!(summary.passed + summary.skipped, 10, "{}", summary.line());
     // Only the kubectl scenario may be skipped, and only without kubectl.
     assert!(summary.skipped <= 1, "{}", summary.lines.join("\n"));
     let skipped: Vec<&String> = summary

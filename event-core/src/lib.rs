@@ -40,6 +40,13 @@
 //! | spam filter burst per object | [`DEFAULT_SPAM_BURST`] | 25 |
 //! | spam filter refill, one token per | [`DEFAULT_SPAM_REFILL`] | 300 s |
 //! | spam filter objects tracked | [`DEFAULT_SPAM_MAX_KEYS`] | 4096 |
+//! | spam filter bucket per | [`SpamKey::Object`] | object and type |
+//! | write budget: requests per second | [`DEFAULT_WRITE_RATE`] | 20 |
+//! | write budget: burst | [`DEFAULT_WRITE_BURST`] | 100 |
+//! | write budget: longest wait before a write is put off | [`DEFAULT_BUDGET_MAX_WAIT`] | 1 s |
+//! | pause after a 429 without `Retry-After` | [`THROTTLED_PAUSE`] | 1 s |
+//! | log record per published occurrence | `log_events`, target [`EVENT_LOG_TARGET`] | off |
+//! | filters | `events_enabled`, `minimum_type`, `drop_reasons`, `keep_reasons` | every event published |
 //! | write attempts at most | [`DEFAULT_RETRY_ATTEMPTS`] | 5 |
 //! | first backoff | [`DEFAULT_RETRY_INITIAL_BACKOFF`] | 200 ms |
 //! | longest backoff | [`DEFAULT_RETRY_MAX_BACKOFF`] | 10 s |
@@ -83,11 +90,17 @@ pub use validate::{
     is_qualified_name, truncate_note, validate_event, validate_regarding, validate_reporter,
 };
 
+#[cfg(feature = "prometheus")]
+pub use recorder::METRICS_PREFIX;
+pub use recorder::{
+    DEFAULT_BUDGET_MAX_WAIT, DEFAULT_WRITE_BURST, DEFAULT_WRITE_RATE, EVENT_LOG_TARGET,
+    THROTTLED_PAUSE, WriteBudget,
+};
 pub use recorder::{
     DEFAULT_HEARTBEAT, DEFAULT_MAX_CACHED_KEYS, DEFAULT_QUEUE_CAPACITY, DEFAULT_RETRY_ATTEMPTS,
     DEFAULT_RETRY_INITIAL_BACKOFF, DEFAULT_RETRY_MAX_BACKOFF, DEFAULT_RETRY_MAX_ELAPSED,
     DEFAULT_SERIES_FLUSH_INTERVAL, DEFAULT_SERIES_TTL, DEFAULT_WRITERS, DropReason,
     MAX_QUEUE_CAPACITY, MAX_RETRY_AFTER, MAX_WRITERS, Published, Recorder, RecorderBuilder,
-    RetryPolicy, ShutdownReport, SkipReason, Stats,
+    RetryPolicy, ShutdownReport, SkipReason, SpamKey, Stats,
 };
 pub use spam::{DEFAULT_SPAM_BURST, DEFAULT_SPAM_MAX_KEYS, DEFAULT_SPAM_REFILL, SpamFilter};

@@ -99,6 +99,7 @@ pub trait EventSink: Send + Sync {
 /// | `Throttled` | retry after `retry_after` (or backoff) |
 /// | `Transient` | retry with exponential backoff and jitter, bounded |
 /// | `Invalid`, `Forbidden`, `Fatal` | no retry; counted and logged |
+/// | `NamespaceTerminating` | no retry; the series is dropped quietly (debug level) and counted in `dropped_namespace_terminating` |
 ///
 /// # Example
 ///
@@ -123,6 +124,13 @@ pub enum SinkError {
     /// Not allowed (HTTP 401/403).
     Forbidden {
         /// The server's explanation and the permission needed.
+        message: String,
+    },
+    /// The namespace is being deleted and takes no new content (HTTP 403
+    /// whose Status has the cause `NamespaceTerminating`). Not a matter of
+    /// RBAC, and nothing written there would last.
+    NamespaceTerminating {
+        /// The server's explanation.
         message: String,
     },
     /// Too many requests (HTTP 429).
@@ -156,6 +164,9 @@ impl fmt::Display for SinkError {
             Self::AlreadyExists => f.write_str("an event with this name already exists"),
             Self::Invalid { message } => write!(f, "event rejected as invalid: {message}"),
             Self::Forbidden { message } => write!(f, "forbidden: {message}"),
+            Self::NamespaceTerminating { message } => {
+                write!(f, "the namespace is being deleted: {message}")
+            }
             Self::Throttled {
                 retry_after: Some(d),
             } => write!(f, "throttled; retry after {}s", d.as_secs_f64()),
@@ -190,6 +201,9 @@ mod tests {
                 message: String::new(),
             },
             SinkError::Forbidden {
+                message: String::new(),
+            },
+            SinkError::NamespaceTerminating {
                 message: String::new(),
             },
             SinkError::Fatal {

@@ -67,7 +67,7 @@ pub(crate) enum Admission {
 
 pub(crate) struct SpamBuckets {
     config: SpamFilter,
-    buckets: LruCache<(RefKey, EventType), Bucket>,
+    buckets: LruCache<(RefKey, EventType, Option<Box<str>>), Bucket>,
 }
 
 impl SpamBuckets {
@@ -79,10 +79,18 @@ impl SpamBuckets {
         }
     }
 
-    pub(crate) fn admit(&mut self, object: &RefKey, type_: EventType, now: Timestamp) -> Admission {
+    /// Takes a token for a new event about `object` of `type_` (and of
+    /// `reason`, when buckets are kept per reason).
+    pub(crate) fn admit(
+        &mut self,
+        object: &RefKey,
+        reason: Option<&str>,
+        type_: EventType,
+        now: Timestamp,
+    ) -> Admission {
         let burst = f64::from(self.config.burst);
         let refill = self.config.refill.as_secs_f64();
-        let key = (object.clone(), type_);
+        let key = (object.clone(), type_, reason.map(Box::from));
         let bucket = self.buckets.get_or_insert_mut(key, || Bucket {
             tokens: burst,
             updated: now,
@@ -119,28 +127,35 @@ mod tests {
         let t0 = Timestamp::UNIX_EPOCH;
         let mut allowed = 0;
         for _ in 0..5 {
-            if matches!(f.admit(&obj, EventType::Warning, t0), Admission::Allowed) {
+            if matches!(
+                f.admit(&obj, None, EventType::Warning, t0),
+                Admission::Allowed
+            ) {
                 allowed += 1;
             }
         }
         assert_eq!(allowed, 3);
         // Normal has its own bucket.
         assert!(matches!(
-            f.admit(&obj, EventType::Normal, t0),
+            f.admit(&obj, None, EventType::Normal, t0),
             Admission::Allowed
         ));
         let t1 = t0 + Duration::from_secs(10);
         assert!(matches!(
-            f.admit(&obj, EventType::Warning, t1),
+            f.admit(&obj, None, EventType::Warning, t1),
             Admission::Allowed
         ));
         assert!(matches!(
-            f.admit(&obj, EventType::Warning, t1),
+            f.admit(&obj, None, EventType::Warning, t1),
             Admission::Denied { first: true }
         ));
         assert!(matches!(
-            f.admit(&obj, EventType::Warning, t1),
+            f.admit(&obj, None, EventType::Warning, t1),
             Admission::Denied { first: false }
         ));
+        // Per reason: each reason has a bucket of its own.
+        let mut reason = |r| f.admit(&obj, Some(r), EventType::Warning, t1);
+        assert!(matches!(reason("A"), Admission::Allowed));
+        assert!(matches!(reason("B"), Admission::Allowed));
     }
 }

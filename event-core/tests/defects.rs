@@ -38,7 +38,14 @@ fn counts(sink: &TestSink) -> HashMap<String, u32> {
 async fn evictions_lose_nothing_with_a_healthy_sink() {
     let sink = TestSink::new();
     sink.delay(Duration::from_millis(1));
-    let rec = builder(&sink).max_cached_keys(100).build().unwrap();
+    // 1,000 creates at once: without a write budget, so that each emit
+    // gets a write of its own (the budget has its own tests).
+    let unlimited = event_core::WriteBudget::unlimited();
+    let rec = builder(&sink)
+        .max_cached_keys(100)
+        .write_budget(unlimited)
+        .build()
+        .unwrap();
     for i in 0..1_000 {
         rec.emit(&Event::normal(format!("E{i}"), "A"), &pod(&format!("p{i}")))
             .unwrap();
@@ -56,7 +63,11 @@ async fn evictions_lose_nothing_with_a_healthy_sink() {
     // The same through `publish`, concurrently.
     let sink = TestSink::new();
     sink.delay(Duration::from_millis(1));
-    let rec = builder(&sink).max_cached_keys(100).build().unwrap();
+    let rec = builder(&sink)
+        .max_cached_keys(100)
+        .write_budget(unlimited)
+        .build()
+        .unwrap();
     let tasks: Vec<_> = (0..1_000)
         .map(|i| {
             let rec = rec.clone();

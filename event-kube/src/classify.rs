@@ -14,6 +14,7 @@ use kube::core::Status;
 /// | 404 | [`SinkError::NotFound`] |
 /// | 409 | [`SinkError::AlreadyExists`] (a `Conflict` reason is [`SinkError::Transient`]) |
 /// | 422 | [`SinkError::Invalid`] with the server's message and causes |
+/// | 403 with the Status cause `NamespaceTerminating` | [`SinkError::NamespaceTerminating`]: the namespace is being deleted (no RBAC hint) |
 /// | 401, 403 | [`SinkError::Forbidden`] with the server's message and the RBAC rule needed |
 /// | 429 | [`SinkError::Throttled`], `retry_after` from the `Retry-After` header (seconds), else from the body's `details.retryAfterSeconds` |
 /// | 408, 5xx | [`SinkError::Transient`] |
@@ -135,6 +136,9 @@ fn classify_status(code: u16, status: &Status, retry_after: Option<Duration>) ->
         422 => SinkError::Invalid {
             message: describe(status),
         },
+        403 if is_namespace_terminating(status) => SinkError::NamespaceTerminating {
+            message: describe(status),
+        },
         401 | 403 => SinkError::Forbidden {
             message: format!("{}; {RBAC_HINT}", describe(status)),
         },
@@ -155,6 +159,21 @@ fn classify_status(code: u16, status: &Status, retry_after: Option<Duration>) ->
             message: format!("HTTP {code}: {}", describe(status)),
         },
     }
+}
+
+/// The cause the API server's namespace lifecycle admission adds to the 403
+/// it answers to new content in a namespace being deleted.
+const NAMESPACE_TERMINATING: &str = "NamespaceTerminating";
+
+/// Whether a 403 is the answer to new content in a namespace being deleted
+/// (a cause of type `NamespaceTerminating`, or that as the Status reason).
+fn is_namespace_terminating(status: &Status) -> bool {
+    status.reason == NAMESPACE_TERMINATING
+        || status
+            .details
+            .iter()
+            .flat_map(|d| d.causes.iter())
+            .any(|c| c.reason == NAMESPACE_TERMINATING)
 }
 
 /// The server's message, its reason when there is no message, and every
@@ -256,6 +275,29 @@ mod tests {
             panic!("not Forbidden")
         };
         assert!(message.starts_with("events.events.k8s.io is forbidden"));
+        assert!(message.contains(RBAC_HINT));
+    }
+
+    #[test]
+    fn a_namespace_being_deleted_is_not_rbac() {
+        // As the API server answers a create in a namespace being deleted.
+        let body = r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",
+            "message":"events.events.k8s.io \"web-0.1\" is forbidden: unable to create new content in namespace shop because it is being terminated",
+            "reason":"Forbidden","details":{"name":"web-0.1","group":"events.k8s.io","kind":"events",
+            "causes":[{"reason":"NamespaceTerminating","message":"namespace shop is being terminated","field":"metadata.namespace"}]},"code":403}"#;
+        assert_eq!(
+            classify(403, body),
+            SinkError::NamespaceTerminating {
+                message: "events.events.k8s.io \"web-0.1\" is forbidden: unable to create new content in namespace shop because it is being terminated; \
+                          metadata.namespace: namespace shop is being terminated"
+                    .into()
+            }
+        );
+        // Any other 403 stays Forbidden, with the RBAC rule.
+        let other = body.replace("\"NamespaceTerminating\"", "\"Other\"");
+        let SinkError::Forbidden { message } = classify(403, &other) else {
+            panic!("not Forbidden")
+        };
         assert!(message.contains(RBAC_HINT));
     }
 

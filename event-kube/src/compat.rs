@@ -285,7 +285,9 @@ fn to_kube_error(error: event_core::Error) -> kube::Error {
             SinkError::NotFound => api(404, "NotFound", &sink.to_string()),
             SinkError::AlreadyExists => api(409, "AlreadyExists", &sink.to_string()),
             SinkError::Invalid { message } => api(422, "Invalid", message),
-            SinkError::Forbidden { message } => api(403, "Forbidden", message),
+            SinkError::Forbidden { message } | SinkError::NamespaceTerminating { message } => {
+                api(403, "Forbidden", message)
+            }
             SinkError::Throttled { retry_after } => {
                 let seconds =
                     retry_after.map_or(0, |d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX));

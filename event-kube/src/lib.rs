@@ -87,17 +87,23 @@
 //! A controller confined to one namespace can use a `Role` and `RoleBinding`
 //! with the same rule instead (also in `rbac.yaml`).
 //!
+//! [`KubeSink::check_access`] asks the API server at startup
+//! (SelfSubjectAccessReviews) whether the rule is in place in each
+//! namespace, and names every missing verb and namespace.
+//!
 //! # Kubernetes versions
 //!
 //! This crate does not select a `k8s-openapi` version feature; the
 //! application does, as with kube.
 
+mod access;
 mod classify;
 pub mod compat;
 pub mod config;
 mod convert;
 mod sink;
 
+pub use access::{Access, AccessReport, EVENT_VERBS};
 pub use classify::{classify_error, classify_response};
 pub use compat::Recorder;
 pub use convert::{EventRefExt, event_object, event_record, series_patch};

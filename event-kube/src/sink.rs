@@ -159,7 +159,10 @@ impl KubeSink {
     }
 
     /// Sends one request within the timeout; the body of a success.
-    async fn exchange(&self, request: http::Request<Vec<u8>>) -> Result<Vec<u8>, SinkError> {
+    pub(crate) async fn exchange(
+        &self,
+        request: http::Request<Vec<u8>>,
+    ) -> Result<Vec<u8>, SinkError> {
         let exchange = async {
             let response = self
                 .client
@@ -197,7 +200,7 @@ fn events_request(namespace: &str) -> kube::core::Request {
     kube::core::Request::new(K8sEvent::url_path(&(), Some(namespace)))
 }
 
-fn build_failed(error: impl fmt::Display) -> SinkError {
+pub(crate) fn build_failed(error: impl fmt::Display) -> SinkError {
     SinkError::Fatal {
         message: format!("could not build the request: {error}"),
     }

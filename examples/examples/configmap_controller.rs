@@ -18,8 +18,11 @@
 //! kubectl label configmap demo example.com/configmap-controller=enabled
 //! ```
 //!
-//! It needs RBAC to list and watch ConfigMaps and to create and patch
-//! `events.k8s.io` events (see `examples/rbac.yaml`).
+//! It needs RBAC to list and watch ConfigMaps and to create, patch and get
+//! `events.k8s.io` events (see `examples/rbac.yaml`); it checks the latter
+//! at startup and logs what is missing. It serves the Recorder's metrics at
+//! `http://127.0.0.1:PORT/metrics` (`--metrics-port PORT`, default any
+//! free port, printed at startup).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -33,6 +36,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::events::v1::Event as K8sEvent;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube_apiserver_double::ApiServer;
+use prometheus_client::registry::Registry;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -42,6 +46,7 @@ struct Args {
     kubeconfig: Option<PathBuf>,
     namespace: Option<String>,
     seconds: Option<u64>,
+    metrics_port: u16,
 }
 
 fn parse_args() -> Result<Args, BoxError> {
@@ -49,6 +54,7 @@ fn parse_args() -> Result<Args, BoxError> {
         kubeconfig: None,
         namespace: None,
         seconds: None,
+        metrics_port: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -63,9 +69,15 @@ fn parse_args() -> Result<Args, BoxError> {
                 let s = it.next().ok_or("--seconds needs a number")?;
                 args.seconds = Some(s.parse().map_err(|e| format!("--seconds {s:?}: {e}"))?);
             }
+            "--metrics-port" => {
+                let p = it.next().ok_or("--metrics-port needs a number")?;
+                args.metrics_port = p
+                    .parse()
+                    .map_err(|e| format!("--metrics-port {p:?}: {e}"))?;
+            }
             "-h" | "--help" => {
                 println!(
-                    "usage: configmap_controller [--kubeconfig PATH] [--namespace NS] [--seconds N]\n\n\
+                    "usage: configmap_controller [--kubeconfig PATH] [--namespace NS] [--seconds N] [--metrics-port PORT]\n\n\
                      Without --kubeconfig, starts a local Kubernetes API double with three ConfigMaps\n\
                      and stops after N seconds (default 5). With --kubeconfig, watches the ConfigMaps\n\
                      labelled example.com/configmap-controller=enabled in NS (default `default`)\n\
@@ -166,7 +178,26 @@ async fn main() -> Result<(), BoxError> {
 
     let sink = KubeSink::from_config(config)?;
     let client = sink.client().clone();
+    // Find missing event RBAC now, not at the first lost event (the
+    // namespace watched, and `default` for cluster-scoped objects).
+    match sink.check_access([namespace.as_str(), "default"]).await {
+        Ok(report) if report.is_allowed() => tracing::info!(%report, "event RBAC checked"),
+        Ok(report) => tracing::warn!(%report, "events will not all be written"),
+        Err(error) => tracing::warn!(%error, "could not check event RBAC"),
+    }
     let recorder = Recorder::builder(Arc::new(sink), CONTROLLER).build()?;
+    let mut registry = Registry::default();
+    recorder.register_metrics(&mut registry);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.metrics_port)).await?;
+    println!("metrics at http://{}/metrics", listener.local_addr()?);
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    let metrics = tokio::spawn(examples::metrics::serve(
+        listener,
+        Arc::new(registry),
+        async move {
+            let _ = metrics_stopped.await;
+        },
+    ));
     match &server {
         Some(server) => {
             println!("local Kubernetes API double at {}", server.url());
@@ -192,6 +223,8 @@ async fn main() -> Result<(), BoxError> {
     };
     let summary = run(client.clone(), recorder.clone(), Some(&namespace), stop).await;
     let report = recorder.shutdown(Duration::from_secs(10)).await;
+    let _ = stop_metrics.send(());
+    let _ = metrics.await;
     println!(
         "\nstopped: {} reconciles succeeded, {} failed; {} events published with {} API writes",
         summary.reconciled,

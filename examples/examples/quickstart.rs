@@ -9,7 +9,8 @@
 //!
 //! Against a real cluster it publishes events about a ConfigMap it creates
 //! in the `default` namespace and about the first Node; it needs RBAC to
-//! create ConfigMaps and to create and patch `events.k8s.io` events.
+//! create ConfigMaps and to create, patch and get `events.k8s.io` events;
+//! it checks the latter at startup (`RUST_LOG=info` shows the result).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -203,6 +204,16 @@ async fn main() -> Result<(), BoxError> {
 
     let sink = KubeSink::from_config(target.config.clone())?;
     let client = sink.client().clone();
+    // A missing RBAC rule is found now, not at the first lost event.
+    let namespaces: &[&str] = match &target.server {
+        Some(_) => &["quickstart", "default"],
+        None => &["default"],
+    };
+    match sink.check_access(namespaces).await {
+        Ok(report) if report.is_allowed() => tracing::info!(%report, "event RBAC checked"),
+        Ok(report) => tracing::warn!(%report, "events will not all be written"),
+        Err(error) => tracing::info!(%error, "could not check event RBAC"),
+    }
     let recorder = Recorder::builder(Arc::new(sink), CONTROLLER).build()?;
     let objs = objects(&target, &client).await?;
 

@@ -5,12 +5,14 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::budget::WriteBudget;
 use super::decide::Timing;
+use super::filter::{Filter, SpamKey};
 use super::retry::RetryPolicy;
 use super::{Engine, Recorder};
 use crate::validate::validate_reporter;
 use crate::{
-    Clock, ClusterScopedNamespace, Error, EventSink, NoteOverflow, NotePolicy, Reporter,
+    Clock, ClusterScopedNamespace, Error, EventSink, EventType, NoteOverflow, NotePolicy, Reporter,
     SpamFilter, SystemClock,
 };
 
@@ -48,6 +50,10 @@ pub(crate) struct Config {
     pub(crate) note_overflow: NoteOverflow,
     pub(crate) note_policy: NotePolicy,
     pub(crate) cluster_scoped_namespace: ClusterScopedNamespace,
+    pub(crate) filter: Filter,
+    pub(crate) spam_key: SpamKey,
+    pub(crate) budget: WriteBudget,
+    pub(crate) log_events: bool,
 }
 
 impl Default for Config {
@@ -64,6 +70,10 @@ impl Default for Config {
             note_overflow: NoteOverflow::default(),
             note_policy: NotePolicy::default(),
             cluster_scoped_namespace: ClusterScopedNamespace::default(),
+            filter: Filter::default(),
+            spam_key: SpamKey::default(),
+            budget: WriteBudget::default(),
+            log_events: false,
         }
     }
 }
@@ -236,6 +246,127 @@ impl RecorderBuilder {
     #[must_use]
     pub fn no_spam_filter(mut self) -> Self {
         self.config.spam_filter = None;
+        self
+    }
+
+    /// Sets what the spam filter's buckets are keyed by (default
+    /// [`SpamKey::Object`]).
+    #[must_use]
+    pub fn spam_key(mut self, key: SpamKey) -> Self {
+        self.config.spam_key = key;
+        self
+    }
+
+    /// Turns publishing on or off (default on). When off, every occurrence
+    /// returns [`Published::Dropped`](crate::Published::Dropped) with
+    /// [`DropReason::Filtered`](crate::DropReason::Filtered) and is counted
+    /// in `dropped_filtered`; nothing is written.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use std::sync::Arc; use event_core::*;
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Error> {
+    /// # let sink: Arc<dyn EventSink> = Arc::new(NoSink);
+    /// # struct NoSink;
+    /// # #[async_trait::async_trait] impl EventSink for NoSink {
+    /// #   async fn create(&self, _: &EventRecord) -> Result<(), SinkError> { Ok(()) }
+    /// #   async fn patch_series(&self, _: &EventRecord) -> Result<(), SinkError> { Ok(()) }
+    /// # }
+    /// let quiet = Recorder::builder(sink, "example.com/widgets").events_enabled(false).build()?;
+    /// let pod = ObjectRef::new("v1", "Pod", "web-0").within("shop");
+    /// let out = quiet.publish(&Event::warning("BackOff", "Starting"), &pod).await?;
+    /// assert_eq!(out, Published::Dropped(DropReason::Filtered));
+    /// assert_eq!(quiet.stats().dropped_filtered, 1);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn events_enabled(mut self, enabled: bool) -> Self {
+        self.config.filter.off = !enabled;
+        self
+    }
+
+    /// Sets the least type published (default [`EventType::Normal`]:
+    /// every event); [`EventType::Warning`] publishes warnings only. Others
+    /// are dropped as [`DropReason::Filtered`](crate::DropReason::Filtered).
+    #[must_use]
+    pub fn minimum_type(mut self, type_: EventType) -> Self {
+        self.config.filter.minimum = type_;
+        self
+    }
+
+    /// Adds reasons never published (dropped as
+    /// [`DropReason::Filtered`](crate::DropReason::Filtered)); dropping wins
+    /// over [`keep_reasons`](Self::keep_reasons).
+    #[must_use]
+    pub fn drop_reasons<I, S>(mut self, reasons: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let reasons = reasons.into_iter().map(|r| r.into().into_boxed_str());
+        self.config.filter.drop.extend(reasons);
+        self
+    }
+
+    /// Publishes only events with these reasons (default: every reason);
+    /// others are dropped as
+    /// [`DropReason::Filtered`](crate::DropReason::Filtered). Calls add up.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use std::sync::Arc; use event_core::*;
+    /// # fn f(sink: Arc<dyn EventSink>) -> Result<(), Error> {
+    /// let recorder = Recorder::builder(sink, "example.com/widgets")
+    ///     .minimum_type(EventType::Warning)
+    ///     .keep_reasons(["ReconcileFailed", "BackOff"])
+    ///     .drop_reasons(["BackOff"])
+    ///     .build()?; // publishes Warning ReconcileFailed events only
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn keep_reasons<I, S>(mut self, reasons: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let reasons = reasons.into_iter().map(|r| r.into().into_boxed_str());
+        self.config
+            .filter
+            .keep
+            .get_or_insert_default()
+            .extend(reasons);
+        self
+    }
+
+    /// Sets the write budget shared by every request of the Recorder
+    /// (default [`WriteBudget::default`]: [`DEFAULT_WRITE_RATE`](crate::DEFAULT_WRITE_RATE)
+    /// per second after a burst of [`DEFAULT_WRITE_BURST`](crate::DEFAULT_WRITE_BURST)).
+    #[must_use]
+    pub fn write_budget(mut self, budget: WriteBudget) -> Self {
+        self.config.budget = budget;
+        self
+    }
+
+    /// Also logs every published occurrence as a `tracing` event (default
+    /// off), at info level with the target [`EVENT_LOG_TARGET`](crate::EVENT_LOG_TARGET)
+    /// and the fields `type`, `reason`, `action`, `kind`, `namespace`,
+    /// `name`, `reporting_controller`, `note` and `count` (the series count
+    /// so far). Logged with no lock held, before any write.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # use std::sync::Arc; use event_core::*;
+    /// # fn f(sink: Arc<dyn EventSink>) -> Result<(), Error> {
+    /// // With tracing-subscriber: RUST_LOG=event_core::events=info
+    /// let recorder = Recorder::builder(sink, "example.com/widgets").log_events(true).build()?;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn log_events(mut self, log: bool) -> Self {
+        self.config.log_events = log;
         self
     }
 

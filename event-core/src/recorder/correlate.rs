@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 
+use super::DropReason;
 use super::Engine;
 use super::body::{Body, KeyHash, Values, encode, key_hash, values};
 use super::cache::Fallout;
 use super::decide::{Mode, decide};
-use super::entry::{Entry, Lifecycle, lock};
+use super::entry::{Abandon, Entry, Lifecycle, lock};
+use super::filter::SpamKey;
 use super::outcome::bump;
 use crate::spam::Admission;
 use crate::validate::{validate_event, validate_regarding, validate_size};
@@ -20,13 +22,16 @@ use crate::{Error, Event, ObjectRef, RefKey};
 pub(crate) enum Observation {
     /// An event about an Event: never written.
     Skipped,
+    /// Turned off by the filter settings: never written.
+    Filtered,
     /// A new event refused by the spam filter; `first` for the first refusal
     /// of this object.
     Dropped { first: bool },
     /// Counted; a later write carries it.
     Coalesced(u32),
-    /// Counted, and dropped at once: the server refused this event.
-    Refused,
+    /// Counted, and dropped at once: the server refused this event (as
+    /// invalid, or because its namespace is being deleted).
+    Refused(DropReason),
     /// The caller writes (or queues the write) and holds the claim.
     Write(Claim),
 }
@@ -38,6 +43,8 @@ pub(crate) struct Claim {
     pub(crate) level: u8,
     /// The series was created by this occurrence.
     pub(crate) new: bool,
+    /// The series' count with this occurrence.
+    pub(crate) count: u32,
 }
 
 /// One validated occurrence, as correlation needs it.
@@ -57,11 +64,12 @@ thread_local! {
 }
 
 /// The spam filter's key for an object: the reference without its field
-/// path (one budget per object, as client-go has it).
-fn spam_key(regarding: &ObjectRef) -> RefKey {
+/// path (one budget per object, as client-go has it), and the reason when
+/// the setting asks for one budget per reason.
+fn spam_key<'a>(regarding: &ObjectRef, reason: &'a str, by: SpamKey) -> (RefKey, Option<&'a str>) {
     let mut key = RefKey::from(regarding);
     key.field_path = None;
-    key
+    (key, (by == SpamKey::ObjectAndReason).then_some(reason))
 }
 
 impl Engine {
@@ -78,6 +86,13 @@ impl Engine {
             bump(&self.stats.skipped);
             tracing::debug!(kind = %regarding.kind, name = %regarding.name, "skipped an event about an Event");
             return Ok(Observation::Skipped);
+        }
+        // Before validation: a filtered event is never written, so it is
+        // never an error either.
+        let filter = &self.config.filter;
+        if filter.is_active() && filter.drops(event.type_, &event.reason) {
+            bump(&self.stats.dropped_filtered);
+            return Ok(Observation::Filtered);
         }
         let note = match (
             validate_event(event, self.config.note_overflow),
@@ -142,20 +157,26 @@ impl Engine {
         if let Some(entry) = cache.find(hash, fallout) {
             if entry.body.is_key_of(event.type_, values) {
                 let mut st = entry.state();
-                if let Lifecycle::Abandoned(_) = st.life {
+                if let Lifecycle::Abandoned(why) = st.life {
+                    if why == Abandon::NamespaceTerminating {
+                        bump(&self.stats.dropped_namespace_terminating);
+                        return Ok(Observation::Refused(DropReason::NamespaceTerminating));
+                    }
                     bump(&self.stats.dropped_unwritten);
-                    return Ok(Observation::Refused);
+                    return Ok(Observation::Refused(DropReason::Refused));
                 }
                 st.observe(now);
                 cache.list(&entry, &mut st);
                 if decide(&st, Mode::Occurrence, now, &self.timing).is_some() {
                     let level = st.count.min(2) as u8;
                     st.claim = level;
+                    let count = st.count;
                     drop(st);
                     return Ok(Observation::Write(Claim {
                         entry,
                         level,
                         new: false,
+                        count,
                     }));
                 }
                 bump(&self.stats.coalesced);
@@ -165,12 +186,13 @@ impl Engine {
             // without being cached.
             collision = true;
         }
-        if let Some(spam) = &self.spam
-            && let Admission::Denied { first } =
-                lock(spam).admit(&spam_key(regarding), event.type_, now)
-        {
-            bump(&self.stats.dropped_spam);
-            return Ok(Observation::Dropped { first });
+        if let Some(spam) = &self.spam {
+            let (object, reason) = spam_key(regarding, &event.reason, self.config.spam_key);
+            if let Admission::Denied { first } = lock(spam).admit(&object, reason, event.type_, now)
+            {
+                bump(&self.stats.dropped_spam);
+                return Ok(Observation::Dropped { first });
+            }
         }
         // The size of the whole event matters only for what is written: a
         // new series' body. A repeat's key was checked with its series;
@@ -192,6 +214,7 @@ impl Engine {
             entry,
             level: 1,
             new: true,
+            count: 1,
         }))
     }
 }

@@ -39,6 +39,8 @@ pub(crate) enum Abandon {
     QueueFull,
     /// It left the cache owing a write while too many others did.
     Overflow,
+    /// Its namespace is being deleted.
+    NamespaceTerminating,
 }
 
 /// Where a series is kept.
@@ -210,6 +212,7 @@ impl State {
             Err(SinkError::AlreadyExists
                 | SinkError::Throttled { .. }
                 | SinkError::Forbidden { .. }
+                | SinkError::NamespaceTerminating { .. }
                 | SinkError::Invalid { .. }
                 | SinkError::Fatal { .. }
                 | SinkError::NotFound)
@@ -242,6 +245,7 @@ impl State {
                 Step::Again
             }
             (Err(SinkError::Invalid { .. }), _) => Step::Refused,
+            (Err(SinkError::NamespaceTerminating { .. }), _) => Step::Terminating,
             (Err(e), _) if e.is_retryable() => Step::Retry,
             (Err(e), _) => {
                 self.failed(e, now);
@@ -298,6 +302,8 @@ pub(crate) enum Step {
     Retry,
     /// The server refuses the event as invalid: abandon it.
     Refused,
+    /// The namespace is being deleted: abandon the series quietly.
+    Terminating,
     /// Failed for good; the series keeps its count for a later write.
     Failed,
 }

@@ -38,7 +38,16 @@
 //! The cache lock, then a series' state lock, then the spam filter's: never
 //! in another order, never across an `await`, and nothing is logged while
 //! one is held (a tracing subscriber may publish events). A series' write
-//! lock (async) is held across its sink call only.
+//! lock (async) is held across its sink call only. The write budget's
+//! bucket lock is a leaf: taken alone, never with another, never across an
+//! `await` (a caller reserves a token, then sleeps without it).
+//!
+//! # Write budget
+//!
+//! Every sink call takes a token from one bucket (`budget.rs`) before it
+//! is sent; the writer asks for it after deciding a write is due and
+//! before `begin`, so a write put off leaves the state untouched and the
+//! series owing (a later tick writes it). A 429 pauses the bucket.
 //!
 //! # Cancellation
 //!
@@ -48,12 +57,16 @@
 //! background tasks are started again on the next use.
 
 mod body;
+mod budget;
 mod builder;
 mod cache;
 mod correlate;
 mod decide;
 mod entry;
+mod filter;
 mod maintenance;
+#[cfg(feature = "prometheus")]
+mod metrics;
 mod outcome;
 #[cfg(test)]
 mod protocol_check;
@@ -66,11 +79,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use budget::{
+    DEFAULT_BUDGET_MAX_WAIT, DEFAULT_WRITE_BURST, DEFAULT_WRITE_RATE, THROTTLED_PAUSE, WriteBudget,
+};
 pub use builder::{
     DEFAULT_HEARTBEAT, DEFAULT_MAX_CACHED_KEYS, DEFAULT_QUEUE_CAPACITY,
     DEFAULT_SERIES_FLUSH_INTERVAL, DEFAULT_SERIES_TTL, DEFAULT_WRITERS, MAX_QUEUE_CAPACITY,
     MAX_WRITERS, RecorderBuilder,
 };
+pub use filter::SpamKey;
+#[cfg(feature = "prometheus")]
+pub use metrics::METRICS_PREFIX;
 pub use outcome::{DropReason, Published, ShutdownReport, SkipReason, Stats};
 pub use retry::{
     DEFAULT_RETRY_ATTEMPTS, DEFAULT_RETRY_INITIAL_BACKOFF, DEFAULT_RETRY_MAX_BACKOFF,
@@ -89,6 +108,16 @@ use writer::Outcome;
 use crate::spam::SpamBuckets;
 use crate::validate::ValidReporter;
 use crate::{Clock, Error, Event, EventSink, ObjectRef, Reporter};
+
+/// The `tracing` target of the per-occurrence log records turned on by
+/// [`RecorderBuilder::log_events`].
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(event_core::EVENT_LOG_TARGET, "event_core::events");
+/// ```
+pub const EVENT_LOG_TARGET: &str = "event_core::events";
 
 /// Publishes events: validates them, folds repeats into series, and writes
 /// as little as possible to an [`EventSink`].
@@ -170,7 +199,10 @@ pub(crate) struct Engine {
     timing: Timing,
     cache: Mutex<Cache>,
     spam: Option<Mutex<SpamBuckets>>,
+    budget: budget::Bucket,
     stats: Counters,
+    #[cfg(feature = "prometheus")]
+    latency: prometheus_client::metrics::histogram::Histogram,
     /// Set under the cache lock: intake is closed.
     shut_down: AtomicBool,
     warned_queue_full: AtomicBool,
@@ -196,6 +228,9 @@ impl Engine {
             timing: config.timing(),
             cache: Mutex::new(Cache::new(config.max_cached_keys, config.max_retiring())),
             spam: config.spam_filter.map(|f| Mutex::new(SpamBuckets::new(f))),
+            budget: budget::Bucket::new(config.budget),
+            #[cfg(feature = "prometheus")]
+            latency: metrics::latency_histogram(),
             stats: Counters::default(),
             shut_down: AtomicBool::new(false),
             warned_queue_full: AtomicBool::new(false),
@@ -216,6 +251,31 @@ impl Engine {
             controller: &self.controller,
             instance: &self.instance,
             cluster_namespace: self.config.cluster_scoped_namespace,
+        }
+    }
+
+    /// The structured log record of a published occurrence (when asked
+    /// for), with no lock held.
+    fn log_published(&self, event: &Event, regarding: &ObjectRef, count: u32) {
+        if self.config.log_events {
+            tracing::info!(
+                target: EVENT_LOG_TARGET,
+                r#type = event.type_.as_str(),
+                reason = %event.reason,
+                action = %event.action,
+                kind = %regarding.kind,
+                namespace = regarding.namespace.as_deref().unwrap_or(""),
+                name = %regarding.name,
+                reporting_controller = %self.controller,
+                note = event.note.as_deref().unwrap_or(""),
+                count,
+                "{} {} {}/{}: {}",
+                event.type_.as_str(),
+                event.reason,
+                regarding.kind,
+                regarding.name,
+                event.note.as_deref().unwrap_or(""),
+            );
         }
     }
 
@@ -303,17 +363,20 @@ impl Recorder {
         engine.ensure_started();
         match engine.observe(event, regarding, true)? {
             Observation::Skipped => Ok(Published::Skipped(SkipReason::AboutAnEvent)),
+            Observation::Filtered => Ok(Published::Dropped(DropReason::Filtered)),
             Observation::Dropped { .. } => Ok(Published::Dropped(DropReason::Spam)),
-            Observation::Refused => {
+            Observation::Refused(reason) => {
                 bump(&engine.stats.published);
-                Ok(Published::Dropped(DropReason::Refused))
+                Ok(Published::Dropped(reason))
             }
             Observation::Coalesced(count) => {
                 bump(&engine.stats.published);
+                engine.log_published(event, regarding, count);
                 Ok(Published::Coalesced { count })
             }
             Observation::Write(claim) => {
                 bump(&engine.stats.published);
+                engine.log_published(event, regarding, claim.count);
                 let _claim = ClaimGuard::new(engine, &claim.entry, claim.level);
                 match engine.write(&claim.entry, Mode::Immediate).await {
                     Outcome::Created => Ok(Published::Created),
@@ -323,6 +386,10 @@ impl Recorder {
                         Ok(Published::Coalesced { count })
                     }
                     Outcome::Failed(e) => Err(Error::Sink(e)),
+                    Outcome::Terminating => {
+                        Ok(Published::Dropped(DropReason::NamespaceTerminating))
+                    }
+                    Outcome::Deferred(count) => Ok(Published::Deferred { count }),
                 }
             }
         }
@@ -350,9 +417,18 @@ impl Recorder {
             return Err(Error::NoRuntime);
         }
         match engine.observe(event, regarding, false)? {
-            Observation::Write(claim) => engine.enqueue(claim),
-            Observation::Coalesced(_) | Observation::Refused => bump(&engine.stats.published),
-            Observation::Skipped | Observation::Dropped { .. } => {}
+            Observation::Write(claim) => {
+                let count = claim.count;
+                if engine.enqueue(claim) {
+                    engine.log_published(event, regarding, count);
+                }
+            }
+            Observation::Coalesced(count) => {
+                bump(&engine.stats.published);
+                engine.log_published(event, regarding, count);
+            }
+            Observation::Refused(_) => bump(&engine.stats.published),
+            Observation::Skipped | Observation::Filtered | Observation::Dropped { .. } => {}
         }
         Ok(())
     }

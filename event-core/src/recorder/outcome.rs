@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::EventRecord;
 
-/// What [`Recorder::publish`] did with one occurrence.
+/// What [`Recorder::publish`](crate::Recorder::publish) did with one occurrence.
 ///
 /// # Example
 ///
@@ -26,7 +26,7 @@ pub enum Published {
         count: u32,
     },
     /// Counted in the cache; the count is written later (flush interval,
-    /// [`Recorder::flush`] or [`Recorder::shutdown`]).
+    /// [`Recorder::flush`](crate::Recorder::flush) or [`Recorder::shutdown`](crate::Recorder::shutdown)).
     Coalesced {
         /// The count so far.
         count: u32,
@@ -35,6 +35,13 @@ pub enum Published {
     Skipped(SkipReason),
     /// Dropped on purpose; counted in [`Stats`].
     Dropped(DropReason),
+    /// Counted; the write this occurrence needed waited longer than the
+    /// write budget allows, so a background write carries it (the series'
+    /// count so far is given).
+    Deferred {
+        /// The count so far.
+        count: u32,
+    },
 }
 
 impl Published {
@@ -82,6 +89,13 @@ pub enum DropReason {
     /// counted (in `published` and `dropped_unwritten`) until the key
     /// leaves the cache.
     Refused,
+    /// Turned off by the Recorder's filter settings (events off, a minimum
+    /// type, reasons to drop or keep); counted in `dropped_filtered`.
+    Filtered,
+    /// The event's namespace is being deleted: the server refuses new
+    /// content there (HTTP 403 with the cause `NamespaceTerminating`).
+    /// Counted in `dropped_namespace_terminating`, never retried.
+    NamespaceTerminating,
 }
 
 /// Counters since the Recorder was built.
@@ -123,6 +137,21 @@ pub struct Stats {
     /// refused their event as invalid, or too many series that left the
     /// cache were still owing writes.
     pub dropped_unwritten: u64,
+    /// Occurrences turned off by the filter settings (not in `published`).
+    pub dropped_filtered: u64,
+    /// Accepted occurrences dropped because their namespace is being
+    /// deleted (the server answered 403 `NamespaceTerminating`).
+    pub dropped_namespace_terminating: u64,
+    /// Writes that waited for the write budget (a token, or the pause
+    /// after a 429).
+    pub budget_waits: u64,
+    /// The time those writes waited, in all.
+    pub budget_wait: std::time::Duration,
+    /// Writes put off to a later background write because the budget had
+    /// no token within its wait limit; their occurrences stay counted.
+    pub budget_deferred: u64,
+    /// 429 answers; each paused every request of the Recorder.
+    pub throttled: u64,
 }
 
 impl Stats {
@@ -139,7 +168,7 @@ impl Stats {
     }
 }
 
-/// What [`Recorder::shutdown`] could not write before its deadline.
+/// What [`Recorder::shutdown`](crate::Recorder::shutdown) could not write before its deadline.
 ///
 /// # Example
 ///
@@ -208,6 +237,43 @@ pub(crate) struct Counters {
     pub(crate) evicted: AtomicU64,
     pub(crate) adopted: AtomicU64,
     pub(crate) dropped_unwritten: AtomicU64,
+    pub(crate) dropped_filtered: AtomicU64,
+    pub(crate) dropped_namespace_terminating: AtomicU64,
+    pub(crate) budget_waits: AtomicU64,
+    pub(crate) budget_wait_micros: AtomicU64,
+    pub(crate) budget_deferred: AtomicU64,
+    pub(crate) throttled: AtomicU64,
+    /// Requests answered with an error, by [`error_class`].
+    pub(crate) errors: [AtomicU64; 8],
+}
+
+/// The `class` label of failed requests: one per [`SinkError`](crate::SinkError)
+/// variant, in the order of [`error_class`].
+#[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
+pub(crate) const ERROR_CLASSES: [&str; 8] = [
+    "not_found",
+    "already_exists",
+    "invalid",
+    "forbidden",
+    "namespace_terminating",
+    "throttled",
+    "transient",
+    "fatal",
+];
+
+/// The index of `error`'s class in [`ERROR_CLASSES`].
+pub(crate) fn error_class(error: &crate::SinkError) -> usize {
+    use crate::SinkError::*;
+    match error {
+        NotFound => 0,
+        AlreadyExists => 1,
+        Invalid { .. } => 2,
+        Forbidden { .. } => 3,
+        NamespaceTerminating { .. } => 4,
+        Throttled { .. } => 5,
+        Transient { .. } => 6,
+        Fatal { .. } => 7,
+    }
 }
 
 /// Adds one to `counter`.
@@ -236,6 +302,12 @@ impl Counters {
             evicted: get(&self.evicted),
             adopted: get(&self.adopted),
             dropped_unwritten: get(&self.dropped_unwritten),
+            dropped_filtered: get(&self.dropped_filtered),
+            dropped_namespace_terminating: get(&self.dropped_namespace_terminating),
+            budget_waits: get(&self.budget_waits),
+            budget_wait: std::time::Duration::from_micros(get(&self.budget_wait_micros)),
+            budget_deferred: get(&self.budget_deferred),
+            throttled: get(&self.throttled),
         }
     }
 }

@@ -139,7 +139,7 @@ fn write(series: &Shared, mut mode: Mode) {
                 }
             }
             Step::Again | Step::Retry => {}
-            Step::Refused | Step::Failed => return,
+            Step::Refused | Step::Terminating | Step::Failed => return,
         }
     }
 }

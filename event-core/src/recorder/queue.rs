@@ -182,15 +182,18 @@ impl Engine {
     /// Queues the write an `emit` claimed. A full queue drops a new event
     /// (counted in `dropped_queue_full`); an occurrence of an existing
     /// series stays counted and a later write carries it.
-    pub(crate) fn enqueue(&self, claim: Claim) {
-        let Claim { entry, level, new } = claim;
+    /// Returns whether the occurrence stays published (false: dropped).
+    pub(crate) fn enqueue(&self, claim: Claim) -> bool {
+        let Claim {
+            entry, level, new, ..
+        } = claim;
         let job = Job {
             entry,
             claim: level,
         };
         let Err(err) = self.queue_tx.try_send(job) else {
             bump(&self.stats.published);
-            return;
+            return true;
         };
         let full = err.is_full();
         let Job { entry, claim } = err.into_inner();
@@ -219,5 +222,6 @@ impl Engine {
             bump(&self.stats.published);
             bump(&self.stats.coalesced);
         }
+        !dropped
     }
 }

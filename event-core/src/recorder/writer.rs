@@ -23,6 +23,10 @@ pub(crate) enum Outcome {
     /// The write failed for good; the series keeps its count (unless the
     /// server refused it as invalid).
     Failed(SinkError),
+    /// The namespace is being deleted: the series was given up quietly.
+    Terminating,
+    /// The write budget had no token in time: put off, the count so far.
+    Deferred(u32),
 }
 
 impl Engine {
@@ -31,9 +35,14 @@ impl Engine {
         let _serial = entry.write_lock.lock().await;
         let id = self.identity();
         let mut budget = Budget::start(self.config.retry);
+        // Waits for the write budget are bounded as the caller's mode asks.
+        let asked = mode;
         let mut detours = 0u32;
         let mut done: Option<Outcome> = None;
         loop {
+            if let Some(ended) = self.spend_budget(entry, mode, asked).await {
+                return done.unwrap_or(ended);
+            }
             let now = self.clock.now();
             let (op, record, before) = {
                 let mut st = entry.state();
@@ -44,10 +53,12 @@ impl Engine {
                 (op, entry.record(&st, &id), before)
             };
             let sent = record.count();
+            let sent_at = tokio::time::Instant::now();
             let result = match op {
                 Write::Create => self.sink.create(&record).await,
                 Write::Patch => self.sink.patch_series(&record).await,
             };
+            self.note_answer(&result, sent_at);
             let step = entry.state().finish(op, sent, &result, before, now);
             let err = result.err();
             match (step, err) {
@@ -68,7 +79,13 @@ impl Engine {
                     if !budget.detour(&mut detours) {
                         return self.failed(entry, &record, err, now);
                     }
-                    match self.sink.get(&record.namespace, &record.name).await {
+                    if !self.take_token(asked).await {
+                        return done.unwrap_or(Outcome::Deferred(sent));
+                    }
+                    let asked_at = tokio::time::Instant::now();
+                    let read = self.sink.get(&record.namespace, &record.name).await;
+                    self.note_answer(&read, asked_at);
+                    match read {
                         Ok(stored) if entry.is_series_of(&stored, &id) => {
                             let adopted = entry.state().adopt(&stored);
                             self.relist(entry);
@@ -134,6 +151,14 @@ impl Engine {
                     bump(&self.stats.failed);
                     tracing::warn!(error = %err, reason = %record.reason, kind = %record.regarding.kind, name = %record.regarding.name, "the server refused the event as invalid; what it had not written is dropped (counted in stats.dropped_unwritten)");
                     return Outcome::Failed(err);
+                }
+                (Step::Terminating, Some(err)) => {
+                    // Not RBAC and not worth a retry: nothing written into
+                    // a namespace being deleted would last.
+                    let owed = entry.state().abandon(Abandon::NamespaceTerminating);
+                    add(&self.stats.dropped_namespace_terminating, owed);
+                    tracing::debug!(error = %err, namespace = %record.namespace, reason = %record.reason, owed, "namespace being deleted; event dropped (counted in stats.dropped_namespace_terminating)");
+                    return Outcome::Terminating;
                 }
                 (Step::Failed, Some(err)) => return self.failed(entry, &record, err, None),
                 (_, None) => {
