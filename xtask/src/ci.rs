@@ -119,6 +119,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             );
             continue;
         }
+        if step.name == "packages" {
+            forget_unpacked_packages();
+        }
         let runner = step
             .toolchain
             .map_or(String::new(), |t| format!("rustup run {t} "));
@@ -147,6 +150,46 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
     println!("==> ci passed in {:.0?}", started.elapsed());
     Ok(())
+}
+
+/// Removes the copies of this workspace's own packages that earlier
+/// dry-run publishes unpacked into cargo's registry sources. Cargo unpacks
+/// the packages it verifies from a local registry under the target
+/// directory, and reuses an unpacked copy of the same name and version even
+/// when its content has changed since; a stale copy would be built instead
+/// of the package just made.
+fn forget_unpacked_packages() {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")));
+    let Some(sources) = home.map(|h| h.join("registry").join("src")) else {
+        return;
+    };
+    let Ok(registries) = std::fs::read_dir(&sources) else {
+        return;
+    };
+    let ours = [
+        "event-core-",
+        "event-kube-",
+        "event-testing-",
+        "kube-apiserver-double-",
+    ];
+    for registry in registries.flatten() {
+        // Local registries' directories are named by a hash alone; the
+        // crates.io copies (named after their index) are left alone.
+        if !registry.file_name().to_string_lossy().starts_with('-') {
+            continue;
+        }
+        let Ok(crates) = std::fs::read_dir(registry.path()) else {
+            continue;
+        };
+        for krate in crates.flatten() {
+            let name = krate.file_name().to_string_lossy().into_owned();
+            if ours.iter().any(|p| name.starts_with(p)) {
+                let _ = std::fs::remove_dir_all(krate.path());
+            }
+        }
+    }
 }
 
 /// Whether `rustup run TOOLCHAIN cargo` works, installing the toolchain

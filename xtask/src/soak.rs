@@ -1,6 +1,7 @@
 //! `cargo xtask soak [--minutes N] [--seed S] [--cases N]`: the long runs.
 //! First the property-based model of the Recorder with many more cases than
-//! `ci` runs (`MODEL_CASES`, default 20,000), then the `soak` program of the
+//! `ci` runs (`MODEL_CASES`, default 20,000), then 10,000 live keys past a
+//! cache of 1,000 against the API double, then the `soak` program of the
 //! `e2e` crate: the Recorder against the local API double with random
 //! faults and a churning key set, printing memory and counters over time
 //! and the count invariant at the end. Both in release mode.
@@ -57,6 +58,18 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         model.iter().map(|s| (*s).to_owned()).collect(),
         &[("MODEL_CASES", cases.as_str())],
     )?;
+    println!("==> 10,000 live keys past a cache of 1,000 against the local API double (release)");
+    let identity = [
+        "test",
+        "--release",
+        "-p",
+        "kube-apiserver-double",
+        "--test",
+        "identity",
+        "--",
+        "--include-ignored",
+    ];
+    cargo::run("soak", identity.iter().map(|s| (*s).to_owned()).collect())?;
     println!("==> the soak run against the local API double (release)");
     let mut run = vec![
         "run",

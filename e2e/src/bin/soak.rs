@@ -115,6 +115,9 @@ async fn run(minutes: f64, seed: u64) -> Result<bool, String> {
     )
     .max_cached_keys(CACHE)
     .no_spam_filter()
+    // Full pressure on the engine and the double; the budget has tests of
+    // its own.
+    .write_budget(event_core::WriteBudget::unlimited())
     .build()
     .map_err(|e| e.to_string())?;
 
