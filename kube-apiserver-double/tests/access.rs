@@ -35,5 +35,10 @@ async fn the_access_check_names_what_a_token_lacks() {
         .map(|a| (a.namespace.as_str(), a.verb))
         .collect();
     assert_eq!(missing, [("default", "patch")]);
-    assert!(report.to_string().contains("\"patch\" in namespace default"), "{report}");
+    assert!(
+        report
+            .to_string()
+            .contains("\"patch\" in namespace default"),
+        "{report}"
+    );
 }
