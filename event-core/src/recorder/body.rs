@@ -57,17 +57,19 @@ fn non_empty(s: Option<&str>) -> Option<&str> {
     s.filter(|s| !s.is_empty())
 }
 
-/// The field values of `event` about `regarding` with `note` as it will be
-/// written.
-pub(crate) fn values<'a>(
-    event: &'a Event,
-    note: Option<&'a str>,
+/// The field values of an event: its action and reason, the regarding and
+/// related references, and the note as it is written.
+fn field_values<'a>(
+    action: &'a str,
+    reason: &'a str,
     regarding: &'a ObjectRef,
+    related: Option<&'a ObjectRef>,
+    note: Option<&'a str>,
 ) -> Values<'a> {
-    let rel = event.secondary.as_ref();
+    let rel = related;
     [
-        Some(event.action.as_str()),
-        Some(event.reason.as_str()),
+        Some(action),
+        Some(reason),
         Some(regarding.api_version.as_str()),
         Some(regarding.kind.as_str()),
         non_empty(regarding.namespace.as_deref()),
@@ -86,29 +88,28 @@ pub(crate) fn values<'a>(
     ]
 }
 
+/// The field values of `event` about `regarding` with `note` as it will be
+/// written.
+pub(crate) fn values<'a>(
+    event: &'a Event,
+    note: Option<&'a str>,
+    regarding: &'a ObjectRef,
+) -> Values<'a> {
+    let related = event.secondary.as_ref();
+    field_values(&event.action, &event.reason, regarding, related, note)
+}
+
 /// The field values of a stored Event, as [`values`] gives them for an
 /// occurrence.
 pub(crate) fn record_values(r: &crate::EventRecord) -> Values<'_> {
-    let rel = r.related.as_ref();
-    [
-        Some(r.action.as_str()),
-        Some(r.reason.as_str()),
-        Some(r.regarding.api_version.as_str()),
-        Some(r.regarding.kind.as_str()),
-        non_empty(r.regarding.namespace.as_deref()),
-        Some(r.regarding.name.as_str()),
-        non_empty(r.regarding.uid.as_deref()),
-        non_empty(r.regarding.field_path.as_deref()),
-        rel.map(|r| r.api_version.as_str()),
-        rel.map(|r| r.kind.as_str()),
-        rel.and_then(|r| non_empty(r.namespace.as_deref())),
-        rel.map(|r| r.name.as_str()),
-        rel.and_then(|r| non_empty(r.uid.as_deref())),
-        rel.and_then(|r| non_empty(r.field_path.as_deref())),
+    let related = r.related.as_ref();
+    field_values(
+        &r.action,
+        &r.reason,
+        &r.regarding,
+        related,
         r.note.as_deref(),
-        r.regarding.resource_version.as_deref(),
-        rel.and_then(|r| r.resource_version.as_deref()),
-    ]
+    )
 }
 
 /// How many fields take part in the key under `policy`.
@@ -167,8 +168,6 @@ pub(crate) fn name_hash(encoded: &[u8], controller: &str, instance: &str, genera
 pub(crate) struct Body {
     type_: EventType,
     policy: NotePolicy,
-    /// Whether the event has a related object.
-    related: bool,
     /// Bit `i` set: field `i` is present.
     present: u32,
     /// Every present field, concatenated.
@@ -200,7 +199,6 @@ impl Body {
         Self {
             type_: event.type_,
             policy,
-            related: event.secondary.is_some(),
             present,
             text: text.into_boxed_str(),
             ends,
@@ -230,8 +228,10 @@ impl Body {
         self.type_
     }
 
+    /// Whether the event has a related object (its kind is always present
+    /// then, possibly empty).
     pub(crate) fn has_related(&self) -> bool {
-        self.related
+        self.get(Field::RelKind).is_some()
     }
 
     pub(crate) fn annotations(&self) -> Option<&BTreeMap<String, String>> {
@@ -249,7 +249,7 @@ impl Body {
 
     /// Whether an occurrence with these values is this series.
     pub(crate) fn is_key_of(&self, type_: EventType, values: &Values<'_>) -> bool {
-        if type_ != self.type_ || values[Field::RelKind as usize].is_some() != self.related {
+        if type_ != self.type_ {
             return false;
         }
         let n = key_len(self.policy);

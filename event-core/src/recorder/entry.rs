@@ -375,23 +375,36 @@ impl Entry {
     pub(crate) fn record(&self, st: &State, id: &Identity<'_>) -> EventRecord {
         let b = &self.body;
         let own = |f: Field| b.get(f).map(str::to_owned);
-        let regarding = ObjectRef {
-            api_version: b.str(Field::RegApiVersion).to_owned(),
-            kind: b.str(Field::RegKind).to_owned(),
-            name: b.str(Field::RegName).to_owned(),
-            namespace: own(Field::RegNamespace),
-            uid: own(Field::RegUid),
-            field_path: own(Field::RegFieldPath),
-            resource_version: own(Field::RegResourceVersion),
-        };
-        let related = b.has_related().then(|| ObjectRef {
-            api_version: b.str(Field::RelApiVersion).to_owned(),
-            kind: b.str(Field::RelKind).to_owned(),
-            name: b.str(Field::RelName).to_owned(),
-            namespace: own(Field::RelNamespace),
-            uid: own(Field::RelUid),
-            field_path: own(Field::RelFieldPath),
-            resource_version: own(Field::RelResourceVersion),
+        // A reference from its seven fields, in `ObjectRef`'s order.
+        let reference =
+            |[api_version, kind, name, namespace, uid, field_path, rv]: [Field; 7]| ObjectRef {
+                api_version: b.str(api_version).to_owned(),
+                kind: b.str(kind).to_owned(),
+                name: b.str(name).to_owned(),
+                namespace: own(namespace),
+                uid: own(uid),
+                field_path: own(field_path),
+                resource_version: own(rv),
+            };
+        let regarding = reference([
+            Field::RegApiVersion,
+            Field::RegKind,
+            Field::RegName,
+            Field::RegNamespace,
+            Field::RegUid,
+            Field::RegFieldPath,
+            Field::RegResourceVersion,
+        ]);
+        let related = b.has_related().then(|| {
+            reference([
+                Field::RelApiVersion,
+                Field::RelKind,
+                Field::RelName,
+                Field::RelNamespace,
+                Field::RelUid,
+                Field::RelFieldPath,
+                Field::RelResourceVersion,
+            ])
         });
         EventRecord {
             name: self.name(id, st.generation),
@@ -425,14 +438,15 @@ impl Entry {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn t(s: i64) -> Timestamp {
         Timestamp::from_second(1_700_000_000 + s).unwrap()
     }
 
-    fn stored(count: u32, event_time: Timestamp) -> EventRecord {
+    /// A stored Event of `count` occurrences first seen at `event_time`.
+    pub(crate) fn stored(count: u32, event_time: Timestamp) -> EventRecord {
         EventRecord {
             name: "p.0".into(),
             namespace: "ns".into(),

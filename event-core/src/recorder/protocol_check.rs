@@ -17,7 +17,7 @@ use shuttle::sync::{Arc, Mutex};
 
 use super::decide::{Mode, Timing, Write, decide};
 use super::entry::{Adopted, State, Step};
-use crate::{EventRecord, EventType, ObjectRef, SinkError};
+use crate::SinkError;
 use shuttle::rand::RngCore;
 
 const TIMING: Timing = Timing {
@@ -44,27 +44,6 @@ struct Shared {
     state: Mutex<State>,
     write_lock: Mutex<()>,
     server: Mutex<Server>,
-}
-
-fn stored_record(count: u32, event_time: Timestamp) -> EventRecord {
-    EventRecord {
-        name: "p.0".into(),
-        namespace: "ns".into(),
-        event_time,
-        series: (count >= 2).then_some(crate::Series {
-            count,
-            last_observed_time: event_time,
-        }),
-        regarding: ObjectRef::new("v1", "Pod", "p"),
-        related: None,
-        reason: "R".into(),
-        action: "A".into(),
-        note: None,
-        type_: EventType::Normal,
-        reporting_controller: "c".into(),
-        reporting_instance: "i".into(),
-        annotations: Default::default(),
-    }
 }
 
 /// A choice shuttle explores both ways.
@@ -132,7 +111,7 @@ fn write(series: &Shared, mut mode: Mode) {
             Step::Read => {
                 let stored = lock(&series.server).stored;
                 if let Some((count, t)) = stored {
-                    let adopted = lock(&series.state).adopt(&stored_record(count, t));
+                    let adopted = lock(&series.state).adopt(&super::entry::tests::stored(count, t));
                     if adopted == Adopted::Continued {
                         mode = Mode::Flush;
                     }

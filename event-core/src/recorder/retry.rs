@@ -136,6 +136,7 @@ pub(crate) struct Budget {
     policy: RetryPolicy,
     started: tokio::time::Instant,
     failures: u32,
+    detours: u32,
 }
 
 impl Budget {
@@ -144,6 +145,7 @@ impl Budget {
             policy,
             started: tokio::time::Instant::now(),
             failures: 0,
+            detours: 0,
         }
     }
 
@@ -171,9 +173,9 @@ impl Budget {
 
     /// Whether another detour (a re-create, a read, a rename) fits: as many
     /// as the policy has attempts.
-    pub(crate) fn detour(&mut self, taken: &mut u32) -> bool {
-        *taken = taken.saturating_add(1);
-        *taken <= self.policy.attempts()
+    pub(crate) fn detour(&mut self) -> bool {
+        self.detours = self.detours.saturating_add(1);
+        self.detours <= self.policy.attempts()
     }
 }
 

@@ -37,7 +37,6 @@ impl Engine {
         let mut budget = Budget::start(self.config.retry);
         // Waits for the write budget are bounded as the caller's mode asks.
         let asked = mode;
-        let mut detours = 0u32;
         let mut done: Option<Outcome> = None;
         loop {
             if let Some(ended) = self.spend_budget(entry, mode, asked).await {
@@ -76,7 +75,7 @@ impl Engine {
                     };
                 }
                 (Step::Read, Some(err)) => {
-                    if !budget.detour(&mut detours) {
+                    if !budget.detour() {
                         return self.failed(entry, &record, err, now);
                     }
                     if !self.take_token(asked).await {
@@ -124,7 +123,7 @@ impl Engine {
                     }
                 }
                 (Step::Again, _) => {
-                    if !budget.detour(&mut detours) {
+                    if !budget.detour() {
                         return self.failed(entry, &record, SinkError::NotFound, now);
                     }
                     self.relist(entry);
