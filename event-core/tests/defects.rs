@@ -11,16 +11,18 @@ use std::time::Duration;
 use event_core::{
     Error, Event, EventRecord, ObjectRef, Published, Recorder, RecorderBuilder, SinkError,
 };
-use support::TestSink;
-
-const CTL: &str = "example.com/widgets";
+use support::{CTL, TestSink};
 
 fn pod(name: &str) -> ObjectRef {
     ObjectRef::new("v1", "Pod", name).within("shop")
 }
 
+/// These defects are the engine's, found before the write budget existed:
+/// the budget is off here (it has tests of its own).
 fn builder(sink: &TestSink) -> RecorderBuilder {
-    Recorder::builder(Arc::new(sink.clone()), CTL).no_spam_filter()
+    Recorder::builder(Arc::new(sink.clone()), CTL)
+        .no_spam_filter()
+        .write_budget(event_core::WriteBudget::unlimited())
 }
 
 /// Stored count per reason.
@@ -40,12 +42,7 @@ async fn evictions_lose_nothing_with_a_healthy_sink() {
     sink.delay(Duration::from_millis(1));
     // 1,000 creates at once: without a write budget, so that each emit
     // gets a write of its own (the budget has its own tests).
-    let unlimited = event_core::WriteBudget::unlimited();
-    let rec = builder(&sink)
-        .max_cached_keys(100)
-        .write_budget(unlimited)
-        .build()
-        .unwrap();
+    let rec = builder(&sink).max_cached_keys(100).build().unwrap();
     for i in 0..1_000 {
         rec.emit(&Event::normal(format!("E{i}"), "A"), &pod(&format!("p{i}")))
             .unwrap();
@@ -63,11 +60,7 @@ async fn evictions_lose_nothing_with_a_healthy_sink() {
     // The same through `publish`, concurrently.
     let sink = TestSink::new();
     sink.delay(Duration::from_millis(1));
-    let rec = builder(&sink)
-        .max_cached_keys(100)
-        .write_budget(unlimited)
-        .build()
-        .unwrap();
+    let rec = builder(&sink).max_cached_keys(100).build().unwrap();
     let tasks: Vec<_> = (0..1_000)
         .map(|i| {
             let rec = rec.clone();
@@ -193,7 +186,7 @@ fn a_subscriber_that_publishes_events_does_not_break_the_recorder() {
             .build()
             .unwrap();
         let bridged = Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let subscriber = support::Bridge::new(rec.clone(), Arc::clone(&bridged));
+        let subscriber = support::bridge(rec.clone(), Arc::clone(&bridged));
         tracing::subscriber::with_default(subscriber, || {
             runtime.block_on(async {
                 for i in 0..200 {

@@ -7,23 +7,8 @@ mod support;
 
 use std::sync::Arc;
 
-use event_core::{
-    DropReason, Event, EventType, ObjectRef, Published, Recorder, RecorderBuilder, SpamFilter,
-    SpamKey,
-};
-use support::{TestClock, TestSink};
-
-const CTL: &str = "example.com/widgets";
-
-fn pod(name: &str) -> ObjectRef {
-    ObjectRef::new("v1", "Pod", name)
-        .within("shop")
-        .with_uid(format!("uid-{name}"))
-}
-
-fn builder(sink: &TestSink, clock: &TestClock) -> RecorderBuilder {
-    Recorder::builder(Arc::new(sink.clone()), CTL).clock(Arc::new(clock.clone()))
-}
+use event_core::{DropReason, Event, EventType, Published, Recorder, SpamFilter, SpamKey};
+use support::{CTL, OnEvent, TestClock, TestSink, builder, pod};
 
 #[tokio::test(start_paused = true)]
 async fn filters_drop_and_count_without_writing() {
@@ -110,35 +95,19 @@ async fn the_spam_key_per_reason_keeps_one_noisy_reason_from_starving_the_others
     }
 }
 
-/// A subscriber that counts warn-level (and worse) log records, to show a
-/// namespace being deleted is dropped quietly.
-#[derive(Clone, Default)]
-struct Warnings(Arc<std::sync::atomic::AtomicU64>);
-
-impl tracing::Subscriber for Warnings {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
-        if *event.metadata().level() <= tracing::Level::WARN {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        }
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_namespace_being_deleted_drops_quietly_without_retries() {
     let (sink, clock) = (TestSink::new(), TestClock::new());
     let rec = builder(&sink, &clock).build().unwrap();
-    let warnings = Warnings::default();
-    let _guard = tracing::subscriber::set_default(warnings.clone());
+    // Counts warn-level (and worse) log records, to show a namespace being
+    // deleted is dropped quietly.
+    let warnings = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counted = Arc::clone(&warnings);
+    let _guard = tracing::subscriber::set_default(OnEvent(move |event: &tracing::Event<'_>| {
+        if *event.metadata().level() <= tracing::Level::WARN {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+    }));
     sink.fail_all(event_core::SinkError::NamespaceTerminating {
         message: "unable to create new content in namespace shop because it is being terminated"
             .into(),
@@ -167,7 +136,7 @@ async fn a_namespace_being_deleted_drops_quietly_without_retries() {
         (5, 5, 0, 0)
     );
     assert_eq!(s.dropped_unwritten, 0);
-    assert_eq!(warnings.0.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(warnings.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
 
 /// Log records of the target `event_core::events`, with their fields; from
@@ -193,16 +162,9 @@ impl tracing::field::Visit for Fields<'_> {
     }
 }
 
-impl tracing::Subscriber for EventLog {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
+impl EventLog {
+    /// What the subscriber does with one log record.
+    fn on(&self, event: &tracing::Event<'_>) {
         if event.metadata().target() != event_core::EVENT_LOG_TARGET {
             return;
         }
@@ -221,15 +183,16 @@ impl tracing::Subscriber for EventLog {
             }
         }
     }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
 }
 
 #[tokio::test(start_paused = true)]
 async fn each_published_occurrence_is_a_log_record_when_asked() {
     let (sink, clock) = (TestSink::new(), TestClock::new());
     let log = EventLog::default();
-    let _guard = tracing::subscriber::set_default(log.clone());
+    let subscriber = log.clone();
+    let _guard = tracing::subscriber::set_default(OnEvent(move |event: &tracing::Event<'_>| {
+        subscriber.on(event);
+    }));
 
     // Off by default.
     let quiet = builder(&sink, &clock).build().unwrap();

@@ -7,22 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use event_core::{
-    DropReason, Error, Event, ObjectRef, Published, Recorder, RecorderBuilder, RetryPolicy,
-    SinkError, SkipReason,
+    DropReason, Error, Event, ObjectRef, Published, Recorder, RetryPolicy, SinkError, SkipReason,
 };
-use support::{Op, TestClock, TestSink};
-
-const CTL: &str = "example.com/widgets";
-
-fn pod(name: &str) -> ObjectRef {
-    ObjectRef::new("v1", "Pod", name)
-        .within("shop")
-        .with_uid(format!("uid-{name}"))
-}
-
-fn builder(sink: &TestSink, clock: &TestClock) -> RecorderBuilder {
-    Recorder::builder(Arc::new(sink.clone()), CTL).clock(Arc::new(clock.clone()))
-}
+use support::{CTL, Op, TestClock, TestSink, builder, pod};
 
 #[tokio::test(start_paused = true)]
 async fn flood_of_ten_thousand_makes_three_writes() {

@@ -330,17 +330,24 @@ pub fn record(reason: &str) -> EventRecord {
     }
 }
 
-/// A tracing subscriber that turns the engine's warnings about dropped
-/// series into events on the same Recorder, as log-to-event bridges do.
-pub struct Bridge {
-    recorder: event_core::Recorder,
-    seen: Arc<AtomicU64>,
-}
+/// A tracing subscriber that hands every log record to a closure; spans
+/// are ignored.
+pub struct OnEvent<F>(pub F);
 
-impl Bridge {
-    pub fn new(recorder: event_core::Recorder, seen: Arc<AtomicU64>) -> Self {
-        Self { recorder, seen }
+impl<F: Fn(&tracing::Event<'_>) + Send + Sync + 'static> tracing::Subscriber for OnEvent<F> {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
     }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        (self.0)(event);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
 }
 
 /// The `message` of a log record.
@@ -355,28 +362,39 @@ impl tracing::field::Visit for Message {
     }
 }
 
-impl tracing::Subscriber for Bridge {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, event: &tracing::Event<'_>) {
+/// A subscriber that turns the engine's warnings about dropped series into
+/// events on the same Recorder, as log-to-event bridges do; `seen` counts
+/// them.
+pub fn bridge(
+    recorder: event_core::Recorder,
+    seen: Arc<AtomicU64>,
+) -> impl tracing::Subscriber + Send + Sync {
+    OnEvent(move |event: &tracing::Event<'_>| {
         let mut message = Message::default();
         event.record(&mut message);
         if !message.0.contains("series dropped") {
             return;
         }
-        let n = self.seen.fetch_add(1, Ordering::SeqCst);
+        let n = seen.fetch_add(1, Ordering::SeqCst);
         let object = event_core::ObjectRef::new("v1", "Pod", "log").within("shop");
-        let _ = self.recorder.emit(
+        let _ = recorder.emit(
             &event_core::Event::warning(format!("Dropped{}", n % 3), "Logging"),
             &object,
         );
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
+    })
+}
+
+/// The tests' controller.
+pub const CTL: &str = "example.com/widgets";
+
+/// Pod `name` in `shop`, with a uid.
+pub fn pod(name: &str) -> event_core::ObjectRef {
+    event_core::ObjectRef::new("v1", "Pod", name)
+        .within("shop")
+        .with_uid(format!("uid-{name}"))
+}
+
+/// A Recorder builder over `sink` and `clock` as the tests' controller.
+pub fn builder(sink: &TestSink, clock: &TestClock) -> event_core::RecorderBuilder {
+    event_core::Recorder::builder(Arc::new(sink.clone()), CTL).clock(Arc::new(clock.clone()))
 }
