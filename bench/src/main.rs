@@ -649,29 +649,31 @@ async fn identity(plan: &Plan, transport: Transport) -> Result<Vec<Row>, String>
         pb.inc(1);
         let ours = scenarios::identity::<Ours>(transport, keys, ROUNDS).await?;
         pb.inc(1);
+        // One run each: the figures are counts.
+        let runs = Runs {
+            kube: vec![kube],
+            ours: vec![ours],
+        };
         let label = |what: &str| {
             format!("7. {ROUNDS} rounds over {keys} live keys, default settings: {what}")
         };
-        rows.push(Row::new(
+        rows.push(runs.row(
             label("Events stored (one per key is right)"),
             Unit::Count,
             Better::Lower,
-            vec![kube.events as f64],
-            vec![ours.events as f64],
+            |r| r.events as f64,
         ));
-        rows.push(Row::new(
+        rows.push(runs.row(
             label("sum of stored counts"),
             Unit::Count,
             Better::Higher,
-            vec![kube.stored as f64],
-            vec![ours.stored as f64],
+            |r| r.stored as f64,
         ));
-        rows.push(Row::new(
+        rows.push(runs.row(
             label("requests per repeat (every key left our cache)"),
             Unit::Count,
             Better::Lower,
-            vec![kube.requests_per_repeat],
-            vec![ours.requests_per_repeat],
+            |r| r.requests_per_repeat,
         ));
     }
     let half = 5;
@@ -680,19 +682,21 @@ async fn identity(plan: &Plan, transport: Transport) -> Result<Vec<Row>, String>
     let ours = scenarios::restart::<Ours>(transport, half).await?;
     pb.inc(1);
     done(&pb, t);
-    rows.push(Row::new(
-        format!("7. restart mid-series ({half} + {half} occurrences): Events stored"),
-        Unit::Count,
-        Better::Lower,
-        vec![kube.0 as f64],
-        vec![ours.0 as f64],
-    ));
-    rows.push(Row::new(
-        format!("7. restart mid-series ({half} + {half} occurrences): sum of stored counts"),
+    let runs = Runs {
+        kube: vec![kube],
+        ours: vec![ours],
+    };
+    let label = |what: &str| format!("7. restart mid-series ({half} + {half} occurrences): {what}");
+    rows.push(
+        runs.row(label("Events stored"), Unit::Count, Better::Lower, |r| {
+            r.0 as f64
+        }),
+    );
+    rows.push(runs.row(
+        label("sum of stored counts"),
         Unit::Count,
         Better::Higher,
-        vec![kube.1 as f64],
-        vec![ours.1 as f64],
+        |r| r.1 as f64,
     ));
     Ok(rows)
 }
