@@ -118,7 +118,7 @@ impl Contender for Ours {
         // The engines are compared as engines: kube-rs has no write budget,
         // so ours runs without one too (the README says so).
         let mut builder = Recorder::builder(Arc::new(KubeSink::new(client)), reporter)
-            .write_budget(event_core::WriteBudget::unlimited());
+            .write_budget(event_core::config::WriteBudget::unlimited());
         if let Some(keys) = setup.max_cached_keys {
             builder = builder.max_cached_keys(keys);
         }

@@ -741,7 +741,7 @@ last 6 minutes.\n",
         latency = scenarios::CONCURRENCY_LATENCY.as_millis(),
         kc = cached(repeat.kube.cached),
         oc = cached(repeat.ours.cached),
-        bound = event_core::DEFAULT_MAX_CACHED_KEYS,
+        bound = event_core::config::DEFAULT_MAX_CACHED_KEYS,
         hot = HOT_KEYS,
     )
 }

@@ -433,7 +433,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn series_past_the_default_cache_and_a_restart_stay_one_event_each() {
-        let keys = event_core::DEFAULT_MAX_CACHED_KEYS + 100;
+        let keys = event_core::config::DEFAULT_MAX_CACHED_KEYS + 100;
         let ours = identity::<Ours>(IN_PROCESS, keys, 2).await.unwrap();
         assert_eq!((ours.events, ours.stored), (keys, 2 * keys as u64));
         // Every repeat: a create answered 409, a read, a patch.
@@ -520,7 +520,10 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn our_cache_stays_within_its_default_bound() {
         let bounded = bounded_memory::<Ours>(4_200, no_heap).await.unwrap();
-        assert_eq!(bounded.cached, Some(event_core::DEFAULT_MAX_CACHED_KEYS));
+        assert_eq!(
+            bounded.cached,
+            Some(event_core::config::DEFAULT_MAX_CACHED_KEYS)
+        );
         assert_eq!(bounded.bytes, 0);
     }
 

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
-use event_core::{EventRecord, EventSink, SinkError};
+use event_core::sink::{EventRecord, EventSink, Series, SinkError};
 
 /// Which sink call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,8 +98,8 @@ impl EventSink for CountingSink {
         result
     }
 
-    async fn patch_series(&self, event: &EventRecord) -> Result<(), SinkError> {
-        let result = self.inner.patch_series(event).await;
+    async fn patch_series(&self, event: &EventRecord, series: Series) -> Result<(), SinkError> {
+        let result = self.inner.patch_series(event, series).await;
         self.push(Op::Patch, event, &result);
         result
     }

@@ -57,7 +57,7 @@ impl Clock for SystemClock {
 /// # Example
 ///
 /// ```
-/// use event_core::truncate_to_micros;
+/// use event_core::clock::truncate_to_micros;
 /// use jiff::Timestamp;
 ///
 /// let t = Timestamp::from_nanosecond(1_700_000_000_123_456_789).unwrap();
@@ -76,7 +76,7 @@ pub fn truncate_to_micros(ts: Timestamp) -> Timestamp {
 /// # Example
 ///
 /// ```
-/// use event_core::format_micro_time;
+/// use event_core::clock::format_micro_time;
 /// use jiff::Timestamp;
 ///
 /// let t = Timestamp::from_second(0).unwrap();

@@ -2,10 +2,13 @@
 
 use std::fmt;
 
-use crate::{SinkError, ValidationError};
+use crate::sink::SinkError;
+
+use crate::validate::ValidationError;
 
 /// Why a `publish` or `emit` did not succeed.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Error {
     /// The event (or the recorder's configuration) breaks a rule; nothing
     /// was written.

@@ -58,7 +58,7 @@ pub struct Event {
     /// (`ReconcileFailed`). Required, at most 128 bytes.
     pub reason: String,
     /// Human-readable description, at most 1024 bytes (longer notes are
-    /// truncated or rejected, see [`NoteOverflow`](crate::NoteOverflow)).
+    /// truncated or rejected, see [`NoteOverflow`](crate::validate::NoteOverflow)).
     pub note: Option<String>,
     /// What was done or failed (`Reconciling`, `Scheduling`). Required, at
     /// most 128 bytes.

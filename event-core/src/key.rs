@@ -21,7 +21,8 @@ pub enum NotePolicy {
 /// # Example
 ///
 /// ```
-/// use event_core::{ObjectRef, RefKey};
+/// use event_core::ObjectRef;
+/// use event_core::key::RefKey;
 ///
 /// let a = ObjectRef::new("v1", "Pod", "p").within("ns").with_resource_version("1");
 /// let b = a.clone().with_resource_version("2");
@@ -66,7 +67,9 @@ impl From<&ObjectRef> for RefKey {
 /// # Example
 ///
 /// ```
-/// use event_core::{Event, EventKey, NotePolicy, ObjectRef};
+/// use event_core::{Event, ObjectRef};
+/// use event_core::key::EventKey;
+/// use event_core::config::NotePolicy;
 ///
 /// let pod = ObjectRef::new("v1", "Pod", "p").within("ns");
 /// let e1 = Event::warning("BackOff", "Starting").note("attempt 1");

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 
-use crate::{EventType, ObjectRef};
+use crate::{Event, EventType, ObjectRef};
 
 /// The series part of an event: how often it happened and when last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +24,7 @@ pub struct Series {
 /// regarding object's (or the configured namespace for cluster-scoped
 /// objects), and the note is within 1024 bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct EventRecord {
     /// `metadata.name`.
     pub name: String,
@@ -54,6 +55,66 @@ pub struct EventRecord {
 }
 
 impl EventRecord {
+    /// The record of a single occurrence of `event` about `regarding`: the
+    /// event's type, reason, action and note, its secondary object as
+    /// `related`, its annotations; no series. Nothing is checked or
+    /// computed: a sink writes what it is given, so the
+    /// [`Recorder`](crate::Recorder) builds records only from validated
+    /// input, and a test or a tool reading stored Events back may build any.
+    ///
+    /// # Example
+    ///
+    /// A sink's test builds the record it writes:
+    ///
+    /// ```
+    /// use event_core::sink::{EventRecord, Series};
+    /// use event_core::{Event, ObjectRef};
+    /// use jiff::Timestamp;
+    ///
+    /// let pod = ObjectRef::new("v1", "Pod", "web-0").within("shop");
+    /// let first = Timestamp::from_second(1_700_000_000)?;
+    /// let record = EventRecord::new(
+    ///     "web-0.abc", "shop", first, pod,
+    ///     Event::warning("BackOff", "Starting"),
+    ///     "example.com/widgets", "widgets-0",
+    /// )
+    /// .with_series(Series { count: 3, last_observed_time: first });
+    /// assert_eq!((record.count(), record.related), (3, None));
+    /// # Ok::<(), jiff::Error>(())
+    /// ```
+    pub fn new(
+        name: impl Into<String>,
+        namespace: impl Into<String>,
+        event_time: Timestamp,
+        regarding: ObjectRef,
+        event: Event,
+        reporting_controller: impl Into<String>,
+        reporting_instance: impl Into<String>,
+    ) -> Self {
+        Self {
+            name: name.into(),
+            namespace: namespace.into(),
+            event_time,
+            series: None,
+            regarding,
+            related: event.secondary,
+            reason: event.reason,
+            action: event.action,
+            note: event.note,
+            type_: event.type_,
+            reporting_controller: reporting_controller.into(),
+            reporting_instance: reporting_instance.into(),
+            annotations: event.annotations,
+        }
+    }
+
+    /// The same record with `series` set: how a series' record reads.
+    #[must_use]
+    pub fn with_series(mut self, series: Series) -> Self {
+        self.series = Some(series);
+        self
+    }
+
     /// How many occurrences this record stands for: the series count, or 1.
     pub fn count(&self) -> u32 {
         self.series.map_or(1, |s| s.count)

@@ -7,7 +7,7 @@
 /// reference exactly as given (a cluster-scoped object keeps an empty
 /// namespace; `kubectl describe` looks for exactly that). For correlating
 /// repeats, `resource_version` is ignored: an object update does not split a
-/// series (see [`EventKey`](crate::EventKey)).
+/// series (see [`EventKey`](crate::key::EventKey)).
 ///
 /// # Example
 ///

@@ -35,7 +35,7 @@ pub struct Reporter {
 
 /// Where a reporter's instance comes from, once resolved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum InstanceSource {
+pub(crate) enum InstanceSource {
     /// Given by the caller.
     Explicit,
     /// The `CONTROLLER_POD_NAME` or `POD_NAME` environment variable.
@@ -63,7 +63,7 @@ impl Reporter {
     }
 
     /// The instance to write and where it came from. Does not validate.
-    pub fn resolve_instance(&self) -> (String, InstanceSource) {
+    pub(crate) fn resolve_instance(&self) -> (String, InstanceSource) {
         if let Some(instance) = &self.instance {
             return (instance.clone(), InstanceSource::Explicit);
         }

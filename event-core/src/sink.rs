@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::EventRecord;
+pub use crate::record::{EventRecord, Series};
 
 /// Where the [`Recorder`](crate::Recorder) writes events: the Kubernetes API
 /// (`event_kube::KubeSink`), memory (`event_testing::MemorySink`), or a mock.
@@ -15,8 +15,7 @@ use crate::EventRecord;
 /// - **Two writes.** [`create`](Self::create) writes a whole new event;
 ///   [`patch_series`](Self::patch_series) changes only the `series` of an
 ///   existing one (`count` and `lastObservedTime`; everything else is
-///   immutable on the server). The record passed to `patch_series` always has
-///   `series` set.
+///   immutable on the server) to the [`Series`] it is given.
 /// - **One attempt per call.** A sink makes one attempt and classifies the
 ///   outcome as a [`SinkError`]; the Recorder owns retries, backoff and
 ///   recovery (re-creating an expired event, renaming on a name clash).
@@ -36,7 +35,7 @@ use crate::EventRecord;
 ///
 /// ```
 /// use async_trait::async_trait;
-/// use event_core::{EventRecord, EventSink, SinkError};
+/// use event_core::sink::{EventRecord, EventSink, Series, SinkError};
 ///
 /// /// Prints events instead of writing them.
 /// struct Stdout;
@@ -47,8 +46,8 @@ use crate::EventRecord;
 ///         println!("{} {} {}", e.type_, e.reason, e.note.as_deref().unwrap_or(""));
 ///         Ok(())
 ///     }
-///     async fn patch_series(&self, e: &EventRecord) -> Result<(), SinkError> {
-///         println!("{} x{}", e.name, e.count());
+///     async fn patch_series(&self, e: &EventRecord, series: Series) -> Result<(), SinkError> {
+///         println!("{} x{}", e.name, series.count);
 ///         Ok(())
 ///     }
 /// }
@@ -66,14 +65,17 @@ pub trait EventSink: Send + Sync {
     /// variants as classified by the sink.
     async fn create(&self, event: &EventRecord) -> Result<(), SinkError>;
 
-    /// Updates the `series` of an existing event named `event.name` in
-    /// `event.namespace` to `event.series`.
+    /// Updates the `series` of the existing event named `event.name` in
+    /// `event.namespace` to `series`. The rest of `event` is what was
+    /// created (a sink that writes more than the series, such as one that
+    /// forwards whole events, reads it there); its `series` field is
+    /// `Some(series)`.
     ///
     /// # Errors
     ///
     /// [`SinkError::NotFound`] when the event no longer exists (it expired
     /// or was deleted); the other variants as classified by the sink.
-    async fn patch_series(&self, event: &EventRecord) -> Result<(), SinkError>;
+    async fn patch_series(&self, event: &EventRecord, series: Series) -> Result<(), SinkError>;
 
     /// Reads the stored event `name` in `namespace`, as a record.
     ///
@@ -104,13 +106,14 @@ pub trait EventSink: Send + Sync {
 /// # Example
 ///
 /// ```
-/// use event_core::SinkError;
+/// use event_core::sink::SinkError;
 /// use std::time::Duration;
 ///
 /// assert!(SinkError::Throttled { retry_after: Some(Duration::from_secs(1)) }.is_retryable());
 /// assert!(!SinkError::Invalid { message: "reason: Too long".into() }.is_retryable());
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SinkError {
     /// The event does not exist (HTTP 404).
     NotFound,

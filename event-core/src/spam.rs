@@ -6,7 +6,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 use lru::LruCache;
 
-use crate::{EventType, RefKey};
+use crate::EventType;
+
+use crate::key::RefKey;
 
 /// Creates allowed in a burst for one (reporter, object, type).
 pub const DEFAULT_SPAM_BURST: u32 = 25;

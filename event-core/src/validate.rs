@@ -21,9 +21,9 @@ pub const MAX_QUALIFIED_NAME_PART: usize = 63;
 /// Most characters in a DNS-1123 subdomain (an event's name).
 pub const MAX_DNS_SUBDOMAIN: usize = 253;
 /// Most characters in a DNS-1123 label (a namespace).
-pub const MAX_DNS_LABEL: usize = 63;
+pub(crate) const MAX_DNS_LABEL: usize = 63;
 /// Most bytes in all annotations of one object together.
-pub const MAX_ANNOTATIONS_BYTES: usize = 256 * 1024;
+pub(crate) const MAX_ANNOTATIONS_BYTES: usize = 256 * 1024;
 
 /// The marker placed between the head and the tail of a truncated note.
 pub const NOTE_TRUNCATION_MARKER: &str = "\n[... note truncated ...]\n";
@@ -119,6 +119,7 @@ pub(crate) fn validate_size(
 
 /// What breaks a rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Rule {
     /// The field is empty but required.
     Required,
@@ -200,7 +201,9 @@ impl fmt::Display for Violation {
 /// # Example
 ///
 /// ```
-/// use event_core::{Event, ObjectRef, validate_event, NoteOverflow};
+/// use event_core::{Event, ObjectRef};
+/// use event_core::validate::validate_event;
+/// use event_core::config::NoteOverflow;
 ///
 /// let long = "x".repeat(129);
 /// let err = validate_event(&Event::normal(&long, ""), NoteOverflow::Truncate).unwrap_err();
@@ -274,7 +277,7 @@ pub enum NoteOverflow {
 /// # Example
 ///
 /// ```
-/// use event_core::ClusterScopedNamespace;
+/// use event_core::config::ClusterScopedNamespace;
 ///
 /// assert_eq!(ClusterScopedNamespace::default().as_str(), "default");
 /// let ks: ClusterScopedNamespace = "kube-system".parse().unwrap();
@@ -334,7 +337,9 @@ impl std::str::FromStr for ClusterScopedNamespace {
 /// # Example
 ///
 /// ```
-/// use event_core::{Event, NoteOverflow, validate_event, MAX_NOTE_BYTES};
+/// use event_core::Event;
+/// use event_core::config::NoteOverflow;
+/// use event_core::validate::{MAX_NOTE_BYTES, validate_event};
 ///
 /// let e = Event::warning("Failed", "Reconciling").note("é".repeat(600));
 /// let note = validate_event(&e, NoteOverflow::Truncate).unwrap().unwrap();
@@ -406,7 +411,7 @@ pub fn validate_event(
 /// # Errors
 ///
 /// A [`ValidationError`] for `regarding.namespace`.
-pub fn validate_regarding(regarding: &crate::ObjectRef) -> Result<(), ValidationError> {
+pub(crate) fn validate_regarding(regarding: &crate::ObjectRef) -> Result<(), ValidationError> {
     let mut violations = Vec::new();
     check_namespace(
         "regarding.namespace",
@@ -451,7 +456,7 @@ fn check_identifier(field: &'static str, value: &str, max: usize, out: &mut Vec<
 /// The reporter as it will be written: a checked controller name and an
 /// instance of at most [`MAX_INSTANCE_BYTES`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ValidReporter {
+pub(crate) struct ValidReporter {
     /// `reportingController`.
     pub controller: String,
     /// `reportingInstance`.
@@ -465,7 +470,9 @@ pub struct ValidReporter {
 ///
 /// A [`ValidationError`] naming `reportingController` and/or
 /// `reportingInstance`.
-pub fn validate_reporter(reporter: &crate::Reporter) -> Result<ValidReporter, ValidationError> {
+pub(crate) fn validate_reporter(
+    reporter: &crate::Reporter,
+) -> Result<ValidReporter, ValidationError> {
     let mut violations = Vec::new();
     if reporter.controller.is_empty() {
         violations.push(Violation {
@@ -483,7 +490,7 @@ pub fn validate_reporter(reporter: &crate::Reporter) -> Result<ValidReporter, Va
     }
     let (instance, source) = reporter.resolve_instance();
     let instance = match source {
-        crate::InstanceSource::Explicit => {
+        crate::reporter::InstanceSource::Explicit => {
             check_identifier(
                 "reportingInstance",
                 &instance,
@@ -505,7 +512,7 @@ pub fn validate_reporter(reporter: &crate::Reporter) -> Result<ValidReporter, Va
 
 /// The longest prefix of `s` of at most `max` bytes that ends on a character
 /// boundary.
-pub fn cut_to_bytes(s: &str, max: usize) -> &str {
+pub(crate) fn cut_to_bytes(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
     }
@@ -532,7 +539,7 @@ fn tail_to_bytes(s: &str, max: usize) -> &str {
 /// Shortens `note` to at most `max` bytes, keeping its head and its tail
 /// around [`NOTE_TRUNCATION_MARKER`]. Notes within the limit are returned
 /// unchanged. Never splits a UTF-8 character.
-pub fn truncate_note(note: &str, max: usize) -> String {
+pub(crate) fn truncate_note(note: &str, max: usize) -> String {
     if note.len() <= max {
         return note.to_owned();
     }
@@ -556,7 +563,7 @@ pub fn truncate_note(note: &str, max: usize) -> String {
 /// # Example
 ///
 /// ```
-/// use event_core::is_qualified_name;
+/// use event_core::validate::is_qualified_name;
 ///
 /// assert!(is_qualified_name("example.com/my-controller"));
 /// assert!(is_qualified_name("my-controller"));
@@ -591,7 +598,7 @@ pub fn is_dns_subdomain(s: &str) -> bool {
 
 /// Whether `s` is a DNS-1123 label (a namespace name): at most 63
 /// characters, lowercase alphanumeric with inner `-`.
-pub fn is_dns_label(s: &str) -> bool {
+pub(crate) fn is_dns_label(s: &str) -> bool {
     s.len() <= MAX_DNS_LABEL && is_label_shape(s)
 }
 

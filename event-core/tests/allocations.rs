@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use event_core::{Event, EventRecord, EventSink, ObjectRef, Published, Recorder, SinkError};
+use event_core::sink::{EventRecord, EventSink, Series, SinkError};
+use event_core::{Event, ObjectRef, Published, Recorder};
 
 #[global_allocator]
 static ALLOC: dhat::Alloc = dhat::Alloc;
@@ -16,7 +17,7 @@ impl EventSink for Accept {
     async fn create(&self, _: &EventRecord) -> Result<(), SinkError> {
         Ok(())
     }
-    async fn patch_series(&self, _: &EventRecord) -> Result<(), SinkError> {
+    async fn patch_series(&self, _: &EventRecord, _: Series) -> Result<(), SinkError> {
         Ok(())
     }
 }

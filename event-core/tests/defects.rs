@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use event_core::{
-    Error, Event, EventRecord, ObjectRef, Published, Recorder, RecorderBuilder, SinkError,
-};
+use event_core::{Error, Event, ObjectRef, Published, Recorder, RecorderBuilder};
+
+use event_core::sink::{EventRecord, SinkError};
 use support::{CTL, TestSink};
 
 fn pod(name: &str) -> ObjectRef {
@@ -22,7 +22,7 @@ fn pod(name: &str) -> ObjectRef {
 fn builder(sink: &TestSink) -> RecorderBuilder {
     Recorder::builder(Arc::new(sink.clone()), CTL)
         .no_spam_filter()
-        .write_budget(event_core::WriteBudget::unlimited())
+        .write_budget(event_core::config::WriteBudget::unlimited())
 }
 
 /// Stored count per reason.
@@ -319,7 +319,7 @@ async fn flush_returns_under_sustained_emits() {
 async fn another_series_event_is_never_adopted() {
     let sink = TestSink::new();
     let mut foreign = support::record("SomethingElse");
-    foreign.series = Some(event_core::Series {
+    foreign.series = Some(event_core::sink::Series {
         count: 40,
         last_observed_time: foreign.event_time,
     });

@@ -15,7 +15,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use event_core::{Error, Event, ObjectRef, Recorder, SinkError};
+use event_core::{Error, Event, ObjectRef, Recorder};
+
+use event_core::sink::SinkError;
 use proptest::prelude::*;
 use support::{TestClock, TestSink};
 
@@ -190,12 +192,12 @@ async fn run(case: Case) {
         stats.published,
         accepted.iter().map(|&n| u64::from(n)).sum::<u64>()
     );
-    let stored: HashMap<String, event_core::EventRecord> = sink
+    let stored: HashMap<String, event_core::sink::EventRecord> = sink
         .events()
         .into_iter()
         .map(|e| (e.reason.clone(), e))
         .collect();
-    let reported: HashMap<String, event_core::EventRecord> = report
+    let reported: HashMap<String, event_core::sink::EventRecord> = report
         .unwritten
         .iter()
         .map(|r| (r.reason.clone(), r.clone()))
@@ -208,7 +210,7 @@ async fn run(case: Case) {
     assert!(stored.len() <= KEYS + 1, "one Event per series: {stored:?}");
     for k in 0..KEYS {
         let have = stored.get(&reason(k));
-        let got = have.map_or(0, event_core::EventRecord::count);
+        let got = have.map_or(0, event_core::sink::EventRecord::count);
         // What the stored Event and the report's record stand for: the
         // record's count includes the stored one when it is the same life
         // of the series (same eventTime); otherwise it adds to it.

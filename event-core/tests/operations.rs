@@ -7,7 +7,9 @@ mod support;
 
 use std::sync::Arc;
 
-use event_core::{DropReason, Event, EventType, Published, Recorder, SpamFilter, SpamKey};
+use event_core::{DropReason, Event, EventType, Published, Recorder};
+
+use event_core::config::{SpamFilter, SpamKey};
 use support::{CTL, OnEvent, TestClock, TestSink, builder, pod};
 
 #[tokio::test(start_paused = true)]
@@ -108,7 +110,7 @@ async fn a_namespace_being_deleted_drops_quietly_without_retries() {
             counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
     }));
-    sink.fail_all(event_core::SinkError::NamespaceTerminating {
+    sink.fail_all(event_core::sink::SinkError::NamespaceTerminating {
         message: "unable to create new content in namespace shop because it is being terminated"
             .into(),
     });
@@ -165,7 +167,7 @@ impl tracing::field::Visit for Fields<'_> {
 impl EventLog {
     /// What the subscriber does with one log record.
     fn on(&self, event: &tracing::Event<'_>) {
-        if event.metadata().target() != event_core::EVENT_LOG_TARGET {
+        if event.metadata().target() != event_core::config::EVENT_LOG_TARGET {
             return;
         }
         assert_eq!(*event.metadata().level(), tracing::Level::INFO);
@@ -257,7 +259,7 @@ struct TokioTime(tokio::time::Instant, jiff::Timestamp);
 impl event_core::Clock for TokioTime {
     fn now(&self) -> jiff::Timestamp {
         let elapsed = jiff::SignedDuration::try_from(self.0.elapsed()).unwrap();
-        event_core::truncate_to_micros(self.1 + elapsed)
+        event_core::clock::truncate_to_micros(self.1 + elapsed)
     }
 }
 
@@ -272,13 +274,13 @@ struct Throttling {
 }
 
 impl Throttling {
-    fn answer(&self) -> Result<(), event_core::SinkError> {
+    fn answer(&self) -> Result<(), event_core::sink::SinkError> {
         let now = tokio::time::Instant::now();
         self.requests.lock().unwrap().push(now);
         if now >= self.from && now < self.until {
             self.throttled
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            return Err(event_core::SinkError::Throttled {
+            return Err(event_core::sink::SinkError::Throttled {
                 retry_after: Some(std::time::Duration::from_secs(2)),
             });
         }
@@ -287,20 +289,27 @@ impl Throttling {
 }
 
 #[async_trait::async_trait]
-impl event_core::EventSink for Throttling {
-    async fn create(&self, e: &event_core::EventRecord) -> Result<(), event_core::SinkError> {
+impl event_core::sink::EventSink for Throttling {
+    async fn create(
+        &self,
+        e: &event_core::sink::EventRecord,
+    ) -> Result<(), event_core::sink::SinkError> {
         self.answer()?;
         self.inner.create(e).await
     }
-    async fn patch_series(&self, e: &event_core::EventRecord) -> Result<(), event_core::SinkError> {
+    async fn patch_series(
+        &self,
+        e: &event_core::sink::EventRecord,
+        series: event_core::sink::Series,
+    ) -> Result<(), event_core::sink::SinkError> {
         self.answer()?;
-        self.inner.patch_series(e).await
+        self.inner.patch_series(e, series).await
     }
     async fn get(
         &self,
         namespace: &str,
         name: &str,
-    ) -> Result<event_core::EventRecord, event_core::SinkError> {
+    ) -> Result<event_core::sink::EventRecord, event_core::sink::SinkError> {
         self.answer()?;
         self.inner.get(namespace, name).await
     }
@@ -336,7 +345,7 @@ async fn the_write_budget_bounds_the_request_rate_and_loses_nothing_under_429s()
     let rec = Recorder::builder(sink.clone(), CTL)
         .clock(Arc::new(clock))
         .no_spam_filter()
-        .write_budget(event_core::WriteBudget::new(RATE, BURST))
+        .write_budget(event_core::config::WriteBudget::new(RATE, BURST))
         .build()
         .unwrap();
 
@@ -361,7 +370,9 @@ async fn the_write_budget_bounds_the_request_rate_and_loses_nothing_under_429s()
             Ok(Published::Created | Published::Deferred { count: 1 }) => {}
             // Retried for the policy's attempts and time, then left for a
             // later write; the occurrence stays counted.
-            Err(event_core::Error::Sink(event_core::SinkError::Throttled { .. })) => failed += 1,
+            Err(event_core::Error::Sink(event_core::sink::SinkError::Throttled { .. })) => {
+                failed += 1;
+            }
             other => panic!("{other:?}"),
         }
         published += 2;
@@ -397,7 +408,7 @@ async fn the_write_budget_bounds_the_request_rate_and_loses_nothing_under_429s()
         .events()
         .iter()
         .filter(|e| e.reason == "Repeated")
-        .map(event_core::EventRecord::count)
+        .map(event_core::sink::EventRecord::count)
         .collect();
     assert_eq!(repeated, [302; 10]);
     assert_eq!(

@@ -6,9 +6,11 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use event_core::{
-    DropReason, Error, Event, ObjectRef, Published, Recorder, RetryPolicy, SinkError, SkipReason,
-};
+use event_core::{DropReason, Error, Event, ObjectRef, Published, Recorder, SkipReason};
+
+use event_core::config::RetryPolicy;
+
+use event_core::sink::SinkError;
 use support::{CTL, Op, TestClock, TestSink, builder, pod};
 
 #[tokio::test(start_paused = true)]
@@ -457,7 +459,7 @@ async fn transient_failures_are_retried_with_bounded_attempts() {
     assert_eq!(out, Err(Error::Sink(transient())));
     assert_eq!(
         sink.attempts(),
-        u64::from(event_core::DEFAULT_RETRY_ATTEMPTS)
+        u64::from(event_core::config::DEFAULT_RETRY_ATTEMPTS)
     );
     // The occurrence is kept: flush writes it once the failures pass.
     clock.advance(Duration::from_secs(1));
@@ -505,7 +507,7 @@ async fn cluster_scoped_objects_go_to_the_configured_namespace() {
         .await
         .unwrap();
     let rec = builder(&sink, &clock)
-        .cluster_scoped_namespace(event_core::ClusterScopedNamespace::KubeSystem)
+        .cluster_scoped_namespace(event_core::config::ClusterScopedNamespace::KubeSystem)
         .build()
         .unwrap();
     rec.publish(&Event::normal("Ready", "A"), &node)
@@ -543,7 +545,7 @@ async fn resource_version_changes_do_not_split_a_series_and_records_are_complete
     assert_eq!(r.related.as_ref().unwrap().name, "s");
     assert_eq!(r.annotations["example.com/k"], "v");
     assert_eq!(r.regarding.resource_version.as_deref(), Some("1"));
-    assert!(event_core::is_dns_subdomain(&r.name));
+    assert!(event_core::validate::is_dns_subdomain(&r.name));
     assert_eq!(r.event_time.subsec_nanosecond() % 1000, 0);
 }
 
@@ -685,7 +687,10 @@ async fn entries_that_left_the_cache_stay_bounded_when_writes_keep_failing() {
     let report = rec.shutdown(Duration::from_secs(5)).await;
     // Kept: the cache, and as many that left it as it holds plus the queue
     // and the writers. The rest were given up, and counted.
-    let kept = 100 + 100 + event_core::DEFAULT_QUEUE_CAPACITY + event_core::DEFAULT_WRITERS;
+    let kept = 100
+        + 100
+        + event_core::config::DEFAULT_QUEUE_CAPACITY
+        + event_core::config::DEFAULT_WRITERS;
     assert!(report.unwritten.len() <= kept, "{}", report.unwritten.len());
     assert!(rec.cached_keys() <= 100);
     let s = report.stats;
@@ -708,7 +713,7 @@ async fn extreme_settings_and_server_answers_do_not_panic() {
         .queue_capacity(usize::MAX)
         .writers(usize::MAX)
         .max_cached_keys(usize::MAX)
-        .spam_filter(event_core::SpamFilter {
+        .spam_filter(event_core::config::SpamFilter {
             burst: u32::MAX,
             refill: Duration::MAX,
             max_keys: usize::MAX,
@@ -794,7 +799,7 @@ async fn note_policy_decides_whether_a_new_note_is_a_new_event() {
     let (sink, clock) = (TestSink::new(), TestClock::new());
     let ignore = builder(&sink, &clock).build().unwrap();
     let distinct = builder(&sink, &clock)
-        .note_policy(event_core::NotePolicy::Distinct)
+        .note_policy(event_core::config::NotePolicy::Distinct)
         .build()
         .unwrap();
     for note in ["disk full", "disk full", "timeout"] {
@@ -878,7 +883,7 @@ async fn continuous_occurrences_are_written_at_most_once_per_flush_interval() {
 
 #[test]
 fn defaults_are_as_documented() {
-    use event_core::*;
+    use event_core::config::*;
     assert_eq!(DEFAULT_SERIES_FLUSH_INTERVAL, Duration::from_secs(10));
     assert_eq!(DEFAULT_SERIES_TTL, Duration::from_secs(360));
     assert_eq!(DEFAULT_HEARTBEAT, Duration::from_secs(1800));
@@ -948,7 +953,7 @@ struct Gate {
 }
 
 impl Gate {
-    async fn pass(&self, op: Op, record: &event_core::EventRecord) -> Result<(), SinkError> {
+    async fn pass(&self, op: Op, record: &event_core::sink::EventRecord) -> Result<(), SinkError> {
         use std::sync::atomic::Ordering::SeqCst;
         self.waiting.fetch_add(1, SeqCst);
         let permit = self.permits.acquire().await.unwrap();
@@ -960,11 +965,15 @@ impl Gate {
 }
 
 #[async_trait::async_trait]
-impl event_core::EventSink for Gate {
-    async fn create(&self, e: &event_core::EventRecord) -> Result<(), SinkError> {
+impl event_core::sink::EventSink for Gate {
+    async fn create(&self, e: &event_core::sink::EventRecord) -> Result<(), SinkError> {
         self.pass(Op::Create, e).await
     }
-    async fn patch_series(&self, e: &event_core::EventRecord) -> Result<(), SinkError> {
+    async fn patch_series(
+        &self,
+        e: &event_core::sink::EventRecord,
+        _: event_core::sink::Series,
+    ) -> Result<(), SinkError> {
         self.pass(Op::Patch, e).await
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use event_core::SinkError;
+use event_core::sink::SinkError;
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
 };

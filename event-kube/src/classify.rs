@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use event_core::{RBAC_HINT, SinkError};
+use event_core::sink::{RBAC_HINT, SinkError};
 use http::{HeaderMap, StatusCode, header::RETRY_AFTER};
 use kube::core::Status;
 
@@ -31,7 +31,7 @@ use kube::core::Status;
 ///
 /// ```
 /// use std::time::Duration;
-/// use event_core::SinkError;
+/// use event_core::sink::SinkError;
 /// use event_kube::classify_response;
 /// use http::{HeaderMap, HeaderValue, StatusCode};
 ///
@@ -86,7 +86,7 @@ pub fn classify_response(
 /// # Example
 ///
 /// ```
-/// use event_core::SinkError;
+/// use event_core::sink::SinkError;
 /// use event_kube::classify_error;
 /// use kube::core::Status;
 ///

@@ -31,7 +31,7 @@
 //!   6 minutes after its last occurrence: a repeat within that time always
 //!   continues its Event, and memory grows with the number of distinct keys.
 //!   Here the cache holds at most
-//!   [`DEFAULT_MAX_CACHED_KEYS`](event_core::DEFAULT_MAX_CACHED_KEYS)
+//!   [`DEFAULT_MAX_CACHED_KEYS`](event_core::config::DEFAULT_MAX_CACHED_KEYS)
 //!   (4096) keys and lets the least recently used one go when a new key
 //!   comes in past that, so memory stays bounded. Its unwritten count is
 //!   still written, and its next occurrence finds its stored Event by name
@@ -78,7 +78,9 @@
 use std::fmt;
 use std::sync::Arc;
 
-use event_core::{ObjectRef, SinkError};
+use event_core::ObjectRef;
+
+use event_core::sink::SinkError;
 use k8s_openapi::api::core::v1::ObjectReference;
 use kube::core::Status;
 use kube::core::response::StatusDetails;
@@ -306,9 +308,8 @@ fn to_kube_error(error: event_core::Error) -> kube::Error {
                         .boxed(),
                 )
             }
-            SinkError::Transient { .. } | SinkError::Fatal { .. } => {
-                kube::Error::Service(Box::new(sink))
-            }
+            // Transient, Fatal, and classes added later: no status to report.
+            _ => kube::Error::Service(Box::new(sink)),
         },
         other => kube::Error::Service(Box::new(other)),
     }

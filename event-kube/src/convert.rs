@@ -1,6 +1,10 @@
 //! Conversions between this project's model and the Kubernetes API types.
 
-use event_core::{EventRecord, ObjectRef, Series, format_micro_time};
+use event_core::sink::{EventRecord, Series};
+
+use event_core::ObjectRef;
+
+use event_core::clock::format_micro_time;
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::events::v1::{Event as K8sEvent, EventSeries};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
@@ -40,34 +44,40 @@ pub fn event_object(record: &EventRecord) -> K8sEvent {
 /// Normal.
 pub fn event_record(object: &K8sEvent) -> EventRecord {
     let text = |s: &Option<String>| s.clone().unwrap_or_default();
-    EventRecord {
-        name: text(&object.metadata.name),
-        namespace: text(&object.metadata.namespace),
-        event_time: object
-            .event_time
-            .as_ref()
-            .map_or(jiff::Timestamp::UNIX_EPOCH, |t| t.0),
-        series: object.series.as_ref().map(|s| Series {
-            count: u32::try_from(s.count).unwrap_or(0),
-            last_observed_time: s.last_observed_time.0,
-        }),
-        regarding: object
-            .regarding
-            .as_ref()
-            .map(ObjectRef::from)
-            .unwrap_or_default(),
-        related: object.related.as_ref().map(ObjectRef::from),
-        reason: text(&object.reason),
-        action: text(&object.action),
-        note: object.note.clone(),
+    let event = event_core::Event {
         type_: if object.type_.as_deref() == Some("Warning") {
             event_core::EventType::Warning
         } else {
             event_core::EventType::Normal
         },
-        reporting_controller: text(&object.reporting_controller),
-        reporting_instance: text(&object.reporting_instance),
+        reason: text(&object.reason),
+        note: object.note.clone(),
+        action: text(&object.action),
+        secondary: object.related.as_ref().map(ObjectRef::from),
         annotations: object.metadata.annotations.clone().unwrap_or_default(),
+    };
+    let record = EventRecord::new(
+        text(&object.metadata.name),
+        text(&object.metadata.namespace),
+        object
+            .event_time
+            .as_ref()
+            .map_or(jiff::Timestamp::UNIX_EPOCH, |t| t.0),
+        object
+            .regarding
+            .as_ref()
+            .map(ObjectRef::from)
+            .unwrap_or_default(),
+        event,
+        text(&object.reporting_controller),
+        text(&object.reporting_instance),
+    );
+    match &object.series {
+        Some(s) => record.with_series(Series {
+            count: u32::try_from(s.count).unwrap_or(0),
+            last_observed_time: s.last_observed_time.0,
+        }),
+        None => record,
     }
 }
 
@@ -84,7 +94,7 @@ fn event_series(series: Series) -> EventSeries {
 /// # Example
 ///
 /// ```
-/// use event_core::Series;
+/// use event_core::sink::Series;
 /// use event_kube::series_patch;
 ///
 /// let series = Series { count: 2, last_observed_time: jiff::Timestamp::UNIX_EPOCH };
@@ -106,7 +116,7 @@ pub fn series_patch(series: Series) -> serde_json::Value {
 ///
 /// The reference carries the object's API version, kind, name, namespace,
 /// UID and resource version. The resource version does not take part in
-/// correlating repeats (see [`event_core::EventKey`]), so an object that
+/// correlating repeats (see [`event_core::key::EventKey`]), so an object that
 /// changed between two occurrences still continues the same series.
 ///
 /// # Example
@@ -174,30 +184,25 @@ impl<K: kube::Resource> EventRefExt for K {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
 
-    use event_core::EventType;
     use jiff::Timestamp;
     use k8s_openapi::api::core::v1::Node;
 
     use super::*;
 
     fn record() -> EventRecord {
-        EventRecord {
-            name: "n1.1-abcde".into(),
-            namespace: "default".into(),
-            event_time: Timestamp::from_microsecond(1_700_000_000_123_456).unwrap(),
-            series: None,
-            regarding: ObjectRef::new("v1", "Node", "n1").with_uid("u1"),
-            related: Some(ObjectRef::new("v1", "Pod", "p").within("ns")),
-            reason: "Rebooted".into(),
-            action: "Checking".into(),
-            note: None,
-            type_: EventType::Warning,
-            reporting_controller: "example.com/c".into(),
-            reporting_instance: "c-0".into(),
-            annotations: BTreeMap::from([("a.example.com/x".into(), "1".into())]),
-        }
+        let event = event_core::Event::warning("Rebooted", "Checking")
+            .related(&ObjectRef::new("v1", "Pod", "p").within("ns"))
+            .annotation("a.example.com/x", "1");
+        EventRecord::new(
+            "n1.1-abcde",
+            "default",
+            Timestamp::from_microsecond(1_700_000_000_123_456).unwrap(),
+            ObjectRef::new("v1", "Node", "n1").with_uid("u1"),
+            event,
+            "example.com/c",
+            "c-0",
+        )
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Kubernetes Events for Rust controllers, written to the Kubernetes API:
-//! [`KubeSink`], the [`EventSink`](event_core::EventSink) over
+//! [`KubeSink`], the [`EventSink`](event_core::sink::EventSink) over
 //! `events.k8s.io/v1`, references from any [`kube::Resource`]
 //! ([`EventRefExt`]), client configuration from a kubeconfig ([`config`],
 //! [`KubeSink::from_kubeconfig`]), and [`compat`], a drop-in for kube-rs's
@@ -27,9 +27,8 @@
 //!
 //! [`compat`] has kube-rs's recorder API (`Recorder::new(client, reporter)`,
 //! `publish(&Event, &ObjectReference)`, `Event`, `EventType`, `Reporter`) on
-//! top of the engine; migrating is a change of `use` lines.
-//! [`Recorder`] at the crate root is the same type as
-//! [`compat::Recorder`].
+//! top of the engine; migrating is a change of `use` lines
+//! (`use kube::runtime::events::{..}` becomes `use event_kube::compat::{..}`).
 //!
 //! # Writes
 //!
@@ -38,7 +37,7 @@
 //! | new event | `POST /apis/events.k8s.io/v1/namespaces/{ns}/events`, the whole event |
 //! | series update | `PATCH .../events/{name}`, `application/merge-patch+json`, body `{"series":{"count":N,"lastObservedTime":"..."}}` |
 //!
-//! Answers map to [`SinkError`](event_core::SinkError) as described in
+//! Answers map to [`SinkError`](event_core::sink::SinkError) as described in
 //! [`classify_response`]: 404 `NotFound`, 409 `AlreadyExists`, 422 `Invalid`,
 //! 401/403 `Forbidden`, 429 `Throttled` (with `Retry-After`), 408/5xx and
 //! transport failures `Transient`, anything else `Fatal`. Each write is one
@@ -105,6 +104,6 @@ mod sink;
 
 pub use access::{Access, AccessReport, EVENT_VERBS};
 pub use classify::{classify_error, classify_response};
-pub use compat::Recorder;
+
 pub use convert::{EventRefExt, event_object, event_record, series_patch};
 pub use sink::{DEFAULT_REQUEST_TIMEOUT, KubeSink};

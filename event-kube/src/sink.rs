@@ -4,7 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use event_core::{EventRecord, EventSink, SinkError};
+use event_core::sink::{EventRecord, EventSink, Series, SinkError};
 use k8s_openapi::api::events::v1::Event as K8sEvent;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::client::Body;
@@ -223,19 +223,14 @@ impl EventSink for KubeSink {
         .await
     }
 
-    async fn patch_series(&self, event: &EventRecord) -> Result<(), SinkError> {
+    async fn patch_series(&self, event: &EventRecord, series: Series) -> Result<(), SinkError> {
         let span = tracing::debug_span!(
             "patch event series",
             name = %event.name,
             namespace = %event.namespace,
-            count = event.count(),
+            count = series.count,
         );
         async {
-            let Some(series) = event.series else {
-                return Err(SinkError::Fatal {
-                    message: "a series patch needs a record with a series".into(),
-                });
-            };
             let patch = Patch::Merge(series_patch(series));
             let mut request = events_request(&event.namespace)
                 .patch(&event.name, &PatchParams::default(), &patch)

@@ -4,7 +4,7 @@
 
 mod support;
 
-use event_core::SinkError;
+use event_core::sink::SinkError;
 use event_kube::{Access, KubeSink};
 use http::Method;
 use support::{Answer, MockApi};

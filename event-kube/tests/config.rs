@@ -6,7 +6,7 @@ mod support;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use event_core::{EventSink, SinkError};
+use event_core::sink::{EventSink, SinkError};
 use event_kube::KubeSink;
 use support::pod_record;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

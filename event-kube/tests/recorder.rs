@@ -8,7 +8,11 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use event_core::{DEFAULT_RETRY_ATTEMPTS, Error, Event, ObjectRef, Published, Recorder, SinkError};
+use event_core::config::DEFAULT_RETRY_ATTEMPTS;
+
+use event_core::{Error, Event, ObjectRef, Published, Recorder};
+
+use event_core::sink::SinkError;
 use event_kube::KubeSink;
 use http::Method;
 use support::{Answer, MockApi, assert_node_event_in_default};

@@ -5,10 +5,12 @@ mod support;
 
 use std::time::Duration;
 
-use event_core::{EventSink, ObjectRef, SinkError};
+use event_core::sink::{EventSink, SinkError};
+
+use event_core::ObjectRef;
 use event_kube::KubeSink;
 use http::Method;
-use support::{Answer, MockApi, assert_node_event_in_default, pod_record, with_series};
+use support::{Answer, MockApi, assert_node_event_in_default, patch, pod_record, with_series};
 
 const EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/shop/events";
 
@@ -77,9 +79,7 @@ async fn create_of_a_recreated_series_sends_the_series() {
 #[tokio::test]
 async fn patch_sends_only_the_series_as_a_merge_patch() {
     let (sink, api) = sink();
-    sink.patch_series(&with_series(pod_record(), 2))
-        .await
-        .unwrap();
+    patch(&sink, &with_series(pod_record(), 2)).await.unwrap();
 
     let seen = api.seen();
     assert_eq!(seen.len(), 1);
@@ -97,14 +97,6 @@ async fn patch_sends_only_the_series_as_a_merge_patch() {
         std::str::from_utf8(&request.raw_body).unwrap(),
         r#"{"series":{"count":2,"lastObservedTime":"2023-11-14T22:14:20.000001Z"}}"#
     );
-}
-
-#[tokio::test]
-async fn patch_without_a_series_sends_nothing() {
-    let (sink, api) = sink();
-    let err = sink.patch_series(&pod_record()).await.unwrap_err();
-    assert!(matches!(err, SinkError::Fatal { .. }));
-    assert!(api.seen().is_empty());
 }
 
 #[tokio::test]
@@ -127,8 +119,7 @@ async fn both_writes(answer: Answer) -> (SinkError, SinkError) {
     let (sink, api) = sink();
     api.script([answer.clone(), answer]);
     let create = sink.create(&pod_record()).await.unwrap_err();
-    let patch = sink
-        .patch_series(&with_series(pod_record(), 2))
+    let patch = patch(&sink, &with_series(pod_record(), 2))
         .await
         .unwrap_err();
     assert_eq!(api.seen().len(), 2, "one request per call");
@@ -143,8 +134,7 @@ async fn not_found_on_patch() {
         "NotFound",
         "events.events.k8s.io \"web-0.17a1b2c3d4e5f6a7-x1y2z\" not found",
     )]);
-    let err = sink
-        .patch_series(&with_series(pod_record(), 2))
+    let err = patch(&sink, &with_series(pod_record(), 2))
         .await
         .unwrap_err();
     assert_eq!(err, SinkError::NotFound);

@@ -6,7 +6,7 @@
 
 use std::borrow::Borrow;
 
-use event_core::EventRecord;
+use event_core::sink::EventRecord;
 
 use crate::MemorySink;
 use crate::describe::grouped;

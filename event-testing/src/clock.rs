@@ -7,7 +7,9 @@ use std::fmt;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use event_core::{Clock, truncate_to_micros};
+use event_core::Clock;
+
+use event_core::clock::truncate_to_micros;
 use jiff::Timestamp;
 
 /// Where test clocks start by default: `2025-01-01T00:00:00Z`.

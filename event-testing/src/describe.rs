@@ -8,7 +8,11 @@
 
 use std::time::Duration;
 
-use event_core::{EventRecord, ObjectRef, RefKey};
+use event_core::sink::EventRecord;
+
+use event_core::ObjectRef;
+
+use event_core::key::RefKey;
 use jiff::Timestamp;
 
 /// Formats how long ago something happened the way kubectl does: whole
@@ -88,7 +92,7 @@ fn age_between(now: Timestamp, then: Timestamp) -> String {
 ///
 /// ```
 /// use std::time::Duration;
-/// use event_core::Series;
+/// use event_core::sink::Series;
 /// use event_testing::{age_cell, sample_record};
 ///
 /// let mut record = sample_record();
@@ -122,25 +126,20 @@ pub fn age_cell(record: &EventRecord, now: Timestamp) -> String {
 ///
 /// ```
 /// use std::time::Duration;
-/// use event_core::{EventRecord, EventType, ObjectRef};
+/// use event_core::sink::EventRecord;
+/// use event_core::{Event, ObjectRef};
 /// use event_testing::describe_records;
 ///
 /// let t0: jiff::Timestamp = "2025-01-01T00:00:00Z".parse().unwrap();
-/// let record = EventRecord {
-///     name: "web-0.1".into(),
-///     namespace: "shop".into(),
-///     event_time: t0,
-///     series: None,
-///     regarding: ObjectRef::new("v1", "Pod", "web-0").within("shop"),
-///     related: None,
-///     reason: "Started".into(),
-///     action: "Starting".into(),
-///     note: Some("started container app".into()),
-///     type_: EventType::Normal,
-///     reporting_controller: "example.com/widgets".into(),
-///     reporting_instance: "widgets-0".into(),
-///     annotations: Default::default(),
-/// };
+/// let record = EventRecord::new(
+///     "web-0.1",
+///     "shop",
+///     t0,
+///     ObjectRef::new("v1", "Pod", "web-0").within("shop"),
+///     Event::normal("Started", "Starting").note("started container app"),
+///     "example.com/widgets",
+///     "widgets-0",
+/// );
 /// let now = t0 + Duration::from_secs(42);
 /// assert_eq!(
 ///     describe_records(&[record], now),

@@ -12,7 +12,11 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use event_core::{EventRecord, EventType, ObjectRef, RefKey};
+use event_core::sink::EventRecord;
+
+use event_core::{EventType, ObjectRef};
+
+use event_core::key::RefKey;
 
 use crate::describe::object_label;
 

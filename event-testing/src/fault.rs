@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use event_core::{EventRecord, EventSink, SinkError};
+use event_core::sink::{EventRecord, EventSink, Series, SinkError};
 
 use crate::WriteKind;
 
@@ -102,7 +102,8 @@ enum Verdict {
 /// # Example
 ///
 /// ```
-/// use event_core::{Event, ObjectRef, Recorder, SinkError};
+/// use event_core::{Event, ObjectRef, Recorder};
+/// use event_core::sink::SinkError;
 /// use event_testing::MemorySink;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -200,9 +201,9 @@ impl Faults {
     /// # Example
     ///
     /// ```
-    /// use event_core::SinkError;
+    /// use event_core::sink::SinkError;
     /// use event_testing::{FaultySink, MemorySink};
-    /// use event_core::EventSink;
+    /// use event_core::sink::EventSink;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
@@ -305,7 +306,8 @@ impl fmt::Debug for Faults {
 ///
 /// ```
 /// use std::sync::Arc;
-/// use event_core::{Event, ObjectRef, Recorder, SinkError};
+/// use event_core::{Event, ObjectRef, Recorder};
+/// use event_core::sink::SinkError;
 /// use event_testing::{FaultySink, MemorySink};
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
@@ -379,9 +381,9 @@ impl<S: EventSink + ?Sized> EventSink for FaultySink<S> {
         self.inner.create(event).await
     }
 
-    async fn patch_series(&self, event: &EventRecord) -> Result<(), SinkError> {
+    async fn patch_series(&self, event: &EventRecord, series: Series) -> Result<(), SinkError> {
         self.faults.apply(WriteKind::PatchSeries).await?;
-        self.inner.patch_series(event).await
+        self.inner.patch_series(event, series).await
     }
 
     async fn get(&self, namespace: &str, name: &str) -> Result<EventRecord, SinkError> {

@@ -32,7 +32,7 @@
 //! | [`expect`] | expectations: `expect::warning("Reason").regarding(&obj).note_contains("..")` |
 //! | [`ManualClock`], [`TokioClock`] | deterministic time for series, flushes and ages |
 //! | [`Faults`], [`FaultySink`] | failing, slow or silent writes, around any sink |
-//! | [`MockEventSink`] | a mockall mock of [`EventSink`](event_core::EventSink) for call-by-call expectations |
+//! | [`MockEventSink`] | a mockall mock of [`EventSink`](event_core::sink::EventSink) for call-by-call expectations |
 //! | [`describe_records`], [`format_age`] | the `kubectl describe` table for any records |
 //!
 //! # Time
@@ -66,13 +66,13 @@ mod memory;
 
 pub use clock::{DEFAULT_START, ManualClock, TokioClock};
 pub use describe::{age_cell, describe_records, format_age};
-/// A mockall mock of [`EventSink`](event_core::EventSink), for tests that
+/// A mockall mock of [`EventSink`](event_core::sink::EventSink), for tests that
 /// script each call (see mockall's documentation).
 ///
 /// # Example
 ///
 /// ```
-/// use event_core::{EventSink, SinkError};
+/// use event_core::sink::{EventSink, SinkError};
 /// use event_testing::MockEventSink;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -83,12 +83,13 @@ pub use describe::{age_cell, describe_records, format_age};
 /// assert_eq!(mock.create(&record).await, Err(SinkError::AlreadyExists));
 /// # }
 /// ```
-pub use event_core::MockEventSink;
+pub use event_core::sink::MockEventSink;
 pub use expect::Expectation;
 pub use fault::{FaultCounts, Faults, FaultySink, Target};
 pub use memory::{MemorySink, Write, WriteKind};
 
-use event_core::{EventRecord, EventType, ObjectRef};
+use event_core::sink::EventRecord;
+use event_core::{Event, ObjectRef};
 
 /// A valid single-occurrence record about Pod `shop/web-0`, at
 /// [`DEFAULT_START`], for tests of sinks and sink wrappers that need a
@@ -97,7 +98,7 @@ use event_core::{EventRecord, EventType, ObjectRef};
 /// # Example
 ///
 /// ```
-/// use event_core::EventSink;
+/// use event_core::sink::EventSink;
 /// use event_testing::{MemorySink, expect, sample_record};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
@@ -106,26 +107,20 @@ use event_core::{EventRecord, EventType, ObjectRef};
 /// let mut record = sample_record();
 /// record.reason = "Pulled".into();
 /// sink.create(&record).await.unwrap();
-/// assert_eq!(sink.create(&record).await, Err(event_core::SinkError::AlreadyExists));
+/// assert_eq!(sink.create(&record).await, Err(event_core::sink::SinkError::AlreadyExists));
 /// sink.assert_emitted(expect::normal("Pulled"));
 /// # }
 /// ```
 pub fn sample_record() -> EventRecord {
-    EventRecord {
-        name: "web-0.181a1b2c3d4e5f60.abcde".to_owned(),
-        namespace: "shop".to_owned(),
-        event_time: DEFAULT_START,
-        series: None,
-        regarding: ObjectRef::new("v1", "Pod", "web-0")
+    EventRecord::new(
+        "web-0.181a1b2c3d4e5f60.abcde",
+        "shop",
+        DEFAULT_START,
+        ObjectRef::new("v1", "Pod", "web-0")
             .within("shop")
             .with_uid("4c8d2f0e-3f1a-4b7e-9d2a-000000000001"),
-        related: None,
-        reason: "Started".to_owned(),
-        action: "Starting".to_owned(),
-        note: Some("started container app".to_owned()),
-        type_: EventType::Normal,
-        reporting_controller: "example.com/widgets".to_owned(),
-        reporting_instance: "widgets-0".to_owned(),
-        annotations: Default::default(),
-    }
+        Event::normal("Started", "Starting").note("started container app"),
+        "example.com/widgets",
+        "widgets-0",
+    )
 }

@@ -7,11 +7,14 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use event_core::{
-    Clock, EventRecord, EventSink, EventType, MAX_ACTION_BYTES, MAX_INSTANCE_BYTES, MAX_NOTE_BYTES,
-    MAX_REASON_BYTES, ObjectRef, RefKey, SinkError, SystemClock, format_micro_time,
-    is_dns_subdomain, is_qualified_name,
+use event_core::clock::format_micro_time;
+use event_core::key::RefKey;
+use event_core::sink::{EventRecord, EventSink, Series, SinkError};
+use event_core::validate::{
+    MAX_ACTION_BYTES, MAX_INSTANCE_BYTES, MAX_NOTE_BYTES, MAX_REASON_BYTES, is_dns_subdomain,
+    is_qualified_name,
 };
+use event_core::{Clock, EventType, ObjectRef, SystemClock};
 use jiff::Timestamp;
 
 use crate::Faults;
@@ -395,7 +398,8 @@ impl MemorySink {
     /// # Example
     ///
     /// ```
-    /// use event_core::{Event, ObjectRef, Recorder, SinkError};
+    /// use event_core::{Event, ObjectRef, Recorder};
+    /// use event_core::sink::SinkError;
     /// use event_testing::{MemorySink, WriteKind};
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
@@ -430,7 +434,8 @@ impl MemorySink {
     /// # Example
     ///
     /// ```
-    /// use event_core::{Event, ObjectRef, Recorder, SinkError};
+    /// use event_core::{Event, ObjectRef, Recorder};
+    /// use event_core::sink::SinkError;
     /// use event_testing::MemorySink;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
@@ -619,8 +624,13 @@ impl EventSink for MemorySink {
         self.write(WriteKind::Create, event).await
     }
 
-    async fn patch_series(&self, event: &EventRecord) -> Result<(), SinkError> {
-        self.write(WriteKind::PatchSeries, event).await
+    async fn patch_series(&self, event: &EventRecord, series: Series) -> Result<(), SinkError> {
+        if event.series == Some(series) {
+            self.write(WriteKind::PatchSeries, event).await
+        } else {
+            self.write(WriteKind::PatchSeries, &event.clone().with_series(series))
+                .await
+        }
     }
 
     /// Reads are not logged as writes and take no faults.

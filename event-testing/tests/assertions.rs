@@ -4,9 +4,11 @@ mod support;
 
 use std::time::Duration;
 
-use event_core::{EventRecord, EventSink, EventType, ObjectRef};
+use event_core::sink::{EventRecord, EventSink};
+
+use event_core::{EventType, ObjectRef};
 use event_testing::{ManualClock, MemorySink, expect};
-use support::{at, panic_message, pod, record, series};
+use support::{at, panic_message, patch, pod, record, series};
 
 /// A sink at 10 s after the start holding: a Normal `Synced` on web-0, a
 /// Warning `ReconcileFailed` series (x3) on web-0, a Warning `BackOff` on a
@@ -34,7 +36,7 @@ async fn populated() -> MemorySink {
     sink.create(&failed).await.expect("valid record");
     sink.create(&backoff).await.expect("valid record");
     clock.set(at(8));
-    sink.patch_series(&series(failed, 3, 8))
+    patch(&sink, &series(failed, 3, 8))
         .await
         .expect("existing event");
     clock.advance(Duration::from_secs(2));

@@ -4,9 +4,11 @@ mod support;
 
 use std::time::Duration;
 
-use event_core::{EventSink, EventType, ObjectRef};
+use event_core::sink::EventSink;
+
+use event_core::{EventType, ObjectRef};
 use event_testing::{ManualClock, MemorySink, describe_records};
-use support::{at, pod, record, series};
+use support::{at, patch, pod, record, series};
 
 #[tokio::test]
 async fn describe_shows_one_object_with_series_ages() {
@@ -27,7 +29,7 @@ async fn describe_shows_one_object_with_series_ages() {
     clock.set(at(60));
     sink.create(&backoff).await.unwrap();
     clock.set(at(60 + 1800));
-    sink.patch_series(&series(backoff, 1000, 1800 + 50))
+    patch(&sink, &series(backoff, 1000, 1800 + 50))
         .await
         .unwrap();
     clock.set(at(60 + 1800));

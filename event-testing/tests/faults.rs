@@ -5,9 +5,9 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use event_core::{EventSink, SinkError};
+use event_core::sink::{EventSink, SinkError};
 use event_testing::{FaultCounts, Faults, FaultySink, MemorySink, Target, sample_record};
-use support::series;
+use support::{patch, series};
 
 fn transient() -> SinkError {
     SinkError::Transient {
@@ -64,10 +64,10 @@ async fn rules_are_used_in_order_and_by_target() {
     );
     sink.create(&r).await.unwrap();
     assert_eq!(
-        sink.patch_series(&series(r.clone(), 2, 1)).await,
+        patch(&sink, &series(r.clone(), 2, 1)).await,
         Err(SinkError::NotFound)
     );
-    sink.patch_series(&series(r, 2, 1)).await.unwrap();
+    patch(&sink, &series(r, 2, 1)).await.unwrap();
     let counts = sink.faults().counts();
     assert_eq!((counts.create_attempts, counts.patch_attempts), (2, 2));
     assert_eq!((counts.injected, counts.passed), (2, 2));
@@ -133,8 +133,8 @@ async fn never_answer_on_patches_only() {
     sink.faults().never_answer_on(Target::Patches);
     let r = sample_record();
     sink.create(&r).await.unwrap();
-    let patch = series(r, 2, 1);
-    let hung = tokio::time::timeout(Duration::from_secs(60), sink.patch_series(&patch)).await;
+    let repeated = series(r, 2, 1);
+    let hung = tokio::time::timeout(Duration::from_secs(60), patch(&sink, &repeated)).await;
     assert!(hung.is_err());
 }
 

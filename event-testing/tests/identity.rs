@@ -87,7 +87,7 @@ async fn a_restarted_controller_continues_its_series() {
     let mut counts: Vec<u32> = sink
         .events()
         .iter()
-        .map(event_core::EventRecord::count)
+        .map(event_core::sink::EventRecord::count)
         .collect();
     counts.sort_unstable();
     assert_eq!(counts, [1, 10]);

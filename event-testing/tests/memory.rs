@@ -4,9 +4,11 @@ mod support;
 
 use std::time::Duration;
 
-use event_core::{EventSink, EventType, ObjectRef, SinkError};
+use event_core::sink::{EventSink, SinkError};
+
+use event_core::{EventType, ObjectRef};
 use event_testing::{ManualClock, MemorySink, WriteKind, sample_record};
-use support::{at, pod, record, series};
+use support::{at, patch, pod, record, series};
 
 fn sink_at_start() -> (ManualClock, MemorySink) {
     let clock = ManualClock::default();
@@ -19,13 +21,9 @@ async fn create_then_patch_updates_the_current_event() {
     let first = record("web-0.a", EventType::Warning, "BackOff", &pod("web-0"), 0);
     sink.create(&first).await.unwrap();
     clock.advance(Duration::from_secs(10));
-    sink.patch_series(&series(first.clone(), 2, 10))
-        .await
-        .unwrap();
+    patch(&sink, &series(first.clone(), 2, 10)).await.unwrap();
     clock.advance(Duration::from_secs(10));
-    sink.patch_series(&series(first.clone(), 7, 20))
-        .await
-        .unwrap();
+    patch(&sink, &series(first.clone(), 7, 20)).await.unwrap();
 
     let events = sink.events();
     assert_eq!(events.len(), 1);
@@ -61,7 +59,7 @@ async fn a_patch_changes_only_the_series() {
     let mut changed = series(first.clone(), 2, 5);
     changed.reason = "Other".into();
     changed.note = Some("a new note".into());
-    sink.patch_series(&changed).await.unwrap();
+    patch(&sink, &changed).await.unwrap();
 
     let now = sink.get("shop", "web-0.a").unwrap();
     assert_eq!(now.reason, "BackOff");
@@ -91,7 +89,7 @@ async fn create_of_an_existing_name_is_refused() {
 async fn patch_of_a_missing_event_is_not_found() {
     let sink = MemorySink::new();
     let r = series(sample_record(), 2, 1);
-    assert_eq!(sink.patch_series(&r).await, Err(SinkError::NotFound));
+    assert_eq!(patch(&sink, &r).await, Err(SinkError::NotFound));
     assert_eq!(sink.patches(), 0);
     assert_eq!(sink.attempts().len(), 1);
     assert!(sink.writes().is_empty());
@@ -102,11 +100,7 @@ async fn patch_needs_a_series_of_at_least_two() {
     let sink = MemorySink::new();
     let r = sample_record();
     sink.create(&r).await.unwrap();
-    let Err(SinkError::Invalid { message }) = sink.patch_series(&r).await else {
-        panic!("expected Invalid");
-    };
-    assert_eq!(message, "series: Required value");
-    let Err(SinkError::Invalid { message }) = sink.patch_series(&series(r, 1, 0)).await else {
+    let Err(SinkError::Invalid { message }) = patch(&sink, &series(r, 1, 0)).await else {
         panic!("expected Invalid");
     };
     assert_eq!(
@@ -125,7 +119,7 @@ async fn invalid_records_are_refused_with_every_problem() {
     r.note = Some("n".repeat(1025));
     r.reporting_controller = "no spaces allowed".into();
     r.reporting_instance = String::new();
-    r.series = Some(event_core::Series {
+    r.series = Some(event_core::sink::Series {
         count: 1,
         last_observed_time: at(0),
     });
@@ -188,7 +182,8 @@ async fn queries_select_current_events() {
     ] {
         sink.create(&r).await.unwrap();
     }
-    let names = |v: Vec<event_core::EventRecord>| v.into_iter().map(|r| r.name).collect::<Vec<_>>();
+    let names =
+        |v: Vec<event_core::sink::EventRecord>| v.into_iter().map(|r| r.name).collect::<Vec<_>>();
 
     assert_eq!(names(sink.events()), ["a", "b", "c", "d"]);
     assert_eq!(names(sink.warnings()), ["b", "c"]);
@@ -212,7 +207,7 @@ async fn delete_and_reset() {
     assert!(sink.delete("shop", &r.name));
     assert!(!sink.delete("shop", &r.name));
     assert_eq!(
-        sink.patch_series(&series(r.clone(), 2, 0)).await,
+        patch(&sink, &series(r.clone(), 2, 0)).await,
         Err(SinkError::NotFound)
     );
     // The name is free again.
@@ -235,9 +230,7 @@ async fn events_expire_after_the_ttl_since_their_last_write() {
     sink.create(&r).await.unwrap();
 
     clock.advance(Duration::from_secs(3599));
-    sink.patch_series(&series(r.clone(), 2, 3599))
-        .await
-        .unwrap();
+    patch(&sink, &series(r.clone(), 2, 3599)).await.unwrap();
     // The patch reset the TTL.
     clock.advance(Duration::from_secs(3599));
     assert_eq!(sink.events().len(), 1);
@@ -245,7 +238,7 @@ async fn events_expire_after_the_ttl_since_their_last_write() {
     assert!(sink.events().is_empty());
     assert!(sink.get("shop", "web-0.a").is_none());
     assert_eq!(
-        sink.patch_series(&series(r.clone(), 3, 7198)).await,
+        patch(&sink, &series(r.clone(), 3, 7198)).await,
         Err(SinkError::NotFound)
     );
     // The write log keeps what happened.

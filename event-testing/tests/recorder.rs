@@ -6,7 +6,11 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use event_core::{DEFAULT_SERIES_FLUSH_INTERVAL, Event, ObjectRef, Published, Recorder, SinkError};
+use event_core::config::DEFAULT_SERIES_FLUSH_INTERVAL;
+
+use event_core::{Event, ObjectRef, Published, Recorder};
+
+use event_core::sink::SinkError;
 use event_testing::{
     FaultySink, ManualClock, MemorySink, MockEventSink, Target, TokioClock, WriteKind, expect,
 };

@@ -51,7 +51,7 @@ use kube::runtime::watcher;
 /// ```
 /// use examples::configmap_controller::CONTROLLER;
 ///
-/// assert!(event_core::is_qualified_name(CONTROLLER));
+/// assert!(event_core::validate::is_qualified_name(CONTROLLER));
 /// let sink = event_testing::MemorySink::new();
 /// assert!(event_core::Recorder::builder(sink.arc(), CONTROLLER).build().is_ok());
 /// ```
@@ -109,7 +109,7 @@ pub const MAX_REPLICAS: u32 = 100;
 ///
 /// let event = event_core::Event::normal(REASON_RECONCILED, ACTION);
 /// assert_eq!(event.action, "Reconciling");
-/// assert!(event_core::validate_event(&event, Default::default()).is_ok());
+/// assert!(event_core::validate::validate_event(&event, Default::default()).is_ok());
 /// ```
 pub const ACTION: &str = "Reconciling";
 /// The `reason` of the Normal event after a successful reconcile.

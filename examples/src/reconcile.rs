@@ -47,7 +47,7 @@ use event_core::{Event, ObjectRef, Recorder};
 ///
 /// for reason in [REASON_RECONCILED, REASON_FAILED] {
 ///     let event = event_core::Event::normal(reason, ACTION);
-///     assert!(event_core::validate_event(&event, Default::default()).is_ok());
+///     assert!(event_core::validate::validate_event(&event, Default::default()).is_ok());
 /// }
 /// assert_eq!(ACTION, "Reconciling");
 /// ```

@@ -5,7 +5,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use event_core::{Event, EventType, ObjectRef, Recorder, SinkError};
+use event_core::{Event, EventType, ObjectRef, Recorder};
+
+use event_core::sink::SinkError;
 use event_testing::MemorySink;
 use prometheus_client::registry::Registry;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -267,7 +267,7 @@ pub(crate) fn format_time(t: Timestamp) -> String {
 
 /// A `MicroTime` string.
 pub(crate) fn format_micro_time(t: Timestamp) -> String {
-    event_core::format_micro_time(event_core::truncate_to_micros(t))
+    event_core::clock::format_micro_time(event_core::clock::truncate_to_micros(t))
 }
 
 /// The store shared by the server and its handle.

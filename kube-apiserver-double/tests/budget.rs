@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use event_core::{Event, ObjectRef, Recorder, Reporter, WriteBudget};
+use event_core::{Event, ObjectRef, Recorder, Reporter};
+
+use event_core::config::WriteBudget;
 use event_kube::KubeSink;
 use kube_apiserver_double::ApiServer;
 

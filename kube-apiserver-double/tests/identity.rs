@@ -7,7 +7,9 @@
 
 use std::sync::Arc;
 
-use event_core::{Event, ObjectRef, Recorder, Reporter, WriteBudget};
+use event_core::{Event, ObjectRef, Recorder, Reporter};
+
+use event_core::config::WriteBudget;
 use event_kube::KubeSink;
 use k8s_openapi::api::events::v1::Event as K8sEvent;
 use kube::Api;

@@ -117,7 +117,7 @@ async fn run(minutes: f64, seed: u64) -> Result<bool, String> {
     .no_spam_filter()
     // Full pressure on the engine and the double; the budget has tests of
     // its own.
-    .write_budget(event_core::WriteBudget::unlimited())
+    .write_budget(event_core::config::WriteBudget::unlimited())
     .build()
     .map_err(|e| e.to_string())?;
 

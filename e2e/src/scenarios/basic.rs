@@ -4,7 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use event_core::{Error, Event, EventRecord, Published, Recorder, format_micro_time};
+use event_core::{Error, Event, Published, Recorder};
+
+use event_core::sink::EventRecord;
+
+use event_core::clock::format_micro_time;
 use event_kube::{EventRefExt, KubeSink};
 use k8s_openapi::api::core::v1::{Event as CoreEvent, ObjectReference};
 use kube::api::{Api, ListParams};

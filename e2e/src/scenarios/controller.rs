@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use event_core::{EventRecord, EventType};
+use event_core::sink::EventRecord;
+
+use event_core::EventType;
 use event_kube::event_record;
 use examples::configmap_controller as cc;
 use k8s_openapi::api::core::v1::ConfigMap;

@@ -4,7 +4,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use event_core::{Error, Event, ObjectRef, Published, RBAC_HINT, RetryPolicy, SinkError};
+use event_core::{Error, Event, ObjectRef, Published};
+
+use event_core::sink::{RBAC_HINT, SinkError};
+
+use event_core::config::RetryPolicy;
 use event_kube::EventRefExt;
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::events::v1::Event as K8sEvent;
@@ -187,7 +191,7 @@ async fn wait_until_allowed(suite: &Suite, config: &kube::Config) -> Result<(), 
     let ns = suite.namespace.as_str();
     let probe: K8sEvent = serde_json::from_value(json!({
         "metadata": {"name": format!("e2e-probe-{}", random_suffix()), "namespace": ns},
-        "eventTime": event_core::format_micro_time(event_core::truncate_to_micros(jiff::Timestamp::now())),
+        "eventTime": event_core::clock::format_micro_time(event_core::clock::truncate_to_micros(jiff::Timestamp::now())),
         "reportingController": CONTROLLER,
         "reportingInstance": "e2e",
         "action": "Probing",

@@ -10,7 +10,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use event_core::{Event, EventRecord, EventSink, ObjectRef, Recorder, SinkError};
+use event_core::sink::{EventRecord, EventSink, Series, SinkError};
+use event_core::{Event, ObjectRef, Recorder};
 
 /// Accepts every write and does nothing.
 pub struct NoopSink;
@@ -20,7 +21,7 @@ impl EventSink for NoopSink {
     async fn create(&self, _: &EventRecord) -> Result<(), SinkError> {
         Ok(())
     }
-    async fn patch_series(&self, _: &EventRecord) -> Result<(), SinkError> {
+    async fn patch_series(&self, _: &EventRecord, _: Series) -> Result<(), SinkError> {
         Ok(())
     }
 }

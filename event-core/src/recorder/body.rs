@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
-use crate::{Event, EventType, NotePolicy, ObjectRef};
+use crate::{Event, EventType, ObjectRef};
+
+use crate::key::NotePolicy;
 
 /// The 128-bit identity of a key within one Recorder.
 pub(crate) type KeyHash = u128;
@@ -101,7 +103,7 @@ pub(crate) fn values<'a>(
 
 /// The field values of a stored Event, as [`values`] gives them for an
 /// occurrence.
-pub(crate) fn record_values(r: &crate::EventRecord) -> Values<'_> {
+pub(crate) fn record_values(r: &crate::sink::EventRecord) -> Values<'_> {
     let related = r.related.as_ref();
     field_values(
         &r.action,
@@ -334,8 +336,8 @@ mod tests {
         v
     }
 
-    fn key(e: &Event, r: &ObjectRef, p: NotePolicy) -> crate::EventKey {
-        crate::EventKey::new(e, r, "c".into(), "i".into(), p)
+    fn key(e: &Event, r: &ObjectRef, p: NotePolicy) -> crate::key::EventKey {
+        crate::key::EventKey::new(e, r, "c".into(), "i".into(), p)
     }
 
     proptest! {

@@ -25,14 +25,14 @@ use super::entry::{Entry, lock};
 use super::outcome::{bump, error_class};
 use super::retry::MAX_RETRY_AFTER;
 use super::writer::Outcome;
-use crate::SinkError;
+use crate::sink::SinkError;
 
 /// Requests per second the budget allows once its burst is spent.
 ///
 /// # Example
 ///
 /// ```
-/// use event_core::{DEFAULT_WRITE_RATE, WriteBudget};
+/// use event_core::config::{DEFAULT_WRITE_RATE, WriteBudget};
 /// assert_eq!(DEFAULT_WRITE_RATE, 20);
 /// assert_eq!(WriteBudget::default().rate(), Some(DEFAULT_WRITE_RATE));
 /// ```
@@ -42,7 +42,7 @@ pub const DEFAULT_WRITE_RATE: u32 = 20;
 /// # Example
 ///
 /// ```
-/// use event_core::{DEFAULT_WRITE_BURST, WriteBudget};
+/// use event_core::config::{DEFAULT_WRITE_BURST, WriteBudget};
 /// assert_eq!(DEFAULT_WRITE_BURST, 100);
 /// assert_eq!(WriteBudget::default().burst(), DEFAULT_WRITE_BURST);
 /// ```
@@ -53,7 +53,7 @@ pub const DEFAULT_WRITE_BURST: u32 = 100;
 /// # Example
 ///
 /// ```
-/// use event_core::{DEFAULT_BUDGET_MAX_WAIT, WriteBudget};
+/// use event_core::config::{DEFAULT_BUDGET_MAX_WAIT, WriteBudget};
 /// assert_eq!(DEFAULT_BUDGET_MAX_WAIT, std::time::Duration::from_secs(1));
 /// assert_eq!(WriteBudget::default().wait_limit(), DEFAULT_BUDGET_MAX_WAIT);
 /// ```
@@ -63,7 +63,7 @@ pub const DEFAULT_BUDGET_MAX_WAIT: Duration = Duration::from_secs(1);
 /// # Example
 ///
 /// ```
-/// assert_eq!(event_core::THROTTLED_PAUSE, std::time::Duration::from_secs(1));
+/// assert_eq!(event_core::config::THROTTLED_PAUSE, std::time::Duration::from_secs(1));
 /// ```
 pub const THROTTLED_PAUSE: Duration = Duration::from_secs(1);
 
@@ -73,7 +73,9 @@ pub const THROTTLED_PAUSE: Duration = Duration::from_secs(1);
 ///
 /// ```
 /// use std::{sync::Arc, time::Duration};
-/// use event_core::{EventSink, Recorder, WriteBudget};
+/// use event_core::sink::EventSink;
+/// use event_core::Recorder;
+/// use event_core::config::WriteBudget;
 /// # fn f(sink: Arc<dyn EventSink>) -> Result<(), event_core::Error> {
 /// let recorder = Recorder::builder(sink, "example.com/widgets")
 ///     .write_budget(WriteBudget::new(5, 20).max_wait(Duration::from_millis(200)))
@@ -101,7 +103,7 @@ impl WriteBudget {
     /// # Example
     ///
     /// ```
-    /// let b = event_core::WriteBudget::new(0, 0);
+    /// let b = event_core::config::WriteBudget::new(0, 0);
     /// assert_eq!((b.rate(), b.burst()), (Some(1), 1));
     /// ```
     pub fn new(rate: u32, burst: u32) -> Self {
@@ -118,7 +120,7 @@ impl WriteBudget {
     /// # Example
     ///
     /// ```
-    /// assert_eq!(event_core::WriteBudget::unlimited().rate(), None);
+    /// assert_eq!(event_core::config::WriteBudget::unlimited().rate(), None);
     /// ```
     pub fn unlimited() -> Self {
         Self {
@@ -134,7 +136,7 @@ impl WriteBudget {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let b = event_core::WriteBudget::default().max_wait(Duration::ZERO);
+    /// let b = event_core::config::WriteBudget::default().max_wait(Duration::ZERO);
     /// assert_eq!(b.wait_limit(), Duration::ZERO);
     /// ```
     #[must_use]

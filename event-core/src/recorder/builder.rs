@@ -10,11 +10,12 @@ use super::decide::Timing;
 use super::filter::{Filter, SpamKey};
 use super::retry::RetryPolicy;
 use super::{Engine, Recorder};
+use crate::key::NotePolicy;
+use crate::sink::EventSink;
+use crate::spam::SpamFilter;
 use crate::validate::validate_reporter;
-use crate::{
-    Clock, ClusterScopedNamespace, Error, EventSink, EventType, NoteOverflow, NotePolicy, Reporter,
-    SpamFilter, SystemClock,
-};
+use crate::validate::{ClusterScopedNamespace, NoteOverflow};
+use crate::{Clock, Error, EventType, Reporter, SystemClock};
 
 /// A dirty series is written at most once per this interval.
 pub const DEFAULT_SERIES_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
@@ -112,7 +113,9 @@ impl Config {
 ///
 /// ```
 /// use std::{sync::Arc, time::Duration};
-/// use event_core::{NotePolicy, Recorder, EventSink};
+/// use event_core::config::NotePolicy;
+/// use event_core::Recorder;
+/// use event_core::sink::EventSink;
 /// # fn build(sink: Arc<dyn EventSink>) -> Result<(), event_core::Error> {
 /// let recorder = Recorder::builder(sink, "example.com/widgets")
 ///     .series_flush_interval(Duration::from_secs(5))
@@ -265,13 +268,13 @@ impl RecorderBuilder {
     /// # Example
     ///
     /// ```
-    /// # use std::sync::Arc; use event_core::*;
+    /// # use std::sync::Arc; use event_core::*; use event_core::sink::*;
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Error> {
     /// # let sink: Arc<dyn EventSink> = Arc::new(NoSink);
     /// # struct NoSink;
     /// # #[async_trait::async_trait] impl EventSink for NoSink {
     /// #   async fn create(&self, _: &EventRecord) -> Result<(), SinkError> { Ok(()) }
-    /// #   async fn patch_series(&self, _: &EventRecord) -> Result<(), SinkError> { Ok(()) }
+    /// #   async fn patch_series(&self, _: &EventRecord, _: event_core::sink::Series) -> Result<(), SinkError> { Ok(()) }
     /// # }
     /// let quiet = Recorder::builder(sink, "example.com/widgets").events_enabled(false).build()?;
     /// let pod = ObjectRef::new("v1", "Pod", "web-0").within("shop");
@@ -316,7 +319,7 @@ impl RecorderBuilder {
     /// # Example
     ///
     /// ```
-    /// # use std::sync::Arc; use event_core::*;
+    /// # use std::sync::Arc; use event_core::*; use event_core::sink::*;
     /// # fn f(sink: Arc<dyn EventSink>) -> Result<(), Error> {
     /// let recorder = Recorder::builder(sink, "example.com/widgets")
     ///     .minimum_type(EventType::Warning)
@@ -341,8 +344,8 @@ impl RecorderBuilder {
     }
 
     /// Sets the write budget shared by every request of the Recorder
-    /// (default [`WriteBudget::default`]: [`DEFAULT_WRITE_RATE`](crate::DEFAULT_WRITE_RATE)
-    /// per second after a burst of [`DEFAULT_WRITE_BURST`](crate::DEFAULT_WRITE_BURST)).
+    /// (default [`WriteBudget::default`]: [`DEFAULT_WRITE_RATE`](crate::recorder::DEFAULT_WRITE_RATE)
+    /// per second after a burst of [`DEFAULT_WRITE_BURST`](crate::recorder::DEFAULT_WRITE_BURST)).
     #[must_use]
     pub fn write_budget(mut self, budget: WriteBudget) -> Self {
         self.config.budget = budget;
@@ -350,7 +353,7 @@ impl RecorderBuilder {
     }
 
     /// Also logs every published occurrence as a `tracing` event (default
-    /// off), at info level with the target [`EVENT_LOG_TARGET`](crate::EVENT_LOG_TARGET)
+    /// off), at info level with the target [`EVENT_LOG_TARGET`](crate::recorder::EVENT_LOG_TARGET)
     /// and the fields `type`, `reason`, `action`, `kind`, `namespace`,
     /// `name`, `reporting_controller`, `note` and `count` (the series count
     /// so far). Logged with no lock held, before any write.
@@ -358,7 +361,7 @@ impl RecorderBuilder {
     /// # Example
     ///
     /// ```
-    /// # use std::sync::Arc; use event_core::*;
+    /// # use std::sync::Arc; use event_core::*; use event_core::sink::*;
     /// # fn f(sink: Arc<dyn EventSink>) -> Result<(), Error> {
     /// // With tracing-subscriber: RUST_LOG=event_core::events=info
     /// let recorder = Recorder::builder(sink, "example.com/widgets").log_events(true).build()?;
@@ -381,7 +384,7 @@ impl RecorderBuilder {
     /// # Example
     ///
     /// ```
-    /// # use std::sync::Arc; use event_core::*;
+    /// # use std::sync::Arc; use event_core::*; use event_core::sink::*;
     /// # fn f(sink: Arc<dyn EventSink>) {
     /// let err = Recorder::builder(sink, "my controller").build().unwrap_err();
     /// assert!(err.to_string().contains("reportingController"));

@@ -27,7 +27,7 @@ use lru::LruCache;
 use super::body::KeyHash;
 use super::decide::{Mode, Timing, decide, later};
 use super::entry::{Abandon, Entry, Identity, Place, State};
-use crate::EventRecord;
+use crate::sink::EventRecord;
 
 /// Keys are already 128-bit hashes: fold them instead of hashing again.
 #[derive(Default)]
@@ -285,9 +285,10 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::key::NotePolicy;
     use crate::recorder::body::{Body, values};
     use crate::recorder::entry::Lifecycle;
-    use crate::{Event, NotePolicy, ObjectRef};
+    use crate::{Event, ObjectRef};
 
     fn t(s: i64) -> Timestamp {
         Timestamp::from_second(1_700_000_000 + s).unwrap()

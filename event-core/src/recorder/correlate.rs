@@ -14,9 +14,10 @@ use super::decide::{Mode, decide};
 use super::entry::{Abandon, Entry, Lifecycle, lock};
 use super::filter::SpamKey;
 use super::outcome::bump;
+use crate::key::RefKey;
 use crate::spam::Admission;
 use crate::validate::{validate_event, validate_regarding, validate_size};
-use crate::{Error, Event, ObjectRef, RefKey};
+use crate::{Error, Event, ObjectRef};
 
 /// What an occurrence needs.
 pub(crate) enum Observation {

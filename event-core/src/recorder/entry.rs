@@ -9,8 +9,10 @@ use jiff::Timestamp;
 
 use super::body::{Body, Field, KeyHash, name_hash};
 use super::decide::{Write, later};
+use crate::ObjectRef;
 use crate::name::series_name;
-use crate::{ClusterScopedNamespace, EventRecord, ObjectRef, Series, SinkError};
+use crate::sink::{EventRecord, Series, SinkError};
+use crate::validate::ClusterScopedNamespace;
 
 /// Where a series stands with the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

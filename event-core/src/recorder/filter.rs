@@ -14,12 +14,13 @@ use crate::EventType;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use event_core::{Event, ObjectRef, Published, DropReason, Recorder, SpamFilter, SpamKey};
-/// # use event_core::{EventRecord, EventSink, SinkError};
+/// use event_core::{DropReason, Event, ObjectRef, Published, Recorder};
+/// use event_core::config::{SpamFilter, SpamKey};
+/// # use event_core::sink::{EventRecord, EventSink, SinkError};
 /// # struct Nothing;
 /// # #[async_trait::async_trait] impl EventSink for Nothing {
 /// #   async fn create(&self, _: &EventRecord) -> Result<(), SinkError> { Ok(()) }
-/// #   async fn patch_series(&self, _: &EventRecord) -> Result<(), SinkError> { Ok(()) }
+/// #   async fn patch_series(&self, _: &EventRecord, _: event_core::sink::Series) -> Result<(), SinkError> { Ok(()) }
 /// # }
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), event_core::Error> {
 /// let recorder = Recorder::builder(Arc::new(Nothing), "example.com/widgets")

@@ -20,7 +20,7 @@ use super::{Engine, Recorder};
 /// # Example
 ///
 /// ```
-/// assert_eq!(event_core::METRICS_PREFIX, "kube_events");
+/// assert_eq!(event_core::config::METRICS_PREFIX, "kube_events");
 /// ```
 pub const METRICS_PREFIX: &str = "kube_events";
 
@@ -42,7 +42,7 @@ impl Recorder {
     /// | `kube_events_coalesced_total` | counter | occurrences counted without a write of their own |
     /// | `kube_events_skipped_total` | counter | events about events, never written |
     /// | `kube_events_dropped_total{cause}` | counter | occurrences dropped: `spam`, `queue_full`, `filtered`, `unwritten` (refused as invalid, or too many unwritten series left the cache), `namespace_terminating` |
-    /// | `kube_events_write_failures_total{class}` | counter | requests answered with an error, by [`SinkError`](crate::SinkError) class: `not_found`, `already_exists`, `invalid`, `forbidden`, `namespace_terminating`, `throttled`, `transient`, `fatal` |
+    /// | `kube_events_write_failures_total{class}` | counter | requests answered with an error, by [`SinkError`](crate::sink::SinkError) class: `not_found`, `already_exists`, `invalid`, `forbidden`, `namespace_terminating`, `throttled`, `transient`, `fatal` |
     /// | `kube_events_writes_failed_total` | counter | writes that failed for good |
     /// | `kube_events_retries_total` | counter | attempts repeated after a retryable failure |
     /// | `kube_events_evictions_total` | counter | keys evicted from the cache |
@@ -65,11 +65,11 @@ impl Recorder {
     /// use std::sync::Arc;
     /// use event_core::{Event, ObjectRef, Recorder};
     /// use prometheus_client::{encoding::text::encode, registry::Registry};
-    /// # use event_core::{EventRecord, EventSink, SinkError};
+    /// # use event_core::sink::{EventRecord, EventSink, SinkError};
     /// # struct Nothing;
     /// # #[async_trait::async_trait] impl EventSink for Nothing {
     /// #   async fn create(&self, _: &EventRecord) -> Result<(), SinkError> { Ok(()) }
-    /// #   async fn patch_series(&self, _: &EventRecord) -> Result<(), SinkError> { Ok(()) }
+    /// #   async fn patch_series(&self, _: &EventRecord, _: event_core::sink::Series) -> Result<(), SinkError> { Ok(()) }
     /// # }
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// let recorder = Recorder::builder(Arc::new(Nothing), "example.com/widgets").build()?;

@@ -2,7 +2,7 @@
 //!
 //! # Design
 //!
-//! Each series (one [`EventKey`](crate::EventKey)) is an `Entry`: an
+//! Each series (one [`EventKey`](crate::key::EventKey)) is an `Entry`: an
 //! immutable body (the key and what every write carries) and a state whose
 //! `Lifecycle` is one of
 //!
@@ -105,9 +105,10 @@ use outcome::{Counters, add, bump};
 use queue::{ClaimGuard, Job, Tasks};
 use writer::Outcome;
 
+use crate::sink::EventSink;
 use crate::spam::SpamBuckets;
 use crate::validate::ValidReporter;
-use crate::{Clock, Error, Event, EventSink, ObjectRef, Reporter};
+use crate::{Clock, Error, Event, ObjectRef, Reporter};
 
 /// The `tracing` target of the per-occurrence log records turned on by
 /// [`RecorderBuilder::log_events`].
@@ -115,7 +116,7 @@ use crate::{Clock, Error, Event, EventSink, ObjectRef, Reporter};
 /// # Example
 ///
 /// ```
-/// assert_eq!(event_core::EVENT_LOG_TARGET, "event_core::events");
+/// assert_eq!(event_core::config::EVENT_LOG_TARGET, "event_core::events");
 /// ```
 pub const EVENT_LOG_TARGET: &str = "event_core::events";
 
@@ -143,12 +144,13 @@ pub const EVENT_LOG_TARGET: &str = "event_core::events";
 ///
 /// ```
 /// use std::sync::Arc;
-/// use event_core::{Event, EventSink, ObjectRef, Published, Recorder};
-/// # use event_core::{EventRecord, SinkError};
+/// use event_core::{Event, ObjectRef, Published, Recorder};
+/// use event_core::sink::EventSink;
+/// # use event_core::sink::{EventRecord, SinkError};
 /// # struct Nothing;
 /// # #[async_trait::async_trait] impl EventSink for Nothing {
 /// #   async fn create(&self, _: &EventRecord) -> Result<(), SinkError> { Ok(()) }
-/// #   async fn patch_series(&self, _: &EventRecord) -> Result<(), SinkError> { Ok(()) }
+/// #   async fn patch_series(&self, _: &EventRecord, _: event_core::sink::Series) -> Result<(), SinkError> { Ok(()) }
 /// # }
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), event_core::Error> {
 /// let recorder = Recorder::builder(Arc::new(Nothing), "example.com/widgets").build()?;
@@ -333,11 +335,11 @@ impl Recorder {
     /// ```
     /// use std::sync::Arc;
     /// use event_core::{Error, Event, ObjectRef, Published, Recorder};
-    /// # use event_core::{EventRecord, EventSink, SinkError};
+    /// # use event_core::sink::{EventRecord, EventSink, SinkError};
     /// # struct Nothing;
     /// # #[async_trait::async_trait] impl EventSink for Nothing {
     /// #   async fn create(&self, _: &EventRecord) -> Result<(), SinkError> { Ok(()) }
-    /// #   async fn patch_series(&self, _: &EventRecord) -> Result<(), SinkError> { Ok(()) }
+    /// #   async fn patch_series(&self, _: &EventRecord, _: event_core::sink::Series) -> Result<(), SinkError> { Ok(()) }
     /// # }
     /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Error> {
     /// let recorder = Recorder::builder(Arc::new(Nothing), "example.com/widgets").build()?;

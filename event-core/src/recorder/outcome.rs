@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::EventRecord;
+use crate::sink::EventRecord;
 
 /// What [`Recorder::publish`](crate::Recorder::publish) did with one occurrence.
 ///
@@ -17,6 +17,7 @@ use crate::EventRecord;
 /// assert!(Published::Created.wrote());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Published {
     /// A new Event was created.
     Created,
@@ -108,6 +109,7 @@ pub enum DropReason {
 /// assert_eq!(s.writes(), 0);
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stats {
     /// Occurrences accepted (valid, not skipped, not dropped).
     pub published: u64,
@@ -156,13 +158,6 @@ pub struct Stats {
 
 impl Stats {
     /// Successful writes: creates plus patches.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let s = event_core::Stats { created: 1, patched: 2, ..Default::default() };
-    /// assert_eq!(s.writes(), 3);
-    /// ```
     pub fn writes(&self) -> u64 {
         self.created + self.patched
     }
@@ -191,32 +186,6 @@ pub struct ShutdownReport {
 
 impl ShutdownReport {
     /// Whether everything reached the sink.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use event_core::{EventRecord, EventType, ObjectRef, ShutdownReport};
-    ///
-    /// assert!(ShutdownReport::default().is_complete());
-    ///
-    /// let unwritten = EventRecord {
-    ///     name: "web-0.0-abcde".into(),
-    ///     namespace: "shop".into(),
-    ///     event_time: jiff::Timestamp::UNIX_EPOCH,
-    ///     series: None,
-    ///     regarding: ObjectRef::new("v1", "Pod", "web-0").within("shop"),
-    ///     related: None,
-    ///     reason: "Started".into(),
-    ///     action: "Starting".into(),
-    ///     note: None,
-    ///     type_: EventType::Normal,
-    ///     reporting_controller: "example.com/c".into(),
-    ///     reporting_instance: "c-0".into(),
-    ///     annotations: Default::default(),
-    /// };
-    /// let report = ShutdownReport { unwritten: vec![unwritten], ..Default::default() };
-    /// assert!(!report.is_complete());
-    /// ```
     pub fn is_complete(&self) -> bool {
         self.unwritten.is_empty()
     }
@@ -247,7 +216,7 @@ pub(crate) struct Counters {
     pub(crate) errors: [AtomicU64; 8],
 }
 
-/// The `class` label of failed requests: one per [`SinkError`](crate::SinkError)
+/// The `class` label of failed requests: one per [`SinkError`](crate::sink::SinkError)
 /// variant, in the order of [`error_class`].
 #[cfg_attr(not(feature = "prometheus"), allow(dead_code))]
 pub(crate) const ERROR_CLASSES: [&str; 8] = [
@@ -262,8 +231,8 @@ pub(crate) const ERROR_CLASSES: [&str; 8] = [
 ];
 
 /// The index of `error`'s class in [`ERROR_CLASSES`].
-pub(crate) fn error_class(error: &crate::SinkError) -> usize {
-    use crate::SinkError::*;
+pub(crate) fn error_class(error: &crate::sink::SinkError) -> usize {
+    use crate::sink::SinkError::*;
     match error {
         NotFound => 0,
         AlreadyExists => 1,

@@ -17,7 +17,7 @@ use shuttle::sync::{Arc, Mutex};
 
 use super::decide::{Mode, Timing, Write, decide};
 use super::entry::{Adopted, State, Step};
-use crate::SinkError;
+use crate::sink::SinkError;
 use shuttle::rand::RngCore;
 
 const TIMING: Timing = Timing {

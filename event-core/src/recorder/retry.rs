@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::SinkError;
+use crate::sink::SinkError;
 
 /// Longest single wait before a retry, whatever the server's `Retry-After`
 /// says; a longer one ends the attempt, and the series' own backoff (or the
@@ -21,16 +21,16 @@ pub const DEFAULT_RETRY_MAX_ELAPSED: Duration = Duration::from_secs(30);
 
 /// Exponential backoff with jitter, bounded in attempts and in total time.
 ///
-/// Applies to [`SinkError::Throttled`](crate::SinkError::Throttled) (waiting
+/// Applies to [`SinkError::Throttled`](crate::sink::SinkError::Throttled) (waiting
 /// at least the server's `Retry-After`) and
-/// [`SinkError::Transient`](crate::SinkError::Transient). Other errors are
+/// [`SinkError::Transient`](crate::sink::SinkError::Transient). Other errors are
 /// never retried with backoff.
 ///
 /// # Example
 ///
 /// ```
 /// use std::time::Duration;
-/// use event_core::RetryPolicy;
+/// use event_core::config::RetryPolicy;
 ///
 /// let p = RetryPolicy::default().max_attempts(3).initial_backoff(Duration::from_millis(50));
 /// assert_eq!(p.attempts(), 3);
@@ -110,7 +110,7 @@ impl RetryPolicy {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let p = event_core::RetryPolicy::default();
+    /// let p = event_core::config::RetryPolicy::default();
     /// assert_eq!(p.backoff(1, 1.0), Duration::from_millis(200));
     /// assert_eq!(p.backoff(2, 1.0), Duration::from_millis(400));
     /// assert_eq!(p.backoff(1, 0.0), Duration::from_millis(100));

@@ -9,7 +9,7 @@ use super::decide::{Mode, Write, decide};
 use super::entry::{Abandon, Adopted, Entry, Lifecycle, Step, lock};
 use super::outcome::{add, bump};
 use super::retry::Budget;
-use crate::{EventRecord, RBAC_HINT, SinkError};
+use crate::sink::{EventRecord, RBAC_HINT, SinkError};
 
 /// How a write ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,7 +55,14 @@ impl Engine {
             let sent_at = tokio::time::Instant::now();
             let result = match op {
                 Write::Create => self.sink.create(&record).await,
-                Write::Patch => self.sink.patch_series(&record).await,
+                Write::Patch => match record.series {
+                    Some(series) => self.sink.patch_series(&record, series).await,
+                    // `decide` patches only a series (count >= 2), and
+                    // `Entry::record` fills `series` for every such count.
+                    None => Err(SinkError::Fatal {
+                        message: "a series patch was due for a single occurrence".to_owned(),
+                    }),
+                },
             };
             self.note_answer(&result, sent_at);
             let step = entry.state().finish(op, sent, &result, before, now);

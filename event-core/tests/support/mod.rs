@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use event_core::{Clock, EventRecord, EventSink, SinkError};
+use event_core::Clock;
+use event_core::sink::{EventRecord, EventSink, Series, SinkError};
 use jiff::Timestamp;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -253,7 +254,7 @@ impl EventSink for TestSink {
         self.response_lost()
     }
 
-    async fn patch_series(&self, e: &EventRecord) -> Result<(), SinkError> {
+    async fn patch_series(&self, e: &EventRecord, series: Series) -> Result<(), SinkError> {
         self.hang_if_asked(e).await;
         tokio::task::yield_now().await;
         self.inject(e)?;
@@ -262,8 +263,8 @@ impl EventSink for TestSink {
         let Some(stored) = st.events.get_mut(&k) else {
             return Err(SinkError::NotFound);
         };
-        assert!(e.series.is_some(), "patch without series");
-        stored.series = e.series;
+        assert_eq!(e.series, Some(series), "the record carries the series");
+        stored.series = Some(series);
         st.writes.push(Write {
             op: Op::Patch,
             record: e.clone(),
@@ -277,11 +278,10 @@ impl EventSink for TestSink {
         let mut st = self.state.lock().unwrap();
         st.reads += 1;
         if let Some(foreign) = &st.foreign {
-            return Ok(EventRecord {
-                name: name.to_owned(),
-                namespace: namespace.to_owned(),
-                ..foreign.clone()
-            });
+            let mut stored = foreign.clone();
+            stored.name = name.to_owned();
+            stored.namespace = namespace.to_owned();
+            return Ok(stored);
         }
         st.events
             .get(&(namespace.to_owned(), name.to_owned()))
@@ -313,21 +313,15 @@ impl Clock for TestClock {
 
 /// A record about Pod `p` in `shop` by the tests' controller.
 pub fn record(reason: &str) -> EventRecord {
-    EventRecord {
-        name: "p.0000000000000000".into(),
-        namespace: "shop".into(),
-        event_time: Timestamp::from_second(1_700_000_000).unwrap(),
-        series: None,
-        regarding: event_core::ObjectRef::new("v1", "Pod", "p").within("shop"),
-        related: None,
-        reason: reason.into(),
-        action: "A".into(),
-        note: None,
-        type_: event_core::EventType::Normal,
-        reporting_controller: "example.com/widgets".into(),
-        reporting_instance: "widgets-0".into(),
-        annotations: Default::default(),
-    }
+    EventRecord::new(
+        "p.0000000000000000",
+        "shop",
+        Timestamp::from_second(1_700_000_000).unwrap(),
+        event_core::ObjectRef::new("v1", "Pod", "p").within("shop"),
+        event_core::Event::normal(reason, "A"),
+        "example.com/widgets",
+        "widgets-0",
+    )
 }
 
 /// A tracing subscriber that hands every log record to a closure; spans

@@ -2,11 +2,12 @@
 //! records every request and answers from a script.
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use event_core::{EventRecord, EventType, ObjectRef, Series};
+use event_core::sink::{EventRecord, Series};
+use event_core::{Event, ObjectRef};
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use jiff::Timestamp;
@@ -188,24 +189,22 @@ pub fn assert_node_event_in_default(seen: &[Seen]) {
 
 /// A record about a Pod in `shop`.
 pub fn pod_record() -> EventRecord {
-    EventRecord {
-        name: "web-0.17a1b2c3d4e5f6a7-x1y2z".into(),
-        namespace: "shop".into(),
-        event_time: Timestamp::from_microsecond(1_700_000_000_123_456).unwrap(),
-        series: None,
-        regarding: ObjectRef::new("v1", "Pod", "web-0")
+    let event = Event::warning("BackOff", "Starting")
+        .note("container exited with 1")
+        .related(&ObjectRef::new("v1", "Node", "worker-1"))
+        .annotation("example.com/attempt", "3");
+    EventRecord::new(
+        "web-0.17a1b2c3d4e5f6a7-x1y2z",
+        "shop",
+        Timestamp::from_microsecond(1_700_000_000_123_456).unwrap(),
+        ObjectRef::new("v1", "Pod", "web-0")
             .within("shop")
             .with_uid("6c1b8f1e-0000-4000-8000-000000000001")
             .with_resource_version("42"),
-        related: Some(ObjectRef::new("v1", "Node", "worker-1")),
-        reason: "BackOff".into(),
-        action: "Starting".into(),
-        note: Some("container exited with 1".into()),
-        type_: EventType::Warning,
-        reporting_controller: "example.com/widgets".into(),
-        reporting_instance: "widgets-0".into(),
-        annotations: BTreeMap::from([("example.com/attempt".into(), "3".into())]),
-    }
+        event,
+        "example.com/widgets",
+        "widgets-0",
+    )
 }
 
 /// The same record as a series of `count`.
@@ -215,4 +214,13 @@ pub fn with_series(mut record: EventRecord, count: u32) -> EventRecord {
         last_observed_time: Timestamp::from_microsecond(1_700_000_060_000_001).unwrap(),
     });
     record
+}
+
+/// Patches the series `record` carries, as the Recorder does.
+pub async fn patch(
+    sink: &(impl event_core::sink::EventSink + ?Sized),
+    record: &event_core::sink::EventRecord,
+) -> Result<(), event_core::sink::SinkError> {
+    let series = record.series.expect("a record with a series");
+    sink.patch_series(record, series).await
 }

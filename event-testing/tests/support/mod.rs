@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use event_core::{EventRecord, EventType, ObjectRef, Series};
+use event_core::sink::{EventRecord, Series};
+
+use event_core::{EventType, ObjectRef};
 use event_testing::{DEFAULT_START, sample_record};
 use jiff::Timestamp;
 
@@ -25,19 +27,18 @@ pub fn record(
     regarding: &ObjectRef,
     secs: u64,
 ) -> EventRecord {
-    EventRecord {
-        name: name.to_owned(),
-        namespace: regarding
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".to_owned()),
-        event_time: at(secs),
-        regarding: regarding.clone(),
-        reason: reason.to_owned(),
-        type_,
-        note: None,
-        ..sample_record()
-    }
+    let mut record = sample_record();
+    record.name = name.to_owned();
+    record.namespace = regarding
+        .namespace
+        .clone()
+        .unwrap_or_else(|| "default".to_owned());
+    record.event_time = at(secs);
+    record.regarding = regarding.clone();
+    record.reason = reason.to_owned();
+    record.type_ = type_;
+    record.note = None;
+    record
 }
 
 /// The same record as a series of `count` occurrences, last seen `last` seconds after the start.
@@ -60,4 +61,13 @@ pub fn panic_message(f: impl FnOnce()) -> String {
             .map(|s| (*s).to_owned())
             .unwrap_or_default(),
     }
+}
+
+/// Patches the series `record` carries, as the Recorder does.
+pub async fn patch(
+    sink: &(impl event_core::sink::EventSink + ?Sized),
+    record: &event_core::sink::EventRecord,
+) -> Result<(), event_core::sink::SinkError> {
+    let series = record.series.expect("a record with a series");
+    sink.patch_series(record, series).await
 }

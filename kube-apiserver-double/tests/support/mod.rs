@@ -38,7 +38,7 @@ pub fn event(v: Value) -> Event {
 
 /// `t` as a `MicroTime` string.
 pub fn micro(t: jiff::Timestamp) -> String {
-    event_core::format_micro_time(event_core::truncate_to_micros(t))
+    event_core::clock::format_micro_time(event_core::clock::truncate_to_micros(t))
 }
 
 /// The current time as a `MicroTime` string.
