@@ -24,11 +24,11 @@ pub const DEFAULT_SPAM_MAX_KEYS: usize = 4096;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SpamFilter {
     /// Tokens in a full bucket.
-    pub burst: u32,
+    pub(crate) burst: u32,
     /// Time to regain one token.
-    pub refill: Duration,
+    pub(crate) refill: Duration,
     /// Buckets remembered at most.
-    pub max_keys: usize,
+    pub(crate) max_keys: usize,
 }
 
 impl Default for SpamFilter {
@@ -42,13 +42,52 @@ impl Default for SpamFilter {
 }
 
 impl SpamFilter {
-    /// A filter with the given burst and refill interval.
+    /// A filter with the given burst and refill interval, remembering
+    /// [`DEFAULT_SPAM_MAX_KEYS`] objects.
+    ///
+    /// # Example
+    ///
+    /// A controller that touches each object rarely but in bursts: 50
+    /// new events at once, then one a minute, for up to 20,000 objects.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use event_core::config::SpamFilter;
+    /// use event_core::Recorder;
+    /// # fn f(sink: std::sync::Arc<dyn event_core::sink::EventSink>) -> Result<(), event_core::Error> {
+    /// let filter = SpamFilter::new(50, Duration::from_secs(60)).max_keys(20_000);
+    /// let recorder = Recorder::builder(sink, "example.com/widgets").spam_filter(filter).build()?;
+    /// # Ok(()) }
+    /// ```
     pub fn new(burst: u32, refill: Duration) -> Self {
         Self {
             burst,
             refill,
             ..Self::default()
         }
+    }
+
+    /// Sets the tokens in a full bucket: the new events one object may get
+    /// at once.
+    #[must_use]
+    pub fn burst(mut self, burst: u32) -> Self {
+        self.burst = burst;
+        self
+    }
+
+    /// Sets the time to regain one token.
+    #[must_use]
+    pub fn refill(mut self, refill: Duration) -> Self {
+        self.refill = refill;
+        self
+    }
+
+    /// Sets how many objects' buckets are remembered (the least recently
+    /// used are forgotten, which refills them).
+    #[must_use]
+    pub fn max_keys(mut self, max_keys: usize) -> Self {
+        self.max_keys = max_keys;
+        self
     }
 }
 

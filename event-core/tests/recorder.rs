@@ -713,11 +713,9 @@ async fn extreme_settings_and_server_answers_do_not_panic() {
         .queue_capacity(usize::MAX)
         .writers(usize::MAX)
         .max_cached_keys(usize::MAX)
-        .spam_filter(event_core::config::SpamFilter {
-            burst: u32::MAX,
-            refill: Duration::MAX,
-            max_keys: usize::MAX,
-        })
+        .spam_filter(
+            event_core::config::SpamFilter::new(u32::MAX, Duration::MAX).max_keys(usize::MAX),
+        )
         .retry(
             RetryPolicy::default()
                 .max_attempts(u32::MAX)

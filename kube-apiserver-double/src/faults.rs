@@ -5,12 +5,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// Requests kept in the log; older ones are forgotten (counters keep counting).
-///
-/// # Example
-///
-/// ```
-/// assert_eq!(kube_apiserver_double::REQUEST_LOG_LIMIT, 100_000);
-/// ```
 pub const REQUEST_LOG_LIMIT: usize = 100_000;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -86,15 +80,6 @@ impl Scope {
 
 impl FaultRule {
     /// Answer `code` once.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use kube_apiserver_double::FaultRule;
-    ///
-    /// let rule = FaultRule::status(500);
-    /// # let _ = rule;
-    /// ```
     pub fn status(code: u16) -> FaultRule {
         FaultRule::new(FaultAction::Status {
             code,
@@ -103,15 +88,6 @@ impl FaultRule {
     }
 
     /// Answer 429 with `Retry-After: retry_after_secs` once.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use kube_apiserver_double::FaultRule;
-    ///
-    /// let rule = FaultRule::throttle(2).times(3);
-    /// # let _ = rule;
-    /// ```
     pub fn throttle(retry_after_secs: u64) -> FaultRule {
         FaultRule::new(FaultAction::Status {
             code: 429,
@@ -120,44 +96,16 @@ impl FaultRule {
     }
 
     /// Close the connection without an answer once.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use kube_apiserver_double::FaultRule;
-    ///
-    /// let rule = FaultRule::drop_connection().method("POST");
-    /// # let _ = rule;
-    /// ```
     pub fn drop_connection() -> FaultRule {
         FaultRule::new(FaultAction::Drop)
     }
 
     /// Serve one request, then close the connection without the answer.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use kube_apiserver_double::FaultRule;
-    ///
-    /// // The event is stored, but the client sees a broken connection.
-    /// let rule = FaultRule::drop_response().method("POST").path_prefix("/apis/events.k8s.io/");
-    /// # let _ = rule;
-    /// ```
     pub fn drop_response() -> FaultRule {
         FaultRule::new(FaultAction::DropResponse)
     }
 
     /// Delay one request by `delay`, then serve it.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use kube_apiserver_double::FaultRule;
-    ///
-    /// let rule = FaultRule::delay(std::time::Duration::from_millis(50)).times(10);
-    /// # let _ = rule;
-    /// ```
     pub fn delay(delay: Duration) -> FaultRule {
         FaultRule::new(FaultAction::Delay(delay))
     }
@@ -171,15 +119,6 @@ impl FaultRule {
     }
 
     /// Applies to the next `n` matching requests instead of one.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use kube_apiserver_double::FaultRule;
-    ///
-    /// let rule = FaultRule::status(503).times(5);
-    /// # let _ = rule;
-    /// ```
     #[must_use]
     pub fn times(mut self, n: usize) -> FaultRule {
         self.remaining = n;
@@ -187,15 +126,6 @@ impl FaultRule {
     }
 
     /// Only requests with this method (`"POST"`, `"PATCH"`, ...).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use kube_apiserver_double::FaultRule;
-    ///
-    /// let rule = FaultRule::status(409).method("patch"); // any case
-    /// # let _ = rule;
-    /// ```
     #[must_use]
     pub fn method(mut self, method: impl Into<String>) -> FaultRule {
         self.scope.method(&method.into());
@@ -203,15 +133,6 @@ impl FaultRule {
     }
 
     /// Only requests whose path starts with `prefix`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use kube_apiserver_double::FaultRule;
-    ///
-    /// let rule = FaultRule::status(500).path_prefix("/api/v1/namespaces/shop/");
-    /// # let _ = rule;
-    /// ```
     #[must_use]
     pub fn path_prefix(mut self, prefix: impl Into<String>) -> FaultRule {
         self.scope.path_prefix = Some(prefix.into());
@@ -242,15 +163,6 @@ pub struct RandomFaults {
 impl RandomFaults {
     /// Fails a `rate` fraction (0.0 to 1.0) of matching requests, drawn
     /// from a generator seeded with `seed`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use kube_apiserver_double::RandomFaults;
-    ///
-    /// let faults = RandomFaults::new(42, 0.3);
-    /// # let _ = faults;
-    /// ```
     pub fn new(seed: u64, rate: f64) -> RandomFaults {
         RandomFaults {
             rng: fastrand::Rng::with_seed(seed),
@@ -271,16 +183,6 @@ impl RandomFaults {
     }
 
     /// The failures to draw from (an empty list keeps the defaults).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use kube_apiserver_double::{FaultAction, RandomFaults};
-    ///
-    /// let faults = RandomFaults::new(42, 0.3)
-    ///     .actions(vec![FaultAction::Status { code: 429, retry_after: Some(1) }]);
-    /// # let _ = faults;
-    /// ```
     #[must_use]
     pub fn actions(mut self, actions: Vec<FaultAction>) -> RandomFaults {
         if !actions.is_empty() {
@@ -290,15 +192,6 @@ impl RandomFaults {
     }
 
     /// Only requests with this method.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use kube_apiserver_double::RandomFaults;
-    ///
-    /// let faults = RandomFaults::new(42, 0.3).method("PATCH");
-    /// # let _ = faults;
-    /// ```
     #[must_use]
     pub fn method(mut self, method: impl Into<String>) -> RandomFaults {
         self.scope.method(&method.into());
@@ -306,15 +199,6 @@ impl RandomFaults {
     }
 
     /// Only requests whose path starts with `prefix`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use kube_apiserver_double::RandomFaults;
-    ///
-    /// let faults = RandomFaults::new(42, 0.3).path_prefix("/apis/events.k8s.io/");
-    /// # let _ = faults;
-    /// ```
     #[must_use]
     pub fn path_prefix(mut self, prefix: impl Into<String>) -> RandomFaults {
         self.scope.path_prefix = Some(prefix.into());

@@ -161,22 +161,10 @@ use http::Shared;
 use status::ApiError;
 
 /// Default time an event lives after its last write (the API server's
-/// `--event-ttl`).
-///
-/// # Example
-///
-/// ```
-/// assert_eq!(kube_apiserver_double::DEFAULT_EVENT_TTL.as_secs(), 3600);
-/// ```
+/// `--event-ttl`): one hour.
 pub const DEFAULT_EVENT_TTL: Duration = Duration::from_secs(3600);
 
 /// User name of the token written to the kubeconfig.
-///
-/// # Example
-///
-/// ```
-/// assert_eq!(kube_apiserver_double::ADMIN_USER, "admin");
-/// ```
 pub const ADMIN_USER: &str = "admin";
 
 /// Namespaces that exist from the start, as in a new cluster.

@@ -28,43 +28,13 @@ use super::writer::Outcome;
 use crate::sink::SinkError;
 
 /// Requests per second the budget allows once its burst is spent.
-///
-/// # Example
-///
-/// ```
-/// use event_core::config::{DEFAULT_WRITE_RATE, WriteBudget};
-/// assert_eq!(DEFAULT_WRITE_RATE, 20);
-/// assert_eq!(WriteBudget::default().rate(), Some(DEFAULT_WRITE_RATE));
-/// ```
 pub const DEFAULT_WRITE_RATE: u32 = 20;
 /// Requests the budget allows at once after a quiet spell.
-///
-/// # Example
-///
-/// ```
-/// use event_core::config::{DEFAULT_WRITE_BURST, WriteBudget};
-/// assert_eq!(DEFAULT_WRITE_BURST, 100);
-/// assert_eq!(WriteBudget::default().burst(), DEFAULT_WRITE_BURST);
-/// ```
 pub const DEFAULT_WRITE_BURST: u32 = 100;
 /// Longest wait for a token before a write (other than an explicit flush
 /// or the shutdown drain) is put off to a later tick.
-///
-/// # Example
-///
-/// ```
-/// use event_core::config::{DEFAULT_BUDGET_MAX_WAIT, WriteBudget};
-/// assert_eq!(DEFAULT_BUDGET_MAX_WAIT, std::time::Duration::from_secs(1));
-/// assert_eq!(WriteBudget::default().wait_limit(), DEFAULT_BUDGET_MAX_WAIT);
-/// ```
 pub const DEFAULT_BUDGET_MAX_WAIT: Duration = Duration::from_secs(1);
 /// How long a 429 without a `Retry-After` pauses the Recorder's requests.
-///
-/// # Example
-///
-/// ```
-/// assert_eq!(event_core::config::THROTTLED_PAUSE, std::time::Duration::from_secs(1));
-/// ```
 pub const THROTTLED_PAUSE: Duration = Duration::from_secs(1);
 
 /// The rate and burst of the requests a Recorder sends to its sink.
@@ -85,9 +55,9 @@ pub const THROTTLED_PAUSE: Duration = Duration::from_secs(1);
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WriteBudget {
     /// `None`: no limit (a 429 still pauses).
-    rate: Option<u32>,
-    burst: u32,
-    max_wait: Duration,
+    pub(crate) rate: Option<u32>,
+    pub(crate) burst: u32,
+    pub(crate) max_wait: Duration,
 }
 
 impl Default for WriteBudget {
@@ -99,13 +69,6 @@ impl Default for WriteBudget {
 impl WriteBudget {
     /// `rate` requests per second after a burst of `burst` (each at least
     /// 1), waiting at most [`DEFAULT_BUDGET_MAX_WAIT`] for a token.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// let b = event_core::config::WriteBudget::new(0, 0);
-    /// assert_eq!((b.rate(), b.burst()), (Some(1), 1));
-    /// ```
     pub fn new(rate: u32, burst: u32) -> Self {
         Self {
             rate: Some(rate.max(1)),
@@ -116,12 +79,6 @@ impl WriteBudget {
 
     /// No limit on the rate; a 429 still pauses every request for its
     /// `Retry-After`.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// assert_eq!(event_core::config::WriteBudget::unlimited().rate(), None);
-    /// ```
     pub fn unlimited() -> Self {
         Self {
             rate: None,
@@ -131,33 +88,10 @@ impl WriteBudget {
 
     /// Sets the longest wait for a token before a write is put off to a
     /// later tick (default [`DEFAULT_BUDGET_MAX_WAIT`]).
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let b = event_core::config::WriteBudget::default().max_wait(Duration::ZERO);
-    /// assert_eq!(b.wait_limit(), Duration::ZERO);
-    /// ```
     #[must_use]
     pub fn max_wait(mut self, wait: Duration) -> Self {
         self.max_wait = wait;
         self
-    }
-
-    /// Requests per second, or `None` without a limit.
-    pub fn rate(&self) -> Option<u32> {
-        self.rate
-    }
-
-    /// Requests allowed at once.
-    pub fn burst(&self) -> u32 {
-        self.burst
-    }
-
-    /// The longest wait for a token before a write is put off.
-    pub fn wait_limit(&self) -> Duration {
-        self.max_wait
     }
 }
 
@@ -276,7 +210,7 @@ impl Engine {
     pub(crate) async fn take_token(&self, mode: Mode) -> bool {
         let limit = match mode {
             Mode::Flush | Mode::Drain => None,
-            _ => Some(self.config.budget.wait_limit()),
+            _ => Some(self.config.write_budget.max_wait),
         };
         let mut waited = Duration::ZERO;
         loop {

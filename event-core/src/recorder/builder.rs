@@ -53,7 +53,7 @@ pub(crate) struct Config {
     pub(crate) cluster_scoped_namespace: ClusterScopedNamespace,
     pub(crate) filter: Filter,
     pub(crate) spam_key: SpamKey,
-    pub(crate) budget: WriteBudget,
+    pub(crate) write_budget: WriteBudget,
     pub(crate) log_events: bool,
 }
 
@@ -73,7 +73,7 @@ impl Default for Config {
             cluster_scoped_namespace: ClusterScopedNamespace::default(),
             filter: Filter::default(),
             spam_key: SpamKey::default(),
-            budget: WriteBudget::default(),
+            write_budget: WriteBudget::default(),
             log_events: false,
         }
     }
@@ -348,7 +348,7 @@ impl RecorderBuilder {
     /// per second after a burst of [`DEFAULT_WRITE_BURST`](crate::recorder::DEFAULT_WRITE_BURST)).
     #[must_use]
     pub fn write_budget(mut self, budget: WriteBudget) -> Self {
-        self.config.budget = budget;
+        self.config.write_budget = budget;
         self
     }
 

@@ -32,7 +32,7 @@ impl Engine {
             !self.shut_down.swap(true, Ordering::AcqRel)
         };
         if first_to_stop {
-            let limit = self.config.retry.elapsed_limit();
+            let limit = self.config.retry.max_elapsed;
             let _ = tokio::time::timeout(limit, Arc::clone(&self).drain()).await;
         }
     }
@@ -103,7 +103,7 @@ impl Engine {
                 fruitless = 0;
             } else {
                 fruitless += 1;
-                if fruitless >= self.config.retry.attempts() {
+                if fruitless >= self.config.retry.max_attempts {
                     return;
                 }
             }

@@ -16,12 +16,6 @@ use super::outcome::ERROR_CLASSES;
 use super::{Engine, Recorder};
 
 /// The prefix of every metric name.
-///
-/// # Example
-///
-/// ```
-/// assert_eq!(event_core::config::METRICS_PREFIX, "kube_events");
-/// ```
 pub const METRICS_PREFIX: &str = "kube_events";
 
 /// The latency histogram's buckets: 5 ms doubling to about 10 s.

@@ -112,12 +112,6 @@ use crate::{Clock, Error, Event, ObjectRef, Reporter};
 
 /// The `tracing` target of the per-occurrence log records turned on by
 /// [`RecorderBuilder::log_events`].
-///
-/// # Example
-///
-/// ```
-/// assert_eq!(event_core::config::EVENT_LOG_TARGET, "event_core::events");
-/// ```
 pub const EVENT_LOG_TARGET: &str = "event_core::events";
 
 /// Publishes events: validates them, folds repeats into series, and writes
@@ -230,7 +224,7 @@ impl Engine {
             timing: config.timing(),
             cache: Mutex::new(Cache::new(config.max_cached_keys, config.max_retiring())),
             spam: config.spam_filter.map(|f| Mutex::new(SpamBuckets::new(f))),
-            budget: budget::Bucket::new(config.budget),
+            budget: budget::Bucket::new(config.write_budget),
             #[cfg(feature = "prometheus")]
             latency: metrics::latency_histogram(),
             stats: Counters::default(),

@@ -32,16 +32,22 @@ pub const DEFAULT_RETRY_MAX_ELAPSED: Duration = Duration::from_secs(30);
 /// use std::time::Duration;
 /// use event_core::config::RetryPolicy;
 ///
-/// let p = RetryPolicy::default().max_attempts(3).initial_backoff(Duration::from_millis(50));
-/// assert_eq!(p.attempts(), 3);
-/// assert!(RetryPolicy::none().attempts() == 1);
+/// use event_core::Recorder;
+/// # fn f(sink: std::sync::Arc<dyn event_core::sink::EventSink>) -> Result<(), event_core::Error> {
+/// // A controller whose events matter little: two attempts within 5 s.
+/// let retry = RetryPolicy::default()
+///     .max_attempts(2)
+///     .initial_backoff(Duration::from_millis(50))
+///     .max_elapsed(Duration::from_secs(5));
+/// let recorder = Recorder::builder(sink, "example.com/widgets").retry(retry).build()?;
+/// # Ok(()) }
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
-    max_attempts: u32,
-    initial_backoff: Duration,
-    max_backoff: Duration,
-    max_elapsed: Duration,
+    pub(crate) max_attempts: u32,
+    pub(crate) initial_backoff: Duration,
+    pub(crate) max_backoff: Duration,
+    pub(crate) max_elapsed: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -90,16 +96,6 @@ impl RetryPolicy {
     pub fn max_elapsed(mut self, elapsed: Duration) -> Self {
         self.max_elapsed = elapsed;
         self
-    }
-
-    /// The most attempts.
-    pub fn attempts(&self) -> u32 {
-        self.max_attempts
-    }
-
-    /// The most total time for one write.
-    pub fn elapsed_limit(&self) -> Duration {
-        self.max_elapsed
     }
 
     /// The wait after failed attempt number `failed` (1-based), for a
@@ -154,7 +150,7 @@ impl Budget {
     /// (attempts, total time, or a `Retry-After` over [`MAX_RETRY_AFTER`]).
     pub(crate) fn next_wait(&mut self, err: &SinkError) -> Option<Duration> {
         self.failures = self.failures.saturating_add(1);
-        if !err.is_retryable() || self.failures >= self.policy.attempts() {
+        if !err.is_retryable() || self.failures >= self.policy.max_attempts {
             return None;
         }
         let wait = match err {
@@ -167,7 +163,7 @@ impl Budget {
             .started
             .elapsed()
             .checked_add(wait)
-            .is_some_and(|total| total <= self.policy.elapsed_limit());
+            .is_some_and(|total| total <= self.policy.max_elapsed);
         (wait <= MAX_RETRY_AFTER && in_time).then_some(wait)
     }
 
@@ -175,7 +171,7 @@ impl Budget {
     /// as the policy has attempts.
     pub(crate) fn detour(&mut self) -> bool {
         self.detours = self.detours.saturating_add(1);
-        self.detours <= self.policy.attempts()
+        self.detours <= self.policy.max_attempts
     }
 }
 
@@ -232,14 +228,14 @@ mod tests {
 
     #[test]
     fn settings_are_kept_and_attempts_are_at_least_one() {
-        assert_eq!(RetryPolicy::none().attempts(), 1);
-        assert_eq!(RetryPolicy::default().max_attempts(0).attempts(), 1);
-        assert_eq!(RetryPolicy::default().max_attempts(7).attempts(), 7);
+        assert_eq!(RetryPolicy::none().max_attempts, 1);
+        assert_eq!(RetryPolicy::default().max_attempts(0).max_attempts, 1);
+        assert_eq!(RetryPolicy::default().max_attempts(7).max_attempts, 7);
         let p = RetryPolicy::default()
             .initial_backoff(Duration::from_millis(10))
             .max_backoff(Duration::from_millis(30))
             .max_elapsed(Duration::from_secs(5));
-        assert_eq!(p.elapsed_limit(), Duration::from_secs(5));
+        assert_eq!(p.max_elapsed, Duration::from_secs(5));
         assert_eq!(p.backoff(1, 1.0), Duration::from_millis(10));
         assert_eq!(p.backoff(1, 0.0), Duration::from_millis(5));
         assert_eq!(p.backoff(3, 1.0), Duration::from_millis(30));
