@@ -11,7 +11,8 @@ use std::time::Duration;
 use event_core::{Error, Event, ObjectRef, Published, Recorder, RecorderBuilder};
 
 use event_core::sink::{EventRecord, SinkError};
-use support::{CTL, TestSink};
+use event_testing::MemorySink;
+use support::{CTL, fail_all, fail_next, held_sink};
 
 fn pod(name: &str) -> ObjectRef {
     ObjectRef::new("v1", "Pod", name).within("shop")
@@ -19,14 +20,14 @@ fn pod(name: &str) -> ObjectRef {
 
 /// These defects are the engine's, found before the write budget existed:
 /// the budget is off here (it has tests of its own).
-fn builder(sink: &TestSink) -> RecorderBuilder {
+fn builder(sink: &MemorySink) -> RecorderBuilder {
     Recorder::builder(Arc::new(sink.clone()), CTL)
         .no_spam_filter()
         .write_budget(event_core::config::WriteBudget::unlimited())
 }
 
 /// Stored count per reason.
-fn counts(sink: &TestSink) -> HashMap<String, u32> {
+fn counts(sink: &MemorySink) -> HashMap<String, u32> {
     let mut out = HashMap::new();
     for e in sink.events() {
         *out.entry(e.reason.clone()).or_default() += e.count();
@@ -38,8 +39,8 @@ fn counts(sink: &TestSink) -> HashMap<String, u32> {
 /// their occurrences (300 of 1,000 stored) with a healthy sink.
 #[tokio::test(start_paused = true)]
 async fn evictions_lose_nothing_with_a_healthy_sink() {
-    let sink = TestSink::new();
-    sink.delay(Duration::from_millis(1));
+    let sink = MemorySink::new();
+    sink.faults().latency(Duration::from_millis(1));
     // 1,000 creates at once: without a write budget, so that each emit
     // gets a write of its own (the budget has its own tests).
     let rec = builder(&sink).max_cached_keys(100).build().unwrap();
@@ -58,8 +59,8 @@ async fn evictions_lose_nothing_with_a_healthy_sink() {
     );
 
     // The same through `publish`, concurrently.
-    let sink = TestSink::new();
-    sink.delay(Duration::from_millis(1));
+    let sink = MemorySink::new();
+    sink.faults().latency(Duration::from_millis(1));
     let rec = builder(&sink).max_cached_keys(100).build().unwrap();
     let tasks: Vec<_> = (0..1_000)
         .map(|i| {
@@ -86,14 +87,14 @@ async fn evictions_lose_nothing_with_a_healthy_sink() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shutdown_cut_short_reports_everything_unwritten() {
     for _ in 0..20 {
-        let sink = TestSink::new();
+        let sink = MemorySink::new();
         let rec = builder(&sink).max_cached_keys(1).build().unwrap();
         let a = Event::normal("A", "A");
         for _ in 0..3 {
             rec.publish(&a, &pod("p")).await.unwrap();
         }
         assert_eq!(counts(&sink)["A"], 2);
-        sink.hang_all();
+        sink.faults().hold();
         rec.emit(&Event::normal("B", "A"), &pod("p")).unwrap();
         let report = rec.shutdown(Duration::from_millis(100)).await;
         let mut unwritten: Vec<_> = report
@@ -110,9 +111,10 @@ async fn a_shutdown_cut_short_reports_everything_unwritten() {
 /// the next 409 look like a clash: two Events for one occurrence.
 #[tokio::test(start_paused = true)]
 async fn a_lost_answer_then_throttling_keeps_one_event() {
-    let sink = TestSink::new();
-    sink.lose_responses(1);
-    sink.fail_after(1, [SinkError::Throttled { retry_after: None }]);
+    let sink = MemorySink::new();
+    sink.faults().lose_answers(1);
+    sink.faults()
+        .fail_after(1, [SinkError::Throttled { retry_after: None }]);
     let rec = builder(&sink).build().unwrap();
     let e = Event::normal("Lost", "A");
     assert_eq!(
@@ -120,7 +122,11 @@ async fn a_lost_answer_then_throttling_keeps_one_event() {
         Published::Created
     );
     assert_eq!(sink.events().len(), 1);
-    assert_eq!(sink.attempts(), 3, "create (answer lost), 429, 409");
+    assert_eq!(
+        sink.faults().attempts(),
+        3,
+        "create (answer lost), 429, 409"
+    );
     assert_eq!(sink.reads(), 1);
     rec.publish(&e, &pod("p")).await.unwrap();
     assert_eq!(sink.events().len(), 1);
@@ -131,10 +137,13 @@ async fn a_lost_answer_then_throttling_keeps_one_event() {
 /// list of series that left the cache had no bound).
 #[tokio::test(start_paused = true)]
 async fn series_kept_after_eviction_are_bounded_and_accounted_for() {
-    let sink = TestSink::new();
-    sink.fail_all(SinkError::Forbidden {
-        message: "no RBAC".into(),
-    });
+    let sink = MemorySink::new();
+    fail_all(
+        &sink,
+        SinkError::Forbidden {
+            message: "no RBAC".into(),
+        },
+    );
     let rec = builder(&sink)
         .max_cached_keys(50)
         .queue_capacity(10)
@@ -173,10 +182,13 @@ fn a_subscriber_that_publishes_events_does_not_break_the_recorder() {
             .start_paused(true)
             .build()
             .unwrap();
-        let sink = TestSink::new();
-        sink.fail_all(SinkError::Forbidden {
-            message: "no RBAC".into(),
-        });
+        let sink = MemorySink::new();
+        fail_all(
+            &sink,
+            SinkError::Forbidden {
+                message: "no RBAC".into(),
+            },
+        );
         // A cache of one and room for few series that left it owing writes:
         // most series are dropped, each with a warning.
         let rec = builder(&sink)
@@ -215,14 +227,14 @@ fn a_subscriber_that_publishes_events_does_not_break_the_recorder() {
 /// returned.
 #[tokio::test(start_paused = true)]
 async fn flush_after_a_shutdown_that_aborted_a_hung_writer_returns() {
-    let sink = TestSink::hanging();
+    let sink = held_sink();
     let rec = builder(&sink).build().unwrap();
     rec.emit(&Event::normal("Hung", "A"), &pod("p")).unwrap();
     tokio::task::yield_now().await;
     let report = rec.shutdown(Duration::from_secs(1)).await;
     assert_eq!(report.unwritten.len(), 1);
     let flushed = tokio::time::timeout(Duration::from_secs(3600), async {
-        sink.clear_hang();
+        sink.faults().release();
         rec.flush().await;
     })
     .await;
@@ -233,9 +245,9 @@ async fn flush_after_a_shutdown_that_aborted_a_hung_writer_returns() {
 /// and later emits were never written.
 #[tokio::test(start_paused = true)]
 async fn a_panicking_sink_call_does_not_stop_the_writers() {
-    let sink = TestSink::new();
+    let sink = MemorySink::new();
     let rec = builder(&sink).writers(1).build().unwrap();
-    sink.panic_next(1);
+    sink.faults().panic_next(1);
     rec.emit(&Event::normal("Panics", "A"), &pod("p")).unwrap();
     tokio::time::sleep(Duration::from_millis(10)).await;
     assert_eq!(rec.stats().failed, 1);
@@ -250,7 +262,7 @@ async fn a_panicking_sink_call_does_not_stop_the_writers() {
 /// (a shared static across tests) never wrote again.
 #[test]
 fn a_recorder_outlives_the_runtime_it_was_first_used_on() {
-    let sink = TestSink::new();
+    let sink = MemorySink::new();
     let rec = builder(&sink).build().unwrap();
     let first = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -288,8 +300,8 @@ fn a_recorder_outlives_the_runtime_it_was_first_used_on() {
 /// not return (it waited for the queue to be empty).
 #[tokio::test(start_paused = true)]
 async fn flush_returns_under_sustained_emits() {
-    let sink = TestSink::new();
-    sink.delay(Duration::from_millis(1));
+    let sink = MemorySink::new();
+    sink.faults().latency(Duration::from_millis(1));
     let rec = builder(&sink)
         .queue_capacity(64)
         .writers(1)
@@ -317,25 +329,28 @@ async fn flush_returns_under_sustained_emits() {
 /// publish returned `Created` with nothing stored).
 #[tokio::test(start_paused = true)]
 async fn another_series_event_is_never_adopted() {
-    let sink = TestSink::new();
+    let sink = MemorySink::new();
     let mut foreign = support::record("SomethingElse");
     foreign.series = Some(event_core::sink::Series {
         count: 40,
         last_observed_time: foreign.event_time,
     });
-    sink.foreign_everywhere(foreign);
+    sink.faults().reads_find(Some(foreign));
     let clash = || SinkError::AlreadyExists;
-    sink.fail_next([
-        clash(),
-        clash(),
-        clash(),
-        clash(),
-        clash(),
-        SinkError::Transient {
-            message: "connection reset".into(),
-        },
-        clash(),
-    ]);
+    fail_next(
+        &sink,
+        [
+            clash(),
+            clash(),
+            clash(),
+            clash(),
+            clash(),
+            SinkError::Transient {
+                message: "connection reset".into(),
+            },
+            clash(),
+        ],
+    );
     let rec = builder(&sink).build().unwrap();
     let e = Event::normal("Mine", "A");
     let out = rec.publish(&e, &pod("p")).await;
@@ -346,8 +361,8 @@ async fn another_series_event_is_never_adopted() {
     );
     assert_eq!(rec.stats().adopted, 0);
     // The series keeps its count for a later write under a free name.
-    sink.clear_faults();
-    sink.clear_foreign();
+    sink.faults().clear();
+    sink.faults().reads_find(None);
     rec.publish(&e, &pod("p")).await.unwrap();
     rec.flush().await;
     assert_eq!(counts(&sink)["Mine"], 2);
@@ -358,7 +373,7 @@ async fn another_series_event_is_never_adopted() {
 /// server (413, or retried resets).
 #[tokio::test(start_paused = true)]
 async fn an_oversized_event_is_refused_with_the_field_named() {
-    let sink = TestSink::new();
+    let sink = MemorySink::new();
     let rec = builder(&sink).build().unwrap();
     let huge = pod("p").with_field_path("x".repeat(3 << 20));
     let err = rec
@@ -369,7 +384,7 @@ async fn an_oversized_event_is_refused_with_the_field_named() {
         panic!("{err:?}")
     };
     assert_eq!(invalid.violations()[0].field, "regarding.fieldPath");
-    assert_eq!(sink.attempts(), 0);
+    assert_eq!(sink.faults().attempts(), 0);
     assert_eq!(rec.stats().published, 0);
 }
 
@@ -377,7 +392,7 @@ async fn an_oversized_event_is_refused_with_the_field_named() {
 /// does (it lowercases them first).
 #[tokio::test(start_paused = true)]
 async fn mixed_case_annotation_keys_are_accepted() {
-    let sink = TestSink::new();
+    let sink = MemorySink::new();
     let rec = builder(&sink).build().unwrap();
     let mut e = Event::normal("Annotated", "A");
     e.annotations.insert("Example.COM/Key".into(), "v".into());
@@ -393,7 +408,7 @@ async fn mixed_case_annotation_keys_are_accepted() {
 async fn a_publish_racing_shutdown_is_written_or_reported() {
     use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
     for round in 0..100u64 {
-        let sink = TestSink::new();
+        let sink = MemorySink::new();
         let rec = builder(&sink).build().unwrap();
         let started = Arc::new(AtomicU64::new(0));
         let publishers: Vec<_> = (0..8)

@@ -18,8 +18,9 @@ use std::time::Duration;
 use event_core::{Error, Event, ObjectRef, Recorder};
 
 use event_core::sink::SinkError;
+use event_testing::{ManualClock, MemorySink};
 use proptest::prelude::*;
-use support::{TestClock, TestSink};
+use support::{attempted_names, delete_reason, fail_next, test_clock};
 
 const KEYS: usize = 4;
 
@@ -91,7 +92,7 @@ fn object(k: usize) -> ObjectRef {
     ObjectRef::new("v1", "Pod", format!("p{}", k % 2)).within("shop")
 }
 
-fn recorder(sink: &TestSink, clock: &TestClock, cache: usize) -> Recorder {
+fn recorder(sink: &MemorySink, clock: &ManualClock, cache: usize) -> Recorder {
     Recorder::builder(Arc::new(sink.clone()), "example.com/model")
         .clock(Arc::new(clock.clone()))
         .no_spam_filter()
@@ -101,26 +102,26 @@ fn recorder(sink: &TestSink, clock: &TestClock, cache: usize) -> Recorder {
 }
 
 /// The name each key's Event gets, learnt from a recorder of its own.
-async fn names(clock: &TestClock) -> Vec<String> {
-    let probe = TestSink::new();
+async fn names(clock: &ManualClock) -> Vec<String> {
+    let probe = MemorySink::new();
     let rec = recorder(&probe, clock, KEYS);
     let mut out = Vec::new();
     for k in 0..KEYS {
         rec.publish(&event(k), &object(k)).await.unwrap();
-        out.push(probe.attempted_names().last().cloned().unwrap());
+        out.push(attempted_names(&probe).last().cloned().unwrap());
     }
     out
 }
 
 async fn run(case: Case) {
-    let clock = TestClock::new();
-    let sink = TestSink::new();
+    let clock = test_clock();
+    let sink = MemorySink::new();
     for (k, name) in names(&clock).await.into_iter().enumerate() {
         if case.foreign[k] {
             let mut foreign = support::record("Foreign");
             foreign.name = name;
             foreign.reporting_controller = "example.com/model".into();
-            sink.insert(foreign);
+            sink.store(&foreign).unwrap();
         }
     }
     let rec = recorder(&sink, &clock, case.cache);
@@ -141,7 +142,7 @@ async fn run(case: Case) {
                 accepted[k] += 1;
             }
             Op::Advance(secs) => {
-                sink.clear_hang();
+                sink.faults().release();
                 clock.advance(Duration::from_secs(secs));
                 tokio::time::sleep(Duration::from_secs(secs)).await;
             }
@@ -155,22 +156,32 @@ async fn run(case: Case) {
                     }),
                 ));
             }
-            Op::TransientBefore => sink.fail_next([SinkError::Transient {
-                message: "503".into(),
-            }]),
-            Op::TransientAfter => sink.lose_responses(1),
-            Op::Throttled => sink.fail_next([SinkError::Throttled {
-                retry_after: Some(Duration::from_secs(2)),
-            }]),
-            Op::Delete(k) => {
-                deleted[k] |= sink.delete_reason(&reason(k));
+            Op::TransientBefore => fail_next(
+                &sink,
+                [SinkError::Transient {
+                    message: "503".into(),
+                }],
+            ),
+            Op::TransientAfter => {
+                sink.faults().lose_answers(1);
             }
-            Op::Hang => sink.hang_all(),
+            Op::Throttled => fail_next(
+                &sink,
+                [SinkError::Throttled {
+                    retry_after: Some(Duration::from_secs(2)),
+                }],
+            ),
+            Op::Delete(k) => {
+                deleted[k] |= delete_reason(&sink, &reason(k));
+            }
+            Op::Hang => {
+                sink.faults().hold();
+            }
         }
         tokio::task::yield_now().await;
     }
-    sink.clear_faults();
-    sink.clear_hang();
+    sink.faults().clear();
+    sink.faults().release();
     for (k, task) in pending {
         match task.await.unwrap() {
             Ok(_) | Err(Error::Sink(_)) if k < KEYS => accepted[k] += 1,
@@ -179,7 +190,7 @@ async fn run(case: Case) {
         }
     }
     let deadline = if case.hang_at_end {
-        sink.hang_all();
+        sink.faults().hold();
         Duration::from_secs(1)
     } else {
         Duration::from_secs(3600)

@@ -10,11 +10,12 @@ use std::sync::Arc;
 use event_core::{DropReason, Event, EventType, Published, Recorder};
 
 use event_core::config::{SpamFilter, SpamKey};
-use support::{CTL, OnEvent, TestClock, TestSink, builder, pod};
+use event_testing::MemorySink;
+use support::{CTL, OnEvent, builder, count_of, fail_all, pod, test_clock};
 
 #[tokio::test(start_paused = true)]
 async fn filters_drop_and_count_without_writing() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let off = builder(&sink, &clock)
         .events_enabled(false)
         .build()
@@ -32,7 +33,7 @@ async fn filters_drop_and_count_without_writing() {
     off.flush().await;
     let s = off.stats();
     assert_eq!((s.dropped_filtered, s.published, s.writes()), (7, 0, 0));
-    assert_eq!(sink.attempts(), 0);
+    assert_eq!(sink.faults().attempts(), 0);
 
     let rec = builder(&sink, &clock)
         .minimum_type(EventType::Warning)
@@ -60,7 +61,7 @@ async fn filters_drop_and_count_without_writing() {
     let s = rec.stats();
     assert_eq!((s.dropped_filtered, s.published), (6, 2));
     assert_eq!((sink.creates(), sink.patches()), (1, 1));
-    assert_eq!(sink.count_of("BackOff"), 2);
+    assert_eq!(count_of(&sink, "BackOff"), 2);
 }
 
 #[tokio::test(start_paused = true)]
@@ -69,7 +70,7 @@ async fn the_spam_key_per_reason_keeps_one_noisy_reason_from_starving_the_others
     // the object's bucket of ten, and the next reason is dropped.
     // Per object and reason: it has its own bucket.
     for (key, failed_published) in [(SpamKey::Object, false), (SpamKey::ObjectAndReason, true)] {
-        let (sink, clock) = (TestSink::new(), TestClock::new());
+        let (sink, clock) = (MemorySink::new(), test_clock());
         let rec = builder(&sink, &clock)
             .spam_filter(SpamFilter::new(10, std::time::Duration::from_secs(300)))
             .spam_key(key)
@@ -99,7 +100,7 @@ async fn the_spam_key_per_reason_keeps_one_noisy_reason_from_starving_the_others
 
 #[tokio::test(start_paused = true)]
 async fn a_namespace_being_deleted_drops_quietly_without_retries() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock).build().unwrap();
     // Counts warn-level (and worse) log records, to show a namespace being
     // deleted is dropped quietly.
@@ -110,15 +111,19 @@ async fn a_namespace_being_deleted_drops_quietly_without_retries() {
             counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         }
     }));
-    sink.fail_all(event_core::sink::SinkError::NamespaceTerminating {
-        message: "unable to create new content in namespace shop because it is being terminated"
-            .into(),
-    });
+    fail_all(
+        &sink,
+        event_core::sink::SinkError::NamespaceTerminating {
+            message:
+                "unable to create new content in namespace shop because it is being terminated"
+                    .into(),
+        },
+    );
     let e = Event::warning("BackOff", "Starting");
     let first = rec.publish(&e, &pod("web-0")).await.unwrap();
     assert_eq!(first, Published::Dropped(DropReason::NamespaceTerminating));
     // One attempt: no retry, no re-create.
-    assert_eq!(sink.attempts(), 1);
+    assert_eq!(sink.faults().attempts(), 1);
     for _ in 0..4 {
         let out = rec.publish(&e, &pod("web-0")).await.unwrap();
         assert_eq!(out, Published::Dropped(DropReason::NamespaceTerminating));
@@ -127,7 +132,7 @@ async fn a_namespace_being_deleted_drops_quietly_without_retries() {
     let report = rec.shutdown(std::time::Duration::from_secs(5)).await;
     assert!(report.is_complete());
     let s = report.stats;
-    assert_eq!(sink.attempts(), 1);
+    assert_eq!(sink.faults().attempts(), 1);
     assert_eq!(
         (
             s.published,
@@ -189,7 +194,7 @@ impl EventLog {
 
 #[tokio::test(start_paused = true)]
 async fn each_published_occurrence_is_a_log_record_when_asked() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let log = EventLog::default();
     let subscriber = log.clone();
     let _guard = tracing::subscriber::set_default(OnEvent(move |event: &tracing::Event<'_>| {
@@ -249,7 +254,7 @@ async fn each_published_occurrence_is_a_log_record_when_asked() {
     rec.flush().await;
     let s = rec.stats();
     assert_eq!((s.published, s.dropped_filtered), (5, 1));
-    assert_eq!(sink.count_of("FromTheLog"), 1);
+    assert_eq!(count_of(&sink, "FromTheLog"), 1);
 }
 
 /// The Recorder's clock, following tokio's (paused) time.
@@ -266,7 +271,7 @@ impl event_core::Clock for TokioTime {
 /// A sink that answers 429 (`Retry-After: 2`) from `from` until `until`,
 /// and logs the instant of every request.
 struct Throttling {
-    inner: TestSink,
+    inner: MemorySink,
     from: tokio::time::Instant,
     until: tokio::time::Instant,
     requests: std::sync::Mutex<Vec<tokio::time::Instant>>,
@@ -311,7 +316,7 @@ impl event_core::sink::EventSink for Throttling {
         name: &str,
     ) -> Result<event_core::sink::EventRecord, event_core::sink::SinkError> {
         self.answer()?;
-        self.inner.get(namespace, name).await
+        event_core::sink::EventSink::get(&self.inner, namespace, name).await
     }
 }
 
@@ -335,7 +340,7 @@ async fn the_write_budget_bounds_the_request_rate_and_loses_nothing_under_429s()
     const BURST: u32 = 20;
     let start = tokio::time::Instant::now();
     let sink = Arc::new(Throttling {
-        inner: TestSink::new(),
+        inner: MemorySink::new(),
         from: start + Duration::from_secs(2),
         until: start + Duration::from_secs(12),
         requests: std::sync::Mutex::new(Vec::new()),

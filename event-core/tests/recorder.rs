@@ -11,11 +11,15 @@ use event_core::{DropReason, Error, Event, ObjectRef, Published, Recorder, SkipR
 use event_core::config::RetryPolicy;
 
 use event_core::sink::SinkError;
-use support::{CTL, Op, TestClock, TestSink, builder, pod};
+use event_testing::{MemorySink, WriteKind};
+use support::{
+    CTL, attempted_names, builder, count_of, delete_all, fail_all, fail_next, held_sink, pod,
+    test_clock,
+};
 
 #[tokio::test(start_paused = true)]
 async fn flood_of_ten_thousand_makes_three_writes() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock).build().unwrap();
     let e = Event::warning("BackOff", "Starting").note("exit 1");
     let p = pod("web-0");
@@ -34,9 +38,9 @@ async fn flood_of_ten_thousand_makes_three_writes() {
     rec.flush().await;
     let writes = sink.writes();
     assert_eq!(writes.len(), 3);
-    assert_eq!(writes[2].op, Op::Patch);
+    assert_eq!(writes[2].kind, WriteKind::PatchSeries);
     assert_eq!(writes[2].record.count(), 10_000);
-    assert_eq!(sink.count_of("BackOff"), 10_000);
+    assert_eq!(count_of(&sink, "BackOff"), 10_000);
     let s = rec.stats();
     assert_eq!(
         (s.published, s.created, s.patched, s.coalesced),
@@ -46,7 +50,7 @@ async fn flood_of_ten_thousand_makes_three_writes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sixty_four_concurrent_first_publishes_make_one_create() {
-    let sink = TestSink::new();
+    let sink = MemorySink::new();
     let rec = Recorder::builder(Arc::new(sink.clone()), CTL)
         .build()
         .unwrap();
@@ -67,27 +71,27 @@ async fn sixty_four_concurrent_first_publishes_make_one_create() {
     }
     rec.flush().await;
     assert_eq!(sink.creates(), 1);
-    assert_eq!(sink.count_of("Synced"), 64);
+    assert_eq!(count_of(&sink, "Synced"), 64);
     assert_eq!(rec.stats().published, 64);
 }
 
 #[tokio::test(start_paused = true)]
 async fn patch_not_found_recreates_once_with_the_series_under_its_name() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock).build().unwrap();
     let e = Event::normal("Synced", "Reconciling");
     rec.publish(&e, &pod("p")).await.unwrap();
     let first_name = sink.writes()[0].record.name.clone();
-    sink.delete_all(); // the event expired on the server
+    delete_all(&sink); // the event expired on the server
     let out = rec.publish(&e, &pod("p")).await.unwrap();
     assert_eq!(out, Published::Created);
     let writes = sink.writes();
     assert_eq!(writes.len(), 2);
-    assert_eq!(writes[1].op, Op::Create);
+    assert_eq!(writes[1].kind, WriteKind::Create);
     // The name is the series' own: the expired Event's name is free again.
     assert_eq!(writes[1].record.name, first_name);
     assert_eq!(writes[1].record.series.map(|s| s.count), Some(2));
-    assert_eq!(sink.attempts(), 3, "create, failed patch, create");
+    assert_eq!(sink.faults().attempts(), 3, "create, failed patch, create");
     // The series goes on under the new name.
     rec.publish(&e, &pod("p")).await.unwrap();
     rec.flush().await;
@@ -95,58 +99,61 @@ async fn patch_not_found_recreates_once_with_the_series_under_its_name() {
         sink.writes().last().unwrap().record.name,
         writes[1].record.name
     );
-    assert_eq!(sink.count_of("Synced"), 3);
+    assert_eq!(count_of(&sink, "Synced"), 3);
 }
 
 #[tokio::test(start_paused = true)]
 async fn another_series_event_under_the_name_gets_a_renamed_event() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let e = Event::normal("Synced", "Reconciling");
     // Learn the series' name, then let another series' Event hold it.
-    let probe = TestSink::new();
+    let probe = MemorySink::new();
     let rec = builder(&probe, &clock).build().unwrap();
     rec.publish(&e, &pod("p")).await.unwrap();
     let mut foreign = probe.events()[0].clone();
     foreign.reason = "SomethingElse".into();
-    sink.insert(foreign.clone());
+    sink.store(&foreign).unwrap();
 
     let rec = builder(&sink, &clock).build().unwrap();
     let out = rec.publish(&e, &pod("p")).await;
     assert_eq!(out.unwrap(), Published::Created);
-    assert_eq!(sink.attempts(), 2);
+    assert_eq!(sink.faults().attempts(), 2);
     assert_eq!(sink.reads(), 1);
     assert_eq!(sink.creates(), 1);
-    let names = sink.attempted_names();
+    let names = attempted_names(&sink);
     assert_eq!(names[0], foreign.name);
     assert_ne!(names[0], names[1], "renamed after the clash");
     // Nothing lost, the other Event untouched.
-    assert_eq!(sink.count_of("Synced"), 1);
+    assert_eq!(count_of(&sink, "Synced"), 1);
     assert_eq!(
         sink.events().iter().find(|ev| ev.name == foreign.name),
         Some(&foreign)
     );
     // The renamed Event is the series' from now on.
     rec.publish(&e, &pod("p")).await.unwrap();
-    assert_eq!(sink.count_of("Synced"), 2);
+    assert_eq!(count_of(&sink, "Synced"), 2);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_name_clash_whose_event_expired_before_the_read_creates_it() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
-    sink.fail_next([SinkError::AlreadyExists]);
+    let (sink, clock) = (MemorySink::new(), test_clock());
+    fail_next(&sink, [SinkError::AlreadyExists]);
     let rec = builder(&sink, &clock).build().unwrap();
     let out = rec
         .publish(&Event::normal("Synced", "Reconciling"), &pod("p"))
         .await;
     assert_eq!(out.unwrap(), Published::Created);
-    assert_eq!((sink.attempts(), sink.reads(), sink.creates()), (2, 1, 1));
-    let names = sink.attempted_names();
+    assert_eq!(
+        (sink.faults().attempts(), sink.reads(), sink.creates()),
+        (2, 1, 1)
+    );
+    let names = attempted_names(&sink);
     assert_eq!(names[0], names[1], "the name is free: no rename");
 }
 
 #[tokio::test(start_paused = true)]
 async fn spam_filter_limits_new_events_but_never_repeats() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock).build().unwrap();
     let p = pod("noisy");
     let mut dropped = 0;
@@ -174,7 +181,7 @@ async fn spam_filter_limits_new_events_but_never_repeats() {
     rec.flush().await;
     assert_eq!(rec.stats().dropped_spam, 5);
     for i in 0..25 {
-        assert_eq!(sink.count_of(&format!("Reason{i}")), 5);
+        assert_eq!(count_of(&sink, &format!("Reason{i}")), 5);
     }
     // Another object has its own bucket; Normal events have their own too.
     let out = rec
@@ -187,7 +194,7 @@ async fn spam_filter_limits_new_events_but_never_repeats() {
 
 #[tokio::test(start_paused = true)]
 async fn emit_never_waits_and_drops_when_the_queue_is_full() {
-    let sink = TestSink::hanging();
+    let sink = held_sink();
     let rec = Recorder::builder(Arc::new(sink.clone()), CTL)
         .queue_capacity(8)
         .writers(2)
@@ -199,7 +206,7 @@ async fn emit_never_waits_and_drops_when_the_queue_is_full() {
         rec.emit(&Event::normal(format!("R{i}"), "A"), &pod("p"))
             .unwrap();
     }
-    while sink.in_flight.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+    while sink.faults().waiting() < 2 {
         tokio::task::yield_now().await;
     }
     for i in 0..2 {
@@ -227,7 +234,7 @@ async fn emit_never_waits_and_drops_when_the_queue_is_full() {
 
 #[tokio::test(start_paused = true)]
 async fn shutdown_writes_every_dirty_series_then_refuses() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock).no_spam_filter().build().unwrap();
     for i in 0..100 {
         for _ in 0..5 {
@@ -240,7 +247,7 @@ async fn shutdown_writes_every_dirty_series_then_refuses() {
     let report = rec.shutdown(Duration::from_secs(30)).await;
     assert!(report.is_complete(), "{report:?}");
     for i in 0..100 {
-        assert_eq!(sink.count_of(&format!("R{i}")), 5);
+        assert_eq!(count_of(&sink, &format!("R{i}")), 5);
     }
     assert_eq!(sink.writes().len(), 300);
     let after = rec.publish(&Event::normal("R0", "A"), &pod("p")).await;
@@ -253,7 +260,7 @@ async fn shutdown_writes_every_dirty_series_then_refuses() {
 
 #[tokio::test(start_paused = true)]
 async fn cache_is_bounded() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock)
         .no_spam_filter()
         .max_cached_keys(1_000)
@@ -271,7 +278,7 @@ async fn cache_is_bounded() {
 
 #[tokio::test(start_paused = true)]
 async fn evicting_a_dirty_series_writes_its_count() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock)
         .no_spam_filter()
         .max_cached_keys(2)
@@ -290,13 +297,19 @@ async fn evicting_a_dirty_series_writes_its_count() {
         .unwrap();
     assert_eq!(rec.cached_keys(), 2);
     rec.flush().await;
-    assert_eq!(sink.count_of("Old"), 7);
+    assert_eq!(count_of(&sink, "Old"), 7);
 }
 
 #[tokio::test(start_paused = true)]
 async fn seeded_transient_failures_lose_no_counts() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
-    sink.fail_fraction(7, 0.3);
+    let (sink, clock) = (MemorySink::new(), test_clock());
+    sink.faults().fail_fraction(
+        0.3,
+        7,
+        SinkError::Transient {
+            message: "injected 503".into(),
+        },
+    );
     let rec = builder(&sink, &clock)
         .no_spam_filter()
         .retry(RetryPolicy::default().max_attempts(3))
@@ -319,14 +332,14 @@ async fn seeded_transient_failures_lose_no_counts() {
     let report = rec.shutdown(Duration::from_secs(600)).await;
     assert!(report.is_complete(), "{report:?}");
     for (reason, n) in expected {
-        assert_eq!(sink.count_of(&reason), n, "{reason}");
+        assert_eq!(count_of(&sink, &reason), n, "{reason}");
     }
     assert!(rec.stats().retried > 0);
 }
 
 #[tokio::test(start_paused = true)]
 async fn background_task_flushes_at_most_once_per_interval() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock).build().unwrap();
     let e = Event::normal("Tick", "A");
     for _ in 0..3 {
@@ -340,7 +353,7 @@ async fn background_task_flushes_at_most_once_per_interval() {
     clock.advance(Duration::from_secs(7));
     tokio::time::sleep(Duration::from_secs(6)).await;
     assert_eq!(sink.writes().len(), 3);
-    assert_eq!(sink.count_of("Tick"), 3);
+    assert_eq!(count_of(&sink, "Tick"), 3);
     // Clean series: nothing more is written.
     clock.advance(Duration::from_secs(60));
     tokio::time::sleep(Duration::from_secs(60)).await;
@@ -349,7 +362,7 @@ async fn background_task_flushes_at_most_once_per_interval() {
 
 #[tokio::test(start_paused = true)]
 async fn idle_keys_are_flushed_and_forgotten_and_their_series_continues() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock).build().unwrap();
     let e = Event::normal("Idle", "A");
     for _ in 0..4 {
@@ -358,7 +371,7 @@ async fn idle_keys_are_flushed_and_forgotten_and_their_series_continues() {
     clock.advance(Duration::from_secs(6 * 60 + 1));
     tokio::time::sleep(Duration::from_secs(20)).await;
     assert_eq!(rec.cached_keys(), 0);
-    assert_eq!(sink.count_of("Idle"), 4);
+    assert_eq!(count_of(&sink, "Idle"), 4);
     assert_eq!(rec.stats().evicted, 1);
     // The next occurrence finds the stored Event by its name and continues
     // it: a create answered 409, a read, a patch.
@@ -368,13 +381,13 @@ async fn idle_keys_are_flushed_and_forgotten_and_their_series_continues() {
     );
     assert_eq!((sink.creates(), sink.reads()), (1, 1));
     assert_eq!(sink.events().len(), 1);
-    assert_eq!(sink.count_of("Idle"), 5);
+    assert_eq!(count_of(&sink, "Idle"), 5);
     assert_eq!(rec.stats().adopted, 1);
 }
 
 #[tokio::test(start_paused = true)]
 async fn long_series_get_a_heartbeat_before_the_server_ttl() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock)
         .series_ttl(Duration::from_secs(3 * 3600))
         .build()
@@ -396,33 +409,39 @@ async fn long_series_get_a_heartbeat_before_the_server_ttl() {
     assert!(
         sink.writes()[2..]
             .iter()
-            .all(|w| w.op == Op::Patch && w.record.count() == 2)
+            .all(|w| w.kind == WriteKind::PatchSeries && w.record.count() == 2)
     );
 }
 
 #[tokio::test(start_paused = true)]
 async fn invalid_and_forbidden_are_not_retried() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock).build().unwrap();
-    sink.fail_next([SinkError::Invalid {
-        message: "note: Too long".into(),
-    }]);
+    fail_next(
+        &sink,
+        [SinkError::Invalid {
+            message: "note: Too long".into(),
+        }],
+    );
     let out = rec.publish(&Event::normal("Bad", "A"), &pod("p")).await;
     assert!(matches!(out, Err(Error::Sink(SinkError::Invalid { .. }))));
-    assert_eq!(sink.attempts(), 1);
+    assert_eq!(sink.faults().attempts(), 1);
     // An invalid event is never tried again.
     rec.publish(&Event::normal("Bad", "A"), &pod("p"))
         .await
         .unwrap();
     rec.flush().await;
-    assert_eq!(sink.attempts(), 1);
+    assert_eq!(sink.faults().attempts(), 1);
 
-    sink.fail_next([SinkError::Forbidden {
-        message: "cannot create events".into(),
-    }]);
+    fail_next(
+        &sink,
+        [SinkError::Forbidden {
+            message: "cannot create events".into(),
+        }],
+    );
     let out = rec.publish(&Event::normal("NoRbac", "A"), &pod("p")).await;
     assert!(matches!(out, Err(Error::Sink(SinkError::Forbidden { .. }))));
-    assert_eq!(sink.attempts(), 2);
+    assert_eq!(sink.faults().attempts(), 2);
     assert_eq!(rec.stats().failed, 2);
     assert_eq!(rec.stats().retried, 0);
     // RBAC fixed: the next flush writes the owed event with its count.
@@ -430,15 +449,18 @@ async fn invalid_and_forbidden_are_not_retried() {
         .await
         .unwrap();
     rec.flush().await;
-    assert_eq!(sink.count_of("NoRbac"), 2);
+    assert_eq!(count_of(&sink, "NoRbac"), 2);
 }
 
 #[tokio::test(start_paused = true)]
 async fn throttling_waits_for_retry_after() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
-    sink.fail_next([SinkError::Throttled {
-        retry_after: Some(Duration::from_secs(3)),
-    }]);
+    let (sink, clock) = (MemorySink::new(), test_clock());
+    fail_next(
+        &sink,
+        [SinkError::Throttled {
+            retry_after: Some(Duration::from_secs(3)),
+        }],
+    );
     let rec = builder(&sink, &clock).build().unwrap();
     let start = tokio::time::Instant::now();
     let out = rec.publish(&Event::normal("Slow", "A"), &pod("p")).await;
@@ -449,16 +471,16 @@ async fn throttling_waits_for_retry_after() {
 
 #[tokio::test(start_paused = true)]
 async fn transient_failures_are_retried_with_bounded_attempts() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let transient = || SinkError::Transient {
         message: "503".into(),
     };
-    sink.fail_next((0..10).map(|_| transient()));
+    fail_next(&sink, (0..10).map(|_| transient()));
     let rec = builder(&sink, &clock).build().unwrap();
     let out = rec.publish(&Event::normal("Down", "A"), &pod("p")).await;
     assert_eq!(out, Err(Error::Sink(transient())));
     assert_eq!(
-        sink.attempts(),
+        sink.faults().attempts(),
         u64::from(event_core::config::DEFAULT_RETRY_ATTEMPTS)
     );
     // The occurrence is kept: flush writes it once the failures pass.
@@ -474,12 +496,12 @@ async fn transient_failures_are_retried_with_bounded_attempts() {
     );
     rec.flush().await; // 5 more failures queued: attempts 6..=10 fail
     rec.flush().await;
-    assert_eq!(sink.count_of("Down"), 2);
+    assert_eq!(count_of(&sink, "Down"), 2);
 }
 
 #[tokio::test(start_paused = true)]
 async fn events_about_events_are_skipped_and_invalid_input_is_typed() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock).build().unwrap();
     let ev = ObjectRef::new("events.k8s.io/v1", "Event", "x.123").within("shop");
     let out = rec.publish(&Event::normal("Seen", "A"), &ev).await.unwrap();
@@ -500,7 +522,7 @@ async fn events_about_events_are_skipped_and_invalid_input_is_typed() {
 
 #[tokio::test(start_paused = true)]
 async fn cluster_scoped_objects_go_to_the_configured_namespace() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let node = ObjectRef::new("v1", "Node", "worker-1").with_uid("n-uid");
     let rec = builder(&sink, &clock).build().unwrap();
     rec.publish(&Event::normal("Ready", "A"), &node)
@@ -524,7 +546,7 @@ async fn cluster_scoped_objects_go_to_the_configured_namespace() {
 
 #[tokio::test(start_paused = true)]
 async fn resource_version_changes_do_not_split_a_series_and_records_are_complete() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock).build().unwrap();
     let e = Event::warning("Failed", "Reconciling")
         .note("n".repeat(5000))
@@ -551,7 +573,7 @@ async fn resource_version_changes_do_not_split_a_series_and_records_are_complete
 
 #[test]
 fn works_on_a_current_thread_runtime_and_tasks_end_on_drop() {
-    let sink = TestSink::new();
+    let sink = MemorySink::new();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
@@ -569,7 +591,7 @@ fn works_on_a_current_thread_runtime_and_tasks_end_on_drop() {
         // The last clone is gone: the background task makes its final flush.
         tokio::time::sleep(Duration::from_secs(1)).await;
     });
-    assert_eq!(sink.count_of("Emitted"), 5);
+    assert_eq!(count_of(&sink, "Emitted"), 5);
     // Every task holding the recorder's state has ended: the sink it held
     // is released.
     assert!(
@@ -581,7 +603,7 @@ fn works_on_a_current_thread_runtime_and_tasks_end_on_drop() {
 
 #[test]
 fn emit_outside_a_runtime_is_an_error_not_a_panic() {
-    let rec = Recorder::builder(Arc::new(TestSink::new()), CTL)
+    let rec = Recorder::builder(Arc::new(MemorySink::new()), CTL)
         .build()
         .unwrap();
     assert_eq!(
@@ -592,14 +614,14 @@ fn emit_outside_a_runtime_is_an_error_not_a_panic() {
 
 #[tokio::test(start_paused = true)]
 async fn a_forbidden_patch_is_not_repeated_for_every_occurrence() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock).build().unwrap();
     let e = Event::warning("CrashLoop", "Starting");
     rec.publish(&e, &pod("p")).await.unwrap();
     let forbidden = || SinkError::Forbidden {
         message: "cannot patch events".into(),
     };
-    sink.fail_next((0..100).map(|_| forbidden()));
+    fail_next(&sink, (0..100).map(|_| forbidden()));
     assert!(rec.publish(&e, &pod("p")).await.is_err());
     // Queued and awaited occurrences alike: no request while backing off.
     for _ in 0..50 {
@@ -607,28 +629,32 @@ async fn a_forbidden_patch_is_not_repeated_for_every_occurrence() {
         rec.publish(&e, &pod("p")).await.unwrap();
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(sink.attempts(), 2, "one create, one forbidden patch");
+    assert_eq!(
+        sink.faults().attempts(),
+        2,
+        "one create, one forbidden patch"
+    );
     // The background task tries again after 10 s, then 20 s, 40 s, ...
     let mut attempts = Vec::new();
     for _ in 0..16 {
         clock.advance(Duration::from_secs(10));
         tokio::time::sleep(Duration::from_secs(10)).await;
-        attempts.push(sink.attempts());
+        attempts.push(sink.faults().attempts());
     }
-    assert_eq!(sink.attempts(), 2 + 4, "{attempts:?}");
+    assert_eq!(sink.faults().attempts(), 2 + 4, "{attempts:?}");
     // Permission granted: the next due write carries every occurrence.
-    sink.clear_faults();
+    sink.faults().clear();
     rec.flush().await;
-    assert_eq!(sink.count_of("CrashLoop"), 102);
+    assert_eq!(count_of(&sink, "CrashLoop"), 102);
     assert_eq!(rec.stats().failed, 5);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_create_whose_answer_was_lost_is_not_written_twice() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock).build().unwrap();
     let e = Event::normal("Lost", "A");
-    sink.lose_responses(1);
+    sink.faults().lose_answers(1);
     // The create reaches the server, the answer is lost, the retry gets 409
     // for the same name: that is our own event, not a clash.
     assert_eq!(
@@ -636,22 +662,22 @@ async fn a_create_whose_answer_was_lost_is_not_written_twice() {
         Published::Created
     );
     assert_eq!(sink.events().len(), 1);
-    assert_eq!(sink.attempts(), 2);
+    assert_eq!(sink.faults().attempts(), 2);
     assert_eq!(rec.stats().created, 1);
     for _ in 0..4 {
         rec.publish(&e, &pod("p")).await.unwrap();
     }
     rec.flush().await;
     assert_eq!(sink.events().len(), 1);
-    assert_eq!(sink.count_of("Lost"), 5);
+    assert_eq!(count_of(&sink, "Lost"), 5);
 }
 
 #[tokio::test(start_paused = true)]
 async fn lost_answers_under_retries_keep_one_event_per_key() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock).no_spam_filter().build().unwrap();
     for i in 0..50 {
-        sink.lose_responses(u32::from(i % 3 == 0));
+        sink.faults().lose_answers(u64::from(i % 3 == 0));
         let e = Event::normal(format!("R{i}"), "A");
         for _ in 0..3 {
             let _ = rec.publish(&e, &pod("p")).await;
@@ -660,16 +686,19 @@ async fn lost_answers_under_retries_keep_one_event_per_key() {
     rec.shutdown(Duration::from_secs(60)).await;
     assert_eq!(sink.events().len(), 50);
     for i in 0..50 {
-        assert_eq!(sink.count_of(&format!("R{i}")), 3);
+        assert_eq!(count_of(&sink, &format!("R{i}")), 3);
     }
 }
 
 #[tokio::test(start_paused = true)]
 async fn entries_that_left_the_cache_stay_bounded_when_writes_keep_failing() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
-    sink.fail_all(SinkError::Forbidden {
-        message: "no RBAC".into(),
-    });
+    let (sink, clock) = (MemorySink::new(), test_clock());
+    fail_all(
+        &sink,
+        SinkError::Forbidden {
+            message: "no RBAC".into(),
+        },
+    );
     let rec = builder(&sink, &clock)
         .no_spam_filter()
         .max_cached_keys(100)
@@ -705,7 +734,7 @@ async fn entries_that_left_the_cache_stay_bounded_when_writes_keep_failing() {
 
 #[tokio::test(start_paused = true)]
 async fn extreme_settings_and_server_answers_do_not_panic() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock)
         .series_ttl(Duration::MAX)
         .heartbeat(Duration::MAX)
@@ -725,14 +754,17 @@ async fn extreme_settings_and_server_answers_do_not_panic() {
         )
         .build()
         .unwrap();
-    sink.fail_next([
-        SinkError::Throttled {
-            retry_after: Some(Duration::MAX),
-        },
-        SinkError::Forbidden {
-            message: "x".into(),
-        },
-    ]);
+    fail_next(
+        &sink,
+        [
+            SinkError::Throttled {
+                retry_after: Some(Duration::MAX),
+            },
+            SinkError::Forbidden {
+                message: "x".into(),
+            },
+        ],
+    );
     let e = Event::normal("Extreme", "A");
     let _ = rec.publish(&e, &pod("p")).await;
     for _ in 0..3 {
@@ -744,12 +776,12 @@ async fn extreme_settings_and_server_answers_do_not_panic() {
     rec.flush().await;
     let report = rec.shutdown(Duration::from_secs(5)).await;
     assert!(report.is_complete(), "{report:?}");
-    assert_eq!(sink.count_of("Extreme"), 7);
+    assert_eq!(count_of(&sink, "Extreme"), 7);
 }
 
 #[tokio::test(start_paused = true)]
 async fn one_busy_key_cannot_fill_the_emit_queue() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock).queue_capacity(16).build().unwrap();
     for _ in 0..2_000 {
         rec.emit(&Event::warning("Busy", "A"), &pod("p")).unwrap();
@@ -757,14 +789,14 @@ async fn one_busy_key_cannot_fill_the_emit_queue() {
     rec.emit(&Event::normal("Other", "A"), &pod("q")).unwrap();
     assert_eq!(rec.stats().dropped_queue_full, 0);
     rec.flush().await;
-    assert_eq!(sink.count_of("Busy"), 2_000);
-    assert_eq!(sink.count_of("Other"), 1);
+    assert_eq!(count_of(&sink, "Busy"), 2_000);
+    assert_eq!(count_of(&sink, "Other"), 1);
     assert_eq!(rec.stats().published, 2_001);
 }
 
 #[tokio::test(start_paused = true)]
 async fn flush_waits_for_queued_emits() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock).no_spam_filter().build().unwrap();
     for i in 0..50 {
         rec.emit(&Event::normal(format!("E{i}"), "A"), &pod("p"))
@@ -776,7 +808,7 @@ async fn flush_waits_for_queued_emits() {
 
 #[tokio::test(start_paused = true)]
 async fn dropped_emits_are_not_counted_as_published() {
-    let sink = TestSink::hanging();
+    let sink = held_sink();
     let rec = Recorder::builder(Arc::new(sink.clone()), CTL)
         .queue_capacity(1)
         .writers(1)
@@ -794,7 +826,7 @@ async fn dropped_emits_are_not_counted_as_published() {
 
 #[tokio::test(start_paused = true)]
 async fn note_policy_decides_whether_a_new_note_is_a_new_event() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let ignore = builder(&sink, &clock).build().unwrap();
     let distinct = builder(&sink, &clock)
         .note_policy(event_core::config::NotePolicy::Distinct)
@@ -842,8 +874,8 @@ async fn note_policy_decides_whether_a_new_note_is_a_new_event() {
 
 #[tokio::test(start_paused = true)]
 async fn a_hanging_write_for_one_key_does_not_hold_up_others() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
-    sink.hang_on("Stuck");
+    let (sink, clock) = (MemorySink::new(), test_clock());
+    sink.faults().never_answer_reason("Stuck");
     let rec = builder(&sink, &clock).build().unwrap();
     let stuck = {
         let rec = rec.clone();
@@ -863,7 +895,7 @@ async fn a_hanging_write_for_one_key_does_not_hold_up_others() {
 
 #[tokio::test(start_paused = true)]
 async fn continuous_occurrences_are_written_at_most_once_per_flush_interval() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock).build().unwrap();
     let e = Event::normal("Steady", "A");
     for _ in 0..100 {
@@ -876,7 +908,7 @@ async fn continuous_occurrences_are_written_at_most_once_per_flush_interval() {
     let later_patches = sink.patches() - 1;
     assert!((6..=10).contains(&later_patches), "{later_patches}");
     rec.flush().await;
-    assert_eq!(sink.count_of("Steady"), 100);
+    assert_eq!(count_of(&sink, "Steady"), 100);
 }
 
 #[test]
@@ -906,29 +938,39 @@ fn defaults_are_as_documented() {
 
 #[tokio::test(start_paused = true)]
 async fn shutdown_does_not_repeat_a_refused_write() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock).build().unwrap();
     let e = Event::warning("NoPatch", "A");
     rec.publish(&e, &pod("p")).await.unwrap();
-    sink.fail_all(SinkError::Forbidden {
-        message: "cannot patch".into(),
-    });
+    fail_all(
+        &sink,
+        SinkError::Forbidden {
+            message: "cannot patch".into(),
+        },
+    );
     assert!(rec.publish(&e, &pod("p")).await.is_err());
     rec.publish(&e, &pod("p")).await.unwrap();
     let report = rec.shutdown(Duration::from_secs(30)).await;
     assert_eq!(report.unwritten.len(), 1);
-    assert_eq!(sink.attempts(), 3, "create, refused patch, one final try");
+    assert_eq!(
+        sink.faults().attempts(),
+        3,
+        "create, refused patch, one final try"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_refused_series_patch_lets_the_next_occurrence_start_a_new_event() {
-    let (sink, clock) = (TestSink::new(), TestClock::new());
+    let (sink, clock) = (MemorySink::new(), test_clock());
     let rec = builder(&sink, &clock).build().unwrap();
     let e = Event::normal("Odd", "A");
     rec.publish(&e, &pod("p")).await.unwrap();
-    sink.fail_next([SinkError::Invalid {
-        message: "series.count: Invalid value".into(),
-    }]);
+    fail_next(
+        &sink,
+        [SinkError::Invalid {
+            message: "series.count: Invalid value".into(),
+        }],
+    );
     assert!(rec.publish(&e, &pod("p")).await.is_err());
     // The occurrence the refused patch carried is given up, and counted.
     assert_eq!(rec.stats().dropped_unwritten, 1);
@@ -941,52 +983,10 @@ async fn a_refused_series_patch_lets_the_next_occurrence_start_a_new_event() {
     assert_eq!(names.len(), 2, "a new Event under the series' next name");
 }
 
-/// A sink whose writes wait until the test releases them, counting the
-/// writes waiting.
-#[derive(Clone)]
-struct Gate {
-    permits: Arc<tokio::sync::Semaphore>,
-    waiting: Arc<std::sync::atomic::AtomicUsize>,
-    writes: Arc<std::sync::Mutex<Vec<(Op, u32)>>>,
-}
-
-impl Gate {
-    async fn pass(&self, op: Op, record: &event_core::sink::EventRecord) -> Result<(), SinkError> {
-        use std::sync::atomic::Ordering::SeqCst;
-        self.waiting.fetch_add(1, SeqCst);
-        let permit = self.permits.acquire().await.unwrap();
-        permit.forget();
-        self.waiting.fetch_sub(1, SeqCst);
-        self.writes.lock().unwrap().push((op, record.count()));
-        Ok(())
-    }
-}
-
-#[async_trait::async_trait]
-impl event_core::sink::EventSink for Gate {
-    async fn create(&self, e: &event_core::sink::EventRecord) -> Result<(), SinkError> {
-        self.pass(Op::Create, e).await
-    }
-    async fn patch_series(
-        &self,
-        e: &event_core::sink::EventRecord,
-        _: event_core::sink::Series,
-    ) -> Result<(), SinkError> {
-        self.pass(Op::Patch, e).await
-    }
-}
-
 #[tokio::test(start_paused = true)]
 async fn concurrent_first_publishes_wait_only_for_the_create_and_the_series_start() {
-    use std::sync::atomic::Ordering::SeqCst;
-    let gate = Gate {
-        permits: Arc::new(tokio::sync::Semaphore::new(0)),
-        waiting: Arc::default(),
-        writes: Arc::default(),
-    };
-    let rec = Recorder::builder(Arc::new(gate.clone()), CTL)
-        .build()
-        .unwrap();
+    let sink = held_sink();
+    let rec = Recorder::builder(sink.arc(), CTL).build().unwrap();
     let tasks: Vec<_> = (0..16)
         .map(|_| {
             let rec = rec.clone();
@@ -1003,14 +1003,14 @@ async fn concurrent_first_publishes_wait_only_for_the_create_and_the_series_star
     };
     settle().await;
     // The create is waiting; fourteen publishers have returned.
-    assert_eq!(gate.waiting.load(SeqCst), 1);
+    assert_eq!(sink.faults().waiting(), 1);
     assert_eq!(finished(&tasks), 14);
-    gate.permits.add_permits(1);
+    sink.faults().admit(1);
     settle().await;
     // The first has its create; the second now waits for the series start.
-    assert_eq!(gate.waiting.load(SeqCst), 1);
+    assert_eq!(sink.faults().waiting(), 1);
     assert_eq!(finished(&tasks), 15);
-    gate.permits.add_permits(1);
+    sink.faults().admit(1);
     settle().await;
     assert_eq!(finished(&tasks), 16);
     let mut outcomes = Vec::new();
@@ -1024,8 +1024,13 @@ async fn concurrent_first_publishes_wait_only_for_the_create_and_the_series_star
     assert_eq!(coalesced, 14);
     assert!(outcomes.contains(&Published::Created));
     assert!(outcomes.contains(&Published::SeriesUpdated { count: 16 }));
+    let writes: Vec<_> = sink
+        .writes()
+        .into_iter()
+        .map(|w| (w.kind, w.record.count()))
+        .collect();
     assert_eq!(
-        *gate.writes.lock().unwrap(),
-        [(Op::Create, 1), (Op::Patch, 16)]
+        writes,
+        [(WriteKind::Create, 1), (WriteKind::PatchSeries, 16)]
     );
 }

@@ -5,15 +5,26 @@
 //! ([`MemorySink::faults`](crate::MemorySink::faults)). Each write passes
 //! through the plan in this order:
 //!
-//! 1. counted as an attempt;
-//! 2. delayed by the configured latency (`tokio::time::sleep`, so paused
+//! 1. waits while the plan is on [`hold`](Faults::hold), until
+//!    [`release`](Faults::release);
+//! 2. panics when a [`panic_next`](Faults::panic_next) is left (a sink that
+//!    panics; not counted as an attempt);
+//! 3. counted as an attempt;
+//! 4. delayed by the configured latency (`tokio::time::sleep`, so paused
 //!    tokio time skips it);
-//! 3. held forever when "never answer" is on;
-//! 4. failed when a "fail next" rule has writes left (rules are used up in
+//! 5. held forever when "never answer" is on for its kind or its reason;
+//! 6. failed with the next error of a [`fail_after`](Faults::fail_after)
+//!    script once its skipped writes are past;
+//! 7. failed when a "fail next" rule has writes left (rules are used up in
 //!    the order they were added);
-//! 5. failed when the seeded random draw falls under the configured
+//! 8. failed when the seeded random draw falls under the configured
 //!    fraction;
-//! 6. otherwise passed to the sink.
+//! 9. otherwise passed to the sink; when an answer is to be
+//!    [lost](Faults::lose_answers), the write takes effect and its caller
+//!    gets a transport error instead of the sink's answer.
+//!
+//! Reads ([`EventSink::get`]) take none of these; [`reads_find`](Faults::reads_find)
+//! makes them find another series' Event under every name.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -22,6 +33,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use event_core::sink::{EventRecord, EventSink, Series, SinkError};
+
+use tokio::sync::Notify;
 
 use crate::WriteKind;
 
@@ -62,6 +75,8 @@ pub struct FaultCounts {
     pub hung: u64,
     /// Writes passed on to the sink.
     pub passed: u64,
+    /// Writes that took effect but whose answer was lost.
+    pub lost: u64,
 }
 
 #[derive(Debug)]
@@ -78,12 +93,28 @@ struct FailFraction {
     error: SinkError,
 }
 
+/// Errors for the writes after the attempt numbered `from`, in order.
+#[derive(Debug)]
+struct Script {
+    from: u64,
+    errors: VecDeque<SinkError>,
+}
+
 #[derive(Debug, Default)]
 struct Plan {
     fail_next: VecDeque<FailNext>,
+    script: Option<Script>,
     fraction: Option<FailFraction>,
     latency: Duration,
     never_answer: Option<Target>,
+    never_answer_reason: Option<String>,
+    hold: bool,
+    /// Held writes still allowed through while the hold lasts.
+    admits: u64,
+    waiting: u64,
+    panic_next: u64,
+    lose_answers: u64,
+    reads_find: Option<EventRecord>,
     counts: FaultCounts,
 }
 
@@ -122,6 +153,7 @@ enum Verdict {
 #[derive(Clone, Default)]
 pub struct Faults {
     plan: Arc<Mutex<Plan>>,
+    released: Arc<Notify>,
 }
 
 impl Faults {
@@ -186,14 +218,110 @@ impl Faults {
         self
     }
 
-    /// Removes every fault (the counters stay).
-    pub fn clear(&self) -> &Self {
-        let mut plan = self.lock();
-        plan.fail_next.clear();
-        plan.fraction = None;
-        plan.latency = Duration::ZERO;
-        plan.never_answer = None;
+    /// Makes every write of an event with this reason hang forever; other
+    /// writes go on.
+    pub fn never_answer_reason(&self, reason: &str) -> &Self {
+        self.lock().never_answer_reason = Some(reason.to_owned());
         self
+    }
+
+    /// Fails the writes after the next `skip` ones with `errors`, one
+    /// error each, in order; replaces an earlier script.
+    ///
+    /// # Example
+    ///
+    /// A create that passes, then a patch refused as invalid, then a
+    /// transient failure:
+    ///
+    /// ```
+    /// use event_core::sink::SinkError;
+    /// # let faults = event_testing::Faults::new();
+    /// faults.fail_after(1, [
+    ///     SinkError::Invalid { message: "series.count: Invalid value".into() },
+    ///     SinkError::Transient { message: "503".into() },
+    /// ]);
+    /// ```
+    pub fn fail_after(&self, skip: u64, errors: impl IntoIterator<Item = SinkError>) -> &Self {
+        let mut plan = self.lock();
+        let from = plan.counts.attempts.saturating_add(skip);
+        plan.script = Some(Script {
+            from,
+            errors: errors.into_iter().collect(),
+        });
+        self
+    }
+
+    /// Lets the next `n` writes that pass take effect, then loses their
+    /// answer: the caller gets [`SinkError::Transient`] as after a
+    /// connection reset, and cannot tell that the write happened.
+    pub fn lose_answers(&self, n: u64) -> &Self {
+        self.lock().lose_answers = n;
+        self
+    }
+
+    /// Makes the next `n` writes panic, as a sink with a bug would.
+    pub fn panic_next(&self, n: u64) -> &Self {
+        self.lock().panic_next = n;
+        self
+    }
+
+    /// Holds every write before it is counted, until [`release`](Self::release):
+    /// a server that has stopped answering for a while. [`waiting`](Self::waiting)
+    /// tells how many writes are held.
+    pub fn hold(&self) -> &Self {
+        self.lock().hold = true;
+        self
+    }
+
+    /// Lets the held writes and every later one go on.
+    pub fn release(&self) -> &Self {
+        {
+            let mut plan = self.lock();
+            plan.hold = false;
+            plan.admits = 0;
+        }
+        self.released.notify_waiters();
+        self
+    }
+
+    /// While the plan is on hold, lets `n` more writes through (the
+    /// longest-held first is not promised: whichever wakes first), then
+    /// holds again.
+    pub fn admit(&self, n: u64) -> &Self {
+        self.lock().admits += n;
+        self.released.notify_waiters();
+        self
+    }
+
+    /// Writes held now by [`hold`](Self::hold) or hung by a "never answer"
+    /// rule.
+    pub fn waiting(&self) -> u64 {
+        self.lock().waiting
+    }
+
+    /// Makes every read find `record` under the name asked for: another
+    /// series' Event in every place, as when a name clashes. `None` reads
+    /// the sink again.
+    pub fn reads_find(&self, record: Option<EventRecord>) -> &Self {
+        self.lock().reads_find = record;
+        self
+    }
+
+    /// Removes every fault and releases held writes (the counters stay).
+    pub fn clear(&self) -> &Self {
+        {
+            let mut plan = self.lock();
+            plan.fail_next.clear();
+            plan.script = None;
+            plan.fraction = None;
+            plan.latency = Duration::ZERO;
+            plan.never_answer = None;
+            plan.never_answer_reason = None;
+            plan.panic_next = 0;
+            plan.lose_answers = 0;
+            plan.reads_find = None;
+        }
+        self.release()
     }
 
     /// The counters so far.
@@ -232,9 +360,19 @@ impl Faults {
 
     /// Runs one write of `kind` through the plan: `Ok` to let it through,
     /// `Err` to fail it; never returns for a hung write.
-    pub(crate) async fn apply(&self, kind: WriteKind) -> Result<(), SinkError> {
+    pub(crate) async fn apply(
+        &self,
+        kind: WriteKind,
+        record: &EventRecord,
+    ) -> Result<(), SinkError> {
+        self.wait_while_held().await;
         let latency = {
             let mut plan = self.lock();
+            if plan.panic_next > 0 {
+                plan.panic_next -= 1;
+                drop(plan);
+                panic!("a sink that panics (injected fault)");
+            }
             plan.counts.attempts += 1;
             match kind {
                 WriteKind::Create => plan.counts.create_attempts += 1,
@@ -245,18 +383,74 @@ impl Faults {
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
-        match self.decide(kind) {
+        match self.decide(kind, record) {
             Verdict::Pass => Ok(()),
             Verdict::Fail(error) => Err(error),
             Verdict::Hang => std::future::pending().await,
         }
     }
 
-    fn decide(&self, kind: WriteKind) -> Verdict {
+    /// The answer the caller gets for a write the sink answered with
+    /// `result`.
+    pub(crate) fn answer(&self, result: Result<(), SinkError>) -> Result<(), SinkError> {
         let mut plan = self.lock();
-        if plan.never_answer.is_some_and(|t| t.matches(kind)) {
+        if result.is_ok() && plan.lose_answers > 0 {
+            plan.lose_answers -= 1;
+            plan.counts.lost += 1;
+            return Err(SinkError::Transient {
+                message: "connection reset after the request was sent".to_owned(),
+            });
+        }
+        result
+    }
+
+    /// What a read finds instead of the stored Event, if anything.
+    pub(crate) fn read_override(&self, namespace: &str, name: &str) -> Option<EventRecord> {
+        self.lock().reads_find.clone().map(|mut record| {
+            namespace.clone_into(&mut record.namespace);
+            name.clone_into(&mut record.name);
+            record
+        })
+    }
+
+    async fn wait_while_held(&self) {
+        loop {
+            let mut released = std::pin::pin!(self.released.notified());
+            {
+                let mut plan = self.lock();
+                if !plan.hold {
+                    return;
+                }
+                if plan.admits > 0 {
+                    plan.admits -= 1;
+                    return;
+                }
+                // Registered before the lock is let go: a release from now
+                // on wakes this write.
+                released.as_mut().enable();
+                plan.waiting += 1;
+            }
+            released.await;
+            self.lock().waiting -= 1;
+        }
+    }
+
+    fn decide(&self, kind: WriteKind, record: &EventRecord) -> Verdict {
+        let mut plan = self.lock();
+        if plan.never_answer.is_some_and(|t| t.matches(kind))
+            || plan.never_answer_reason.as_deref() == Some(record.reason.as_str())
+        {
             plan.counts.hung += 1;
+            plan.waiting += 1;
             return Verdict::Hang;
+        }
+        let attempts = plan.counts.attempts;
+        if let Some(script) = plan.script.as_mut()
+            && attempts > script.from
+            && let Some(error) = script.errors.pop_front()
+        {
+            plan.counts.injected += 1;
+            return Verdict::Fail(error);
         }
         let rule = plan.fail_next.iter().position(|r| r.target.matches(kind));
         if let Some(rule) = rule.and_then(|i| plan.fail_next.get_mut(i).map(|r| (i, r))) {
@@ -294,6 +488,8 @@ impl fmt::Debug for Faults {
             .field("fail_fraction", &plan.fraction.as_ref().map(|f| f.fraction))
             .field("latency", &plan.latency)
             .field("never_answer", &plan.never_answer)
+            .field("never_answer_reason", &plan.never_answer_reason)
+            .field("hold", &plan.hold)
             .field("counts", &plan.counts)
             .finish()
     }
@@ -377,16 +573,21 @@ impl<S: ?Sized> fmt::Debug for FaultySink<S> {
 #[async_trait]
 impl<S: EventSink + ?Sized> EventSink for FaultySink<S> {
     async fn create(&self, event: &EventRecord) -> Result<(), SinkError> {
-        self.faults.apply(WriteKind::Create).await?;
-        self.inner.create(event).await
+        self.faults.apply(WriteKind::Create, event).await?;
+        let result = self.inner.create(event).await;
+        self.faults.answer(result)
     }
 
     async fn patch_series(&self, event: &EventRecord, series: Series) -> Result<(), SinkError> {
-        self.faults.apply(WriteKind::PatchSeries).await?;
-        self.inner.patch_series(event, series).await
+        self.faults.apply(WriteKind::PatchSeries, event).await?;
+        let result = self.inner.patch_series(event, series).await;
+        self.faults.answer(result)
     }
 
     async fn get(&self, namespace: &str, name: &str) -> Result<EventRecord, SinkError> {
-        self.inner.get(namespace, name).await
+        match self.faults.read_override(namespace, name) {
+            Some(found) => Ok(found),
+            None => self.inner.get(namespace, name).await,
+        }
     }
 }

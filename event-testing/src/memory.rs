@@ -109,6 +109,8 @@ struct State {
     /// Every answered write, failed ones included.
     log: Vec<Write>,
     ttl: Option<Duration>,
+    /// Reads through [`EventSink::get`].
+    reads: u64,
 }
 
 impl State {
@@ -497,6 +499,27 @@ impl MemorySink {
         }
     }
 
+    /// Stores `record` as another writer would (another replica, a
+    /// restarted controller, `kubectl create`): it is checked like a create
+    /// but not logged as one of this sink's writes.
+    ///
+    /// # Errors
+    ///
+    /// [`SinkError::AlreadyExists`] when the name is taken,
+    /// [`SinkError::Invalid`] when the API server would refuse it.
+    pub fn store(&self, record: &EventRecord) -> Result<(), SinkError> {
+        let now = self.inner.clock.now();
+        let mut state = self.lock();
+        state.expire(now);
+        state.create(record, now)
+    }
+
+    /// Reads made through [`EventSink::get`] (the Recorder reads after a
+    /// create finds the name taken).
+    pub fn reads(&self) -> u64 {
+        self.lock().reads
+    }
+
     /// Forgets every event and every logged write. The fault plan, the
     /// clock and the TTL stay.
     pub fn reset(&self) {
@@ -582,7 +605,7 @@ impl MemorySink {
     }
 
     async fn write(&self, kind: WriteKind, record: &EventRecord) -> Result<(), SinkError> {
-        let faulted = self.inner.faults.apply(kind).await;
+        let faulted = self.inner.faults.apply(kind, record).await;
         let now = self.inner.clock.now();
         let mut state = self.lock();
         state.expire(now);
@@ -596,7 +619,8 @@ impl MemorySink {
             at: now,
             result: result.clone(),
         });
-        result
+        drop(state);
+        self.inner.faults.answer(result)
     }
 }
 
@@ -633,8 +657,14 @@ impl EventSink for MemorySink {
         }
     }
 
-    /// Reads are not logged as writes and take no faults.
+    /// Reads are not logged as writes and take no write faults; they are
+    /// counted ([`reads`](MemorySink::reads)) and find what
+    /// [`Faults::reads_find`](crate::Faults::reads_find) says when it is set.
     async fn get(&self, namespace: &str, name: &str) -> Result<EventRecord, SinkError> {
+        self.lock().reads += 1;
+        if let Some(found) = self.inner.faults.read_override(namespace, name) {
+            return Ok(found);
+        }
         MemorySink::get(self, namespace, name).ok_or(SinkError::NotFound)
     }
 }

@@ -44,6 +44,7 @@ async fn fail_next_n_then_pass() {
             injected: 2,
             hung: 0,
             passed: 2,
+            lost: 0,
         }
     );
     // Faults injected by a wrapper never reach the inner sink's log.
@@ -179,4 +180,135 @@ async fn wraps_a_shared_dyn_sink_with_a_shared_plan() {
     assert!(format!("{sink:?}").starts_with("FaultySink { faults: Faults {"));
     sink.create(&sample_record()).await.unwrap();
     assert_eq!(memory.creates(), 1);
+}
+
+#[tokio::test]
+async fn a_lost_answer_hides_a_write_that_took_effect() {
+    let sink = MemorySink::new();
+    sink.faults().lose_answers(1);
+    let r = sample_record();
+    assert!(matches!(
+        sink.create(&r).await,
+        Err(SinkError::Transient { .. })
+    ));
+    // Stored and logged as done; the caller could not tell.
+    assert_eq!(sink.creates(), 1);
+    assert_eq!(sink.create(&r).await, Err(SinkError::AlreadyExists));
+    assert_eq!(sink.faults().counts().lost, 1);
+}
+
+#[tokio::test]
+async fn fail_after_skips_then_fails_in_order() {
+    let sink = MemorySink::new();
+    sink.faults().fail_after(
+        1,
+        [
+            transient(),
+            SinkError::Forbidden {
+                message: "no".into(),
+            },
+        ],
+    );
+    let mut outcomes = Vec::new();
+    for i in 0..4 {
+        let mut r = sample_record();
+        r.name = format!("web-0.{i}");
+        outcomes.push(sink.create(&r).await.err());
+    }
+    assert_eq!(
+        outcomes,
+        [
+            None,
+            Some(transient()),
+            Some(SinkError::Forbidden {
+                message: "no".into()
+            }),
+            None
+        ]
+    );
+}
+
+#[tokio::test]
+async fn panic_next_panics_once_and_is_not_an_attempt() {
+    let sink = MemorySink::new();
+    sink.faults().panic_next(1);
+    let r = sample_record();
+    let first = tokio::spawn({
+        let sink = sink.clone();
+        let r = r.clone();
+        async move { sink.create(&r).await }
+    })
+    .await;
+    assert!(first.unwrap_err().is_panic());
+    assert_eq!(sink.faults().attempts(), 0);
+    sink.create(&r).await.unwrap();
+    assert_eq!(sink.faults().attempts(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn held_writes_wait_until_admitted_or_released() {
+    let sink = MemorySink::new();
+    sink.faults().hold();
+    let tasks: Vec<_> = (0..3)
+        .map(|i| {
+            let sink = sink.clone();
+            tokio::spawn(async move {
+                let mut r = sample_record();
+                r.name = format!("web-0.{i}");
+                sink.create(&r).await
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!((sink.faults().waiting(), sink.creates()), (3, 0));
+    sink.faults().admit(1);
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!((sink.faults().waiting(), sink.creates()), (2, 1));
+    sink.faults().release();
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    assert_eq!((sink.faults().waiting(), sink.creates()), (0, 3));
+}
+
+#[tokio::test(start_paused = true)]
+async fn never_answer_reason_hangs_only_that_reason() {
+    let sink = MemorySink::new();
+    sink.faults().never_answer_reason("Stuck");
+    let mut stuck = sample_record();
+    stuck.reason = "Stuck".into();
+    let hung = tokio::time::timeout(Duration::from_secs(60), sink.create(&stuck)).await;
+    assert!(hung.is_err());
+    sink.create(&sample_record()).await.unwrap();
+    assert_eq!(sink.faults().counts().hung, 1);
+}
+
+#[tokio::test]
+async fn reads_find_another_series_event_under_every_name() {
+    let sink = MemorySink::new();
+    let mut foreign = sample_record();
+    foreign.reason = "Other".into();
+    sink.faults().reads_find(Some(foreign));
+    let found = EventSink::get(&sink, "shop", "any.name").await.unwrap();
+    assert_eq!(
+        (found.name.as_str(), found.reason.as_str()),
+        ("any.name", "Other")
+    );
+    sink.faults().clear();
+    assert_eq!(
+        EventSink::get(&sink, "shop", "any.name").await,
+        Err(SinkError::NotFound)
+    );
+    assert_eq!(sink.reads(), 2);
+}
+
+#[tokio::test]
+async fn store_is_another_writers_event_not_one_of_ours() {
+    let sink = MemorySink::new();
+    let r = sample_record();
+    sink.store(&r).unwrap();
+    assert_eq!(sink.store(&r), Err(SinkError::AlreadyExists));
+    assert_eq!(sink.events().len(), 1);
+    assert!(sink.attempts().is_empty());
+    assert_eq!(sink.create(&r).await, Err(SinkError::AlreadyExists));
 }

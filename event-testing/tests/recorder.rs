@@ -1,5 +1,6 @@
-//! The Recorder against `MemorySink`: the headline behaviours, checked by
-//! counting writes and reading the `kubectl describe` table.
+//! The testing crate with a Recorder, as a controller's tests use it: its
+//! clocks driving the engine, its mock, and the messages its assertions
+//! print. The engine's own behaviour is tested once, in event-core's tests.
 
 mod support;
 
@@ -8,12 +9,8 @@ use std::time::Duration;
 
 use event_core::config::DEFAULT_SERIES_FLUSH_INTERVAL;
 
-use event_core::{Event, ObjectRef, Published, Recorder};
-
-use event_core::sink::SinkError;
-use event_testing::{
-    FaultySink, ManualClock, MemorySink, MockEventSink, Target, TokioClock, WriteKind, expect,
-};
+use event_core::{Event, ObjectRef, Recorder};
+use event_testing::{ManualClock, MemorySink, MockEventSink, TokioClock, expect};
 use support::{panic_message, pod};
 
 fn recorder_on(sink: &MemorySink, clock: &ManualClock) -> Recorder {
@@ -25,46 +22,6 @@ fn recorder_on(sink: &MemorySink, clock: &ManualClock) -> Recorder {
 
 fn widget() -> ObjectRef {
     ObjectRef::new("example.com/v1", "Widget", "w1").within("shop")
-}
-
-#[tokio::test]
-async fn a_flood_of_ten_thousand_is_three_writes() {
-    let clock = ManualClock::default();
-    let sink = MemorySink::with_clock(clock.clone());
-    let recorder = recorder_on(&sink, &clock);
-    let web0 = pod("web-0");
-    let backoff =
-        Event::warning("BackOff", "Starting").note("Back-off restarting failed container");
-
-    for _ in 0..10_000 {
-        recorder.publish(&backoff, &web0).await.unwrap();
-        clock.advance(Duration::from_millis(12));
-    }
-    recorder.flush().await;
-
-    let kinds: Vec<WriteKind> = sink.writes().iter().map(|w| w.kind).collect();
-    assert_eq!(
-        kinds,
-        [
-            WriteKind::Create,
-            WriteKind::PatchSeries,
-            WriteKind::PatchSeries
-        ]
-    );
-    assert_eq!(sink.writes()[1].record.count(), 2);
-    sink.assert_series_count(expect::warning("BackOff").regarding(&web0), 10_000);
-    assert_eq!(recorder.stats().writes(), 3);
-    assert_eq!(recorder.stats().published, 10_000);
-
-    // 10,000 occurrences 12 ms apart: first at 0, last at 119.988 s; now is 120 s.
-    assert_eq!(
-        sink.describe(&web0),
-        "Events:
-  Type     Reason   Age                  From                 Message
-  ----     ------   ----                 ----                 -------
-  Warning  BackOff  0s (x10000 over 2m)  example.com/widgets  Back-off restarting failed container
-"
-    );
 }
 
 #[tokio::test]
@@ -115,156 +72,6 @@ async fn background_task_flushes_under_paused_tokio_time() {
         "{}",
         sink.describe(&web0)
     );
-}
-
-#[tokio::test]
-async fn distinct_objects_and_reasons_are_distinct_events() {
-    let clock = ManualClock::default();
-    let sink = MemorySink::with_clock(clock.clone());
-    let recorder = recorder_on(&sink, &clock);
-    for name in ["web-0", "web-1"] {
-        recorder
-            .publish(&Event::normal("Started", "Starting"), &pod(name))
-            .await
-            .unwrap();
-        recorder
-            .publish(&Event::warning("BackOff", "Starting"), &pod(name))
-            .await
-            .unwrap();
-    }
-    assert_eq!(sink.creates(), 4);
-    assert_eq!(sink.for_object(&pod("web-1")).len(), 2);
-    assert_eq!(sink.warnings().len(), 2);
-    sink.assert_count(expect::any(), 4);
-}
-
-#[tokio::test]
-async fn an_expired_event_is_created_again_with_its_series() {
-    let clock = ManualClock::default();
-    let sink = MemorySink::with_clock(clock.clone()).event_ttl(Duration::from_secs(3600));
-    let recorder = Recorder::builder(sink.arc(), "example.com/widgets")
-        .clock(Arc::new(clock.clone()))
-        .heartbeat(Duration::from_secs(4 * 3600))
-        .series_ttl(Duration::from_secs(8 * 3600))
-        .build()
-        .unwrap();
-    let backoff = Event::warning("BackOff", "Starting");
-    let web0 = pod("web-0");
-    recorder.publish(&backoff, &web0).await.unwrap();
-    recorder.publish(&backoff, &web0).await.unwrap();
-    clock.advance(Duration::from_secs(3600));
-    assert!(sink.events().is_empty(), "the server's TTL removed it");
-
-    recorder.publish(&backoff, &web0).await.unwrap();
-    recorder.flush().await;
-
-    let attempts = sink.attempts();
-    let outcomes: Vec<(WriteKind, bool)> = attempts.iter().map(|w| (w.kind, w.is_ok())).collect();
-    assert_eq!(
-        outcomes,
-        [
-            (WriteKind::Create, true),
-            (WriteKind::PatchSeries, true),
-            (WriteKind::PatchSeries, false),
-            (WriteKind::Create, true),
-        ]
-    );
-    assert_eq!(attempts[2].result, Err(SinkError::NotFound));
-    // Created again under the series' own name.
-    assert_eq!(attempts[3].record.name, attempts[0].record.name);
-    sink.assert_series_count(expect::warning("BackOff"), 3);
-}
-
-#[tokio::test(start_paused = true)]
-async fn transient_failures_are_retried() {
-    let clock = ManualClock::default();
-    let sink = MemorySink::with_clock(clock.clone());
-    let recorder = recorder_on(&sink, &clock);
-    sink.faults().fail_next(
-        2,
-        SinkError::Transient {
-            message: "503".into(),
-        },
-    );
-    let published = recorder
-        .publish(&Event::normal("Synced", "Reconciling"), &widget())
-        .await
-        .unwrap();
-    assert_eq!(published, Published::Created);
-    assert_eq!(sink.faults().attempts(), 3);
-    assert_eq!(sink.attempts().len(), 3);
-    assert_eq!(sink.creates(), 1);
-    assert_eq!(recorder.stats().retried, 2);
-}
-
-#[tokio::test(start_paused = true)]
-async fn forbidden_is_not_retried() {
-    let clock = ManualClock::default();
-    let sink = MemorySink::with_clock(clock.clone());
-    let recorder = recorder_on(&sink, &clock);
-    sink.faults().fail_next(
-        5,
-        SinkError::Forbidden {
-            message: "no".into(),
-        },
-    );
-    let result = recorder
-        .publish(&Event::normal("Synced", "Reconciling"), &widget())
-        .await;
-    assert!(matches!(
-        result,
-        Err(event_core::Error::Sink(SinkError::Forbidden { .. }))
-    ));
-    assert_eq!(sink.faults().attempts(), 1);
-    sink.assert_not_emitted(expect::any());
-}
-
-#[tokio::test(start_paused = true)]
-async fn emit_never_waits_and_shutdown_reports_what_hung() {
-    let clock = ManualClock::default();
-    let memory = MemorySink::with_clock(clock.clone());
-    let faulty = FaultySink::new(memory.clone());
-    faulty.faults().never_answer_on(Target::All);
-    let recorder = Recorder::builder(Arc::new(faulty.clone()), "example.com/widgets")
-        .clock(Arc::new(clock.clone()))
-        .build()
-        .unwrap();
-    for i in 0..3 {
-        recorder
-            .emit(
-                &Event::normal("Synced", "Reconciling"),
-                &pod(&format!("web-{i}")),
-            )
-            .unwrap();
-    }
-    let report = recorder.shutdown(Duration::from_secs(5)).await;
-    assert_eq!(report.unwritten.len(), 3);
-    assert_eq!(faulty.faults().counts().hung, 3);
-    assert!(memory.events().is_empty());
-}
-
-#[tokio::test(start_paused = true)]
-async fn concurrent_first_publishes_create_once() {
-    let clock = ManualClock::default();
-    let sink = MemorySink::with_clock(clock.clone());
-    sink.faults().latency(Duration::from_millis(50));
-    let recorder = recorder_on(&sink, &clock);
-    let tasks: Vec<_> = (0..16)
-        .map(|_| {
-            let recorder = recorder.clone();
-            tokio::spawn(async move {
-                recorder
-                    .publish(&Event::warning("BackOff", "Starting"), &pod("web-0"))
-                    .await
-            })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap().unwrap();
-    }
-    recorder.flush().await;
-    assert_eq!(sink.creates(), 1);
-    sink.assert_series_count(expect::warning("BackOff"), 16);
 }
 
 #[tokio::test]

@@ -1,313 +1,65 @@
-//! A small in-memory sink and a manual clock for the engine tests.
+//! Helpers for the engine tests over the testing crate's sink and clock.
 #![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
 
-use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use async_trait::async_trait;
-use event_core::Clock;
-use event_core::sink::{EventRecord, EventSink, Series, SinkError};
+use event_core::sink::{EventRecord, SinkError};
+use event_testing::{ManualClock, MemorySink, WriteKind};
 use jiff::Timestamp;
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Op {
-    Create,
-    Patch,
+/// A sink whose writes wait until `sink.faults().release()`.
+pub fn held_sink() -> MemorySink {
+    let sink = MemorySink::new();
+    sink.faults().hold();
+    sink
 }
 
-#[derive(Clone, Debug)]
-pub struct Write {
-    pub op: Op,
-    pub record: EventRecord,
+/// The tests' clock, at 2027-01-15T08:00:00Z.
+pub fn test_clock() -> ManualClock {
+    ManualClock::new(Timestamp::from_second(1_800_000_000).unwrap())
 }
 
-#[derive(Default)]
-struct State {
-    events: HashMap<(String, String), EventRecord>,
-    writes: Vec<Write>,
-    fail_next: VecDeque<SinkError>,
-    random: Option<(fastrand::Rng, f64)>,
-    lose_responses: u32,
-    fail_all: Option<SinkError>,
-    hang_reason: Option<String>,
-    attempted: Vec<String>,
-    attempts: u64,
-    reads: u64,
-    /// Errors for the attempts after the first `.0`.
-    fail_later: Option<(u64, VecDeque<SinkError>)>,
-    delay: Option<Duration>,
-    /// Every read finds this (another series') event under the name asked.
-    foreign: Option<EventRecord>,
-    panic_next: u32,
+/// The next writes fail with `errors`, one each, in order.
+pub fn fail_next(sink: &MemorySink, errors: impl IntoIterator<Item = SinkError>) {
+    sink.faults().fail_after(0, errors);
 }
 
-/// Behaves like the API server for our two calls.
-#[derive(Clone, Default)]
-pub struct TestSink {
-    state: Arc<Mutex<State>>,
-    hang: Arc<std::sync::atomic::AtomicBool>,
-    pub in_flight: Arc<AtomicU64>,
+/// Every write fails with `error` until the faults are cleared.
+pub fn fail_all(sink: &MemorySink, error: SinkError) {
+    sink.faults().fail_fraction(1.0, 0, error);
 }
 
-impl TestSink {
-    pub fn new() -> Self {
-        Self::default()
-    }
-    pub fn hanging() -> Self {
-        let s = Self::default();
-        s.hang.store(true, Ordering::SeqCst);
-        s
-    }
-    pub fn fail_next(&self, errors: impl IntoIterator<Item = SinkError>) {
-        self.state.lock().unwrap().fail_next.extend(errors);
-    }
-    /// The next `n` writes take effect but answer as a transport failure.
-    pub fn lose_responses(&self, n: u32) {
-        self.state.lock().unwrap().lose_responses = n;
-    }
-    fn response_lost(&self) -> Result<(), SinkError> {
-        let mut st = self.state.lock().unwrap();
-        if st.lose_responses > 0 {
-            st.lose_responses -= 1;
-            return Err(SinkError::Transient {
-                message: "connection reset after the request was sent".into(),
-            });
-        }
-        Ok(())
-    }
-    /// The attempts after the next `skip` fail with `errors`, in order.
-    pub fn fail_after(&self, skip: u64, errors: impl IntoIterator<Item = SinkError>) {
-        let mut st = self.state.lock().unwrap();
-        let from = st.attempts + skip;
-        st.fail_later = Some((from, errors.into_iter().collect()));
-    }
-    /// Every write takes this long.
-    pub fn delay(&self, d: Duration) {
-        self.state.lock().unwrap().delay = Some(d);
-    }
-    /// From now on no write answers.
-    pub fn hang_all(&self) {
-        self.hang.store(true, Ordering::SeqCst);
-    }
-    /// Writes answer again.
-    pub fn clear_hang(&self) {
-        self.hang.store(false, Ordering::SeqCst);
-    }
-    /// Reads find what is stored again.
-    pub fn clear_foreign(&self) {
-        self.state.lock().unwrap().foreign = None;
-    }
-    /// Every read answers with `record` under the name asked for.
-    pub fn foreign_everywhere(&self, record: EventRecord) {
-        self.state.lock().unwrap().foreign = Some(record);
-    }
-    /// The next `n` writes panic.
-    pub fn panic_next(&self, n: u32) {
-        self.state.lock().unwrap().panic_next = n;
-    }
-    /// Every write fails with `error` until `clear_faults`.
-    pub fn fail_all(&self, error: SinkError) {
-        self.state.lock().unwrap().fail_all = Some(error);
-    }
-    /// Writes of events with this reason never answer.
-    pub fn hang_on(&self, reason: &str) {
-        self.state.lock().unwrap().hang_reason = Some(reason.to_owned());
-    }
-    /// Names of every attempted write, in order.
-    pub fn attempted_names(&self) -> Vec<String> {
-        self.state.lock().unwrap().attempted.clone()
-    }
-    pub fn clear_faults(&self) {
-        let mut st = self.state.lock().unwrap();
-        st.fail_all = None;
-        st.fail_next.clear();
-        st.random = None;
-    }
-    pub fn fail_fraction(&self, seed: u64, fraction: f64) {
-        self.state.lock().unwrap().random = Some((fastrand::Rng::with_seed(seed), fraction));
-    }
-    pub fn writes(&self) -> Vec<Write> {
-        self.state.lock().unwrap().writes.clone()
-    }
-    pub fn creates(&self) -> usize {
-        self.writes().iter().filter(|w| w.op == Op::Create).count()
-    }
-    pub fn patches(&self) -> usize {
-        self.writes().iter().filter(|w| w.op == Op::Patch).count()
-    }
-    pub fn attempts(&self) -> u64 {
-        self.state.lock().unwrap().attempts
-    }
-    /// Reads made (after a create found the name taken).
-    pub fn reads(&self) -> u64 {
-        self.state.lock().unwrap().reads
-    }
-    /// Stores an event as another writer would.
-    pub fn insert(&self, e: EventRecord) {
-        let mut st = self.state.lock().unwrap();
-        st.events.insert((e.namespace.clone(), e.name.clone()), e);
-    }
-    pub fn events(&self) -> Vec<EventRecord> {
-        let mut v: Vec<_> = self
-            .state
-            .lock()
-            .unwrap()
-            .events
-            .values()
-            .cloned()
-            .collect();
-        v.sort_by(|a, b| a.name.cmp(&b.name));
-        v
-    }
-    /// Deletes the stored events with this reason; whether there was one.
-    pub fn delete_reason(&self, reason: &str) -> bool {
-        let mut st = self.state.lock().unwrap();
-        let before = st.events.len();
-        st.events.retain(|_, e| e.reason != reason);
-        st.events.len() != before
-    }
-    pub fn delete_all(&self) {
-        self.state.lock().unwrap().events.clear();
-    }
-    /// The stored count of the event with this reason (exactly one expected).
-    pub fn count_of(&self, reason: &str) -> u32 {
-        let events: Vec<_> = self
-            .events()
-            .into_iter()
-            .filter(|e| e.reason == reason)
-            .collect();
-        assert_eq!(events.len(), 1, "events with reason {reason}: {events:?}");
-        events[0].count()
-    }
-
-    fn inject(&self, e: &EventRecord) -> Result<(), SinkError> {
-        let mut st = self.state.lock().unwrap();
-        if st.panic_next > 0 {
-            st.panic_next -= 1;
-            drop(st);
-            panic!("a sink that panics");
-        }
-        st.attempts += 1;
-        st.attempted.push(e.name.clone());
-        let attempts = st.attempts;
-        if let Some((from, errors)) = &mut st.fail_later
-            && attempts > *from
-            && let Some(err) = errors.pop_front()
-        {
-            return Err(err);
-        }
-        if let Some(err) = &st.fail_all {
-            return Err(err.clone());
-        }
-        if let Some(e) = st.fail_next.pop_front() {
-            return Err(e);
-        }
-        if let Some((rng, fraction)) = &mut st.random
-            && rng.f64() < *fraction
-        {
-            return Err(SinkError::Transient {
-                message: "injected 503".into(),
-            });
-        }
-        Ok(())
-    }
-
-    async fn hang_if_asked(&self, e: &EventRecord) {
-        if self.hang.load(Ordering::SeqCst) {
-            self.in_flight.fetch_add(1, Ordering::SeqCst);
-            while self.hang.load(Ordering::SeqCst) {
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-            self.in_flight.fetch_sub(1, Ordering::SeqCst);
-        }
-        let delay = self.state.lock().unwrap().delay;
-        if let Some(d) = delay {
-            tokio::time::sleep(d).await;
-        }
-        let hang_reason = self.state.lock().unwrap().hang_reason.clone();
-        if hang_reason.as_deref() == Some(e.reason.as_str()) {
-            self.in_flight.fetch_add(1, Ordering::SeqCst);
-            std::future::pending::<()>().await;
-        }
-    }
+/// The stored count of the event with this reason (exactly one expected).
+pub fn count_of(sink: &MemorySink, reason: &str) -> u32 {
+    let events = sink.with_reason(reason);
+    assert_eq!(events.len(), 1, "events with reason {reason}: {events:?}");
+    events[0].count()
 }
 
-#[async_trait]
-impl EventSink for TestSink {
-    async fn create(&self, e: &EventRecord) -> Result<(), SinkError> {
-        self.hang_if_asked(e).await;
-        tokio::task::yield_now().await;
-        self.inject(e)?;
-        let mut st = self.state.lock().unwrap();
-        let k = (e.namespace.clone(), e.name.clone());
-        if st.events.contains_key(&k) {
-            return Err(SinkError::AlreadyExists);
-        }
-        st.events.insert(k, e.clone());
-        st.writes.push(Write {
-            op: Op::Create,
-            record: e.clone(),
-        });
-        drop(st);
-        self.response_lost()
-    }
-
-    async fn patch_series(&self, e: &EventRecord, series: Series) -> Result<(), SinkError> {
-        self.hang_if_asked(e).await;
-        tokio::task::yield_now().await;
-        self.inject(e)?;
-        let mut st = self.state.lock().unwrap();
-        let k = (e.namespace.clone(), e.name.clone());
-        let Some(stored) = st.events.get_mut(&k) else {
-            return Err(SinkError::NotFound);
-        };
-        assert_eq!(e.series, Some(series), "the record carries the series");
-        stored.series = Some(series);
-        st.writes.push(Write {
-            op: Op::Patch,
-            record: e.clone(),
-        });
-        drop(st);
-        self.response_lost()
-    }
-
-    async fn get(&self, namespace: &str, name: &str) -> Result<EventRecord, SinkError> {
-        tokio::task::yield_now().await;
-        let mut st = self.state.lock().unwrap();
-        st.reads += 1;
-        if let Some(foreign) = &st.foreign {
-            let mut stored = foreign.clone();
-            stored.name = name.to_owned();
-            stored.namespace = namespace.to_owned();
-            return Ok(stored);
-        }
-        st.events
-            .get(&(namespace.to_owned(), name.to_owned()))
-            .cloned()
-            .ok_or(SinkError::NotFound)
-    }
+/// Names of every attempted write that reached the store, in order.
+pub fn attempted_names(sink: &MemorySink) -> Vec<String> {
+    sink.attempts().into_iter().map(|w| w.record.name).collect()
 }
 
-#[derive(Clone, Debug)]
-pub struct TestClock(Arc<Mutex<Timestamp>>);
-
-impl TestClock {
-    pub fn new() -> Self {
-        Self(Arc::new(Mutex::new(
-            Timestamp::from_second(1_800_000_000).unwrap(),
-        )))
-    }
-    pub fn advance(&self, d: Duration) {
-        let mut t = self.0.lock().unwrap();
-        *t += d;
-    }
+/// The kinds of the writes that took effect, in order.
+pub fn kinds(sink: &MemorySink) -> Vec<WriteKind> {
+    sink.writes().into_iter().map(|w| w.kind).collect()
 }
 
-impl Clock for TestClock {
-    fn now(&self) -> Timestamp {
-        *self.0.lock().unwrap()
+/// Deletes the stored events with this reason; whether there was one.
+pub fn delete_reason(sink: &MemorySink, reason: &str) -> bool {
+    let mut any = false;
+    for e in sink.with_reason(reason) {
+        any |= sink.delete(&e.namespace, &e.name);
+    }
+    any
+}
+
+/// Deletes every stored event (the write log stays).
+pub fn delete_all(sink: &MemorySink) {
+    for e in sink.events() {
+        sink.delete(&e.namespace, &e.name);
     }
 }
 
@@ -389,6 +141,6 @@ pub fn pod(name: &str) -> event_core::ObjectRef {
 }
 
 /// A Recorder builder over `sink` and `clock` as the tests' controller.
-pub fn builder(sink: &TestSink, clock: &TestClock) -> event_core::RecorderBuilder {
-    event_core::Recorder::builder(Arc::new(sink.clone()), CTL).clock(Arc::new(clock.clone()))
+pub fn builder(sink: &MemorySink, clock: &ManualClock) -> event_core::RecorderBuilder {
+    event_core::Recorder::builder(sink.arc(), CTL).clock(Arc::new(clock.clone()))
 }
