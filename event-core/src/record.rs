@@ -15,6 +15,33 @@ pub struct Series {
     pub last_observed_time: Timestamp,
 }
 
+impl Series {
+    /// The JSON merge patch that sets an Event's series to this one and
+    /// changes nothing else, as every sink of the events API sends it and
+    /// the testing crate logs it:
+    /// `{"series":{"count":N,"lastObservedTime":"<MicroTime>"}}`.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_core::sink::Series;
+    ///
+    /// let series = Series { count: 2, last_observed_time: jiff::Timestamp::UNIX_EPOCH };
+    /// assert_eq!(
+    ///     series.merge_patch(),
+    ///     r#"{"series":{"count":2,"lastObservedTime":"1970-01-01T00:00:00.000000Z"}}"#,
+    /// );
+    /// ```
+    pub fn merge_patch(&self) -> String {
+        // Digits and a timestamp: nothing to escape.
+        format!(
+            r#"{{"series":{{"count":{},"lastObservedTime":"{}"}}}}"#,
+            self.count,
+            crate::clock::format_micro_time(self.last_observed_time)
+        )
+    }
+}
+
 /// A fully materialized `events.k8s.io/v1` Event: everything a sink writes,
 /// nothing left to compute.
 ///

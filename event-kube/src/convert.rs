@@ -4,7 +4,6 @@ use event_core::sink::{EventRecord, Series};
 
 use event_core::ObjectRef;
 
-use event_core::clock::format_micro_time;
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::api::events::v1::{Event as K8sEvent, EventSeries};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
@@ -86,30 +85,6 @@ fn event_series(series: Series) -> EventSeries {
         count: i32::try_from(series.count).unwrap_or(i32::MAX),
         last_observed_time: MicroTime(series.last_observed_time),
     }
-}
-
-/// The JSON merge patch that updates an event's series and nothing else:
-/// `{"series":{"count":N,"lastObservedTime":"..."}}`.
-///
-/// # Example
-///
-/// ```
-/// use event_core::sink::Series;
-/// use event_kube::series_patch;
-///
-/// let series = Series { count: 2, last_observed_time: jiff::Timestamp::UNIX_EPOCH };
-/// assert_eq!(
-///     series_patch(series).to_string(),
-///     r#"{"series":{"count":2,"lastObservedTime":"1970-01-01T00:00:00.000000Z"}}"#,
-/// );
-/// ```
-pub fn series_patch(series: Series) -> serde_json::Value {
-    serde_json::json!({
-        "series": {
-            "count": series.count,
-            "lastObservedTime": format_micro_time(series.last_observed_time),
-        }
-    })
 }
 
 /// References to Kubernetes objects for events, from any [`kube::Resource`].

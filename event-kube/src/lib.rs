@@ -105,5 +105,5 @@ mod sink;
 pub use access::{Access, AccessReport, EVENT_VERBS};
 pub use classify::{classify_error, classify_response};
 
-pub use convert::{EventRefExt, event_object, event_record, series_patch};
+pub use convert::{EventRefExt, event_object, event_record};
 pub use sink::{DEFAULT_REQUEST_TIMEOUT, KubeSink};

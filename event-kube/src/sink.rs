@@ -11,7 +11,7 @@ use kube::client::Body;
 use kube::{Client, Config, Resource};
 use tracing::Instrument;
 
-use crate::{classify_error, classify_response, event_object, event_record, series_patch};
+use crate::{classify_error, classify_response, event_object, event_record};
 
 /// How long one request may take, from sending it to reading the whole
 /// answer, unless changed with [`KubeSink::with_timeout`].
@@ -24,7 +24,7 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 ///   with the whole event (see [`event_object`]).
 /// - [`patch_series`](EventSink::patch_series): `PATCH .../events/{name}`
 ///   with `Content-Type: application/merge-patch+json` and only the series
-///   as body (see [`series_patch`]).
+///   as body ([`Series::merge_patch`]).
 /// - Answers are classified by [`classify_response`], transport failures by
 ///   [`classify_error`]; a request that takes longer than the timeout
 ///   ([`DEFAULT_REQUEST_TIMEOUT`]) is [`SinkError::Transient`].
@@ -231,7 +231,13 @@ impl EventSink for KubeSink {
             count = series.count,
         );
         async {
-            let patch = Patch::Merge(series_patch(series));
+            let body =
+                serde_json::value::RawValue::from_string(series.merge_patch()).map_err(|e| {
+                    SinkError::Fatal {
+                        message: format!("series patch is not JSON: {e}"),
+                    }
+                })?;
+            let patch = Patch::Merge(body);
             let mut request = events_request(&event.namespace)
                 .patch(&event.name, &PatchParams::default(), &patch)
                 .map_err(build_failed)?;

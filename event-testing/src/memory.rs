@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use event_core::clock::format_micro_time;
 use event_core::key::RefKey;
 use event_core::sink::{EventRecord, EventSink, Series, SinkError};
 use event_core::validate::{
@@ -83,11 +82,7 @@ impl Write {
     /// ```
     pub fn patch_body(&self) -> Option<String> {
         match (self.kind, self.record.series) {
-            (WriteKind::PatchSeries, Some(series)) => Some(format!(
-                r#"{{"series":{{"count":{},"lastObservedTime":"{}"}}}}"#,
-                series.count,
-                format_micro_time(series.last_observed_time)
-            )),
+            (WriteKind::PatchSeries, Some(series)) => Some(series.merge_patch()),
             _ => None,
         }
     }
