@@ -59,6 +59,7 @@
 
 mod assert;
 mod clock;
+mod columns;
 mod describe;
 pub mod expect;
 mod fault;
