@@ -1,11 +1,13 @@
 //! Scenarios 5-7: an event that expired on the server, a token without
 //! `patch`, and a flood through injected faults.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
-use event_core::{Error, Event, ObjectRef, Published, RBAC_HINT, RetryPolicy, SinkError};
+use event_core::{
+    Error, Event, EventRecord, ObjectRef, Published, RBAC_HINT, RetryPolicy, SinkError,
+};
 use event_kube::EventRefExt;
+use event_testing::{ClusterEvents, expect};
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::events::v1::Event as K8sEvent;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
@@ -15,7 +17,7 @@ use kube_apiserver_double::{ApiServer, RandomFaults};
 use serde_json::json;
 
 use super::basic::SHUTDOWN;
-use super::{ScenarioResult, short};
+use super::{ScenarioResult, short, watch, watch_namespace};
 use crate::counting::{Op, describe_writes};
 use crate::report::Outcome;
 use crate::suite::{
@@ -126,13 +128,16 @@ pub(super) async fn expired(suite: &Suite) -> ScenarioResult {
             create.record.name, old.name
         )
     })?;
-    let stored = Api::<K8sEvent>::namespaced(client, &create.record.namespace)
-        .get(&create.record.name)
+    let events = watch(ClusterEvents::builder(client).namespace(&create.record.namespace)).await?;
+    let stored = events
+        .wait_for(expect::warning("SyncFailed").regarding(&regarding).count(4))
         .await
-        .ctx("reading the new event")?;
-    let count = stored.series.as_ref().map(|s| s.count);
-    ensure(count == Some(4), || {
-        format!("stored series count is {count:?}, expected 4")
+        .map_err(|e| e.to_string())?;
+    ensure(stored.name == create.record.name, || {
+        format!(
+            "the Event of count 4 is {}, expected the one created again, {}",
+            stored.name, create.record.name
+        )
     })?;
     Ok(Outcome::Pass(format!(
         "event {how}: {not_found} patch -> 404, then 1 create under the same name with series count \
@@ -336,13 +341,17 @@ pub(super) async fn faults(suite: &Suite) -> ScenarioResult {
         RandomFaults::new(FAULT_SEED, FAULT_RATE).path_prefix(prefix),
     ));
     let event = Event::warning("ProbeFailed", "Probing").note("liveness probe failed");
+    let objects: Vec<ObjectRef> = (0..FLOOD_OBJECTS)
+        .map(|i| {
+            ObjectRef::new("v1", "ConfigMap", format!("flood-{i:03}"))
+                .within(&suite.namespace)
+                .with_uid(format!("00000000-0000-4000-8000-{i:012}"))
+        })
+        .collect();
     let mut tasks = Vec::new();
-    for i in 0..FLOOD_OBJECTS {
+    for regarding in objects.clone() {
         let recorder = recorder.clone();
         let event = event.clone();
-        let regarding = ObjectRef::new("v1", "ConfigMap", format!("flood-{i:03}"))
-            .within(&suite.namespace)
-            .with_uid(format!("00000000-0000-4000-8000-{i:012}"));
         tasks.push(tokio::spawn(async move {
             let mut errors = 0_u32;
             for _ in 0..FLOOD_PER_OBJECT {
@@ -372,30 +381,25 @@ pub(super) async fn faults(suite: &Suite) -> ScenarioResult {
         format!("{} events not written at shutdown", report.unwritten.len())
     })?;
 
-    let mut counts: BTreeMap<String, Vec<i32>> = BTreeMap::new();
-    for e in server.events() {
-        let ours = e.metadata.namespace.as_deref() == Some(suite.namespace.as_str())
-            && e.reporting_controller.as_deref() == Some(CONTROLLER);
-        let name = e.regarding.as_ref().and_then(|r| r.name.clone());
-        if let (true, Some(name)) = (ours, name)
-            && name.starts_with("flood-")
-        {
-            counts
-                .entry(name)
-                .or_default()
-                .push(e.series.as_ref().map_or(1, |s| s.count));
-        }
-    }
-    let want = i32::try_from(FLOOD_PER_OBJECT).unwrap_or(i32::MAX);
-    let wrong: Vec<String> = counts
+    // Every object has exactly one Event, of count 100, and there are no
+    // others.
+    let events = watch_namespace(suite).await?;
+    let probe = expect::warning("ProbeFailed").from(CONTROLLER);
+    let wrong: Vec<String> = objects
         .iter()
-        .filter(|(_, c)| c.as_slice() != [want])
-        .map(|(n, c)| format!("{n}: {c:?}"))
+        .filter_map(|object| {
+            let counts: Vec<u32> = events
+                .matching(&probe.clone().regarding(object))
+                .iter()
+                .map(EventRecord::count)
+                .collect();
+            (counts != [FLOOD_PER_OBJECT]).then(|| format!("{}: {counts:?}", object.name))
+        })
         .collect();
-    ensure(counts.len() == FLOOD_OBJECTS && wrong.is_empty(), || {
+    let total = events.matching(&probe).len();
+    ensure(total == FLOOD_OBJECTS && wrong.is_empty(), || {
         format!(
-            "{} objects have events; wrong counts: {}",
-            counts.len(),
+            "{total} events for {FLOOD_OBJECTS} objects; wrong counts: {}",
             wrong.join(", ")
         )
     })?;
