@@ -29,11 +29,11 @@ use crate::expect::Expectation;
 /// How long [`ClusterEvents::wait_for`] and
 /// [`ClusterEvents::assert_emitted`] wait, unless set with
 /// [`ClusterEventsBuilder::timeout`].
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How long [`ClusterEvents::assert_not_emitted`] watches for a match,
 /// unless set with [`ClusterEventsBuilder::window`].
-pub const DEFAULT_WINDOW: Duration = Duration::from_secs(5);
+pub const DEFAULT_QUIET_WINDOW: Duration = Duration::from_secs(5);
 
 /// Why a wait on a [`ClusterEvents`] failed. The messages read like the
 /// failed assertions of a [`MemorySink`](crate::MemorySink): the
@@ -119,7 +119,7 @@ impl ClusterEventsBuilder {
     }
 
     /// How long [`ClusterEvents::wait_for`] and
-    /// [`ClusterEvents::assert_emitted`] wait ([`DEFAULT_TIMEOUT`]).
+    /// [`ClusterEvents::assert_emitted`] wait ([`DEFAULT_WAIT_TIMEOUT`]).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -127,7 +127,7 @@ impl ClusterEventsBuilder {
     }
 
     /// How long [`ClusterEvents::assert_not_emitted`] watches
-    /// ([`DEFAULT_WINDOW`]).
+    /// ([`DEFAULT_QUIET_WINDOW`]).
     #[must_use]
     pub fn window(mut self, window: Duration) -> Self {
         self.window = window;
@@ -270,15 +270,15 @@ enum Look<T> {
 
 impl ClusterEvents {
     /// Settings for a handle over `client`: all namespaces unless narrowed,
-    /// [`DEFAULT_TIMEOUT`], [`DEFAULT_WINDOW`].
+    /// [`DEFAULT_WAIT_TIMEOUT`], [`DEFAULT_QUIET_WINDOW`].
     pub fn builder(client: Client) -> ClusterEventsBuilder {
         ClusterEventsBuilder {
             client,
             namespace: None,
             labels: None,
             fields: None,
-            timeout: DEFAULT_TIMEOUT,
-            window: DEFAULT_WINDOW,
+            timeout: DEFAULT_WAIT_TIMEOUT,
+            window: DEFAULT_QUIET_WINDOW,
         }
     }
 

@@ -80,7 +80,7 @@ mod memory;
 pub use clock::{DEFAULT_START, ManualClock, TokioClock};
 #[cfg(feature = "cluster")]
 pub use cluster::{
-    ClusterError, ClusterEvents, ClusterEventsBuilder, DEFAULT_TIMEOUT, DEFAULT_WINDOW,
+    ClusterError, ClusterEvents, ClusterEventsBuilder, DEFAULT_QUIET_WINDOW, DEFAULT_WAIT_TIMEOUT,
 };
 pub use describe::{age_cell, describe_records, format_age};
 /// A mockall mock of [`EventSink`](event_core::EventSink), for tests that
