@@ -280,10 +280,13 @@ async fn cluster_wide_and_narrowed_by_a_field_selector() {
         .fields("metadata.namespace=shop,reason=Synced")
         .start()
         .unwrap();
+    // The Event the narrowed watch selects is written last: a watch delivers
+    // in order, so once it has arrived, any other it selected would have
+    // arrived before it.
     let recorder = recorder(&t.client);
-    sync(&recorder, &t.settings).await;
     sync(&recorder, &other).await;
     recorder.publish(&backoff(), &t.settings).await.unwrap();
+    sync(&recorder, &t.settings).await;
 
     let in_staging = expect::normal("Synced").regarding(&other);
     everywhere
@@ -298,8 +301,10 @@ async fn cluster_wide_and_narrowed_by_a_field_selector() {
         .wait_for_within(expect::normal("Synced").regarding(&t.settings), PATIENCE)
         .await
         .unwrap();
-    // The narrowed watch never holds the others: by now the wide one has
-    // seen all three, and the server answered both watches in order.
+    everywhere
+        .wait_for_within(expect::normal("Synced").regarding(&t.settings), PATIENCE)
+        .await
+        .unwrap();
     assert_eq!(everywhere.events().len(), 3);
     assert_eq!(
         only_shop.none_within(&in_staging, Duration::ZERO).await,
@@ -402,4 +407,41 @@ async fn describe_prints_what_kubectl_prints_for_multi_line_and_truncated_notes(
         "{ours}"
     );
     assert_eq!(ours.lines().count(), 3 + 4 + 2, "{ours}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn narrowed_by_a_label_selector() {
+    use k8s_openapi::api::events::v1::Event as K8sEvent;
+    use kube::api::{Api, PostParams};
+
+    let t = target().await;
+    let labelled = ClusterEvents::builder(t.client.clone())
+        .namespace("shop")
+        .labels("team=payments")
+        .start()
+        .unwrap();
+    let api: Api<K8sEvent> = Api::namespaced(t.client.clone(), "shop");
+    // The one the selector keeps is written last: a watch delivers in order,
+    // so once it has arrived, the other would have arrived before it.
+    for (name, team) in [("settings.b", "search"), ("settings.a", "payments")] {
+        let event: K8sEvent = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": name, "namespace": "shop", "labels": {"team": team}},
+            "eventTime": "2025-01-01T00:00:00.000000Z",
+            "reportingController": CONTROLLER,
+            "reportingInstance": "settings-0",
+            "action": "Syncing",
+            "reason": "Synced",
+            "type": "Normal",
+            "regarding": {"apiVersion": "v1", "kind": "ConfigMap", "name": "settings", "namespace": "shop"},
+        }))
+        .unwrap();
+        api.create(&PostParams::default(), &event).await.unwrap();
+    }
+    let found = labelled
+        .wait_for_within(expect::normal("Synced"), PATIENCE)
+        .await
+        .unwrap();
+    assert_eq!(found.name, "settings.a");
+    let names: Vec<String> = labelled.events().into_iter().map(|r| r.name).collect();
+    assert_eq!(names, ["settings.a"]);
 }
