@@ -19,7 +19,7 @@
 //! (`events-e2e-<random>`), deletes it at the end together with the events
 //! it wrote about cluster-scoped objects in `default`. It needs to create
 //! namespaces, ConfigMaps, ServiceAccounts, Roles and RoleBindings, to
-//! create, patch, list and delete events, to list Nodes, and to impersonate
+//! create, patch, list, watch and delete events, to list Nodes, and to impersonate
 //! a ServiceAccount (the scenario about missing `patch` rights is skipped
 //! without that).
 //!

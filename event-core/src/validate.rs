@@ -26,7 +26,11 @@ pub(crate) const MAX_DNS_LABEL: usize = 63;
 pub(crate) const MAX_ANNOTATIONS_BYTES: usize = 256 * 1024;
 
 /// The marker placed between the head and the tail of a truncated note.
-pub const NOTE_TRUNCATION_MARKER: &str = "\n[... note truncated ...]\n";
+///
+/// It holds no line break: `kubectl describe` prints a note's lines as
+/// they are, so a marker on lines of its own would spread one event's row
+/// over three lines of the Events table.
+pub const NOTE_TRUNCATION_MARKER: &str = " [... note truncated ...] ";
 
 /// Most bytes in one event's strings (references, note, annotations,
 /// reason, action). The API server refuses request bodies over 3 MiB and
@@ -710,6 +714,21 @@ mod tests {
     }
 
     #[test]
+    fn a_truncated_note_stays_on_one_line_and_fills_the_limit() {
+        let note = format!("first line\n{}\nlast line", "x".repeat(3000));
+        let cut = truncate_note(&note, 1024);
+        assert_eq!(cut.len(), 1024);
+        // The note's own line breaks stay; the marker adds none.
+        assert_eq!(cut.lines().count(), 3);
+        assert_eq!(cut.matches(NOTE_TRUNCATION_MARKER).count(), 1);
+        // Two-byte characters: the tail takes what the head's boundary left.
+        let cut = truncate_note(&"é".repeat(2000), 1024);
+        assert_eq!(cut.len(), 1024);
+        assert!(!cut.contains('\n'));
+        assert_eq!(cut.replace(NOTE_TRUNCATION_MARKER, ""), "é".repeat(499));
+    }
+
+    #[test]
     fn qualified_names() {
         assert!(is_qualified_name("example.com/my-controller"));
         assert!(is_qualified_name("kubelet"));
@@ -823,7 +842,7 @@ mod tests {
         assert_eq!(MAX_QUALIFIED_NAME_PART, 63);
         assert_eq!((MAX_DNS_SUBDOMAIN, MAX_DNS_LABEL), (253, 63));
         assert_eq!(MAX_ANNOTATIONS_BYTES, 256 * 1024);
-        assert_eq!(NOTE_TRUNCATION_MARKER, "\n[... note truncated ...]\n");
+        assert_eq!(NOTE_TRUNCATION_MARKER, " [... note truncated ...] ");
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //! columns `Type`, `Reason`, `Age`, `From`, `Message`, separated by at least
 //! two spaces; `From` is the reporting controller; `Age` is the time since
 //! the first occurrence, or for a series `LAST (xCOUNT over FIRST)`, both
-//! in kubectl's short duration style (`45s`, `2m30s`, `3h`, `5d`).
+//! in kubectl's short duration style (`45s`, `2m30s`, `3h`, `5d`). Columns
+//! are aligned the way kubectl's column writer aligns them, line breaks in
+//! notes included.
 
 use std::time::Duration;
 
@@ -14,6 +16,8 @@ use event_core::ObjectRef;
 
 use event_core::key::RefKey;
 use jiff::Timestamp;
+
+use crate::columns;
 
 /// Formats how long ago something happened the way kubectl does: whole
 /// seconds up to two minutes (`119s`), then minutes and seconds
@@ -119,8 +123,12 @@ pub fn age_cell(record: &EventRecord, now: Timestamp) -> String {
 /// Renders records as the Events section of `kubectl describe`, ages
 /// computed at `now`. Rows keep the order of `records`.
 ///
-/// With no records it prints `Events:  <none>`, as kubectl does. Line
-/// breaks inside a note are shown as `\n` so each event stays on one row.
+/// With no records it prints `Events:  <none>`, as kubectl does. The text
+/// is what `kubectl describe` prints for the same events, byte for byte:
+/// a note with line breaks continues on lines of its own, unindented, and
+/// the rows after it are aligned anew (kubectl's column writer starts a new
+/// block after a line without columns); a row with no note keeps the
+/// padding after its `From` cell.
 ///
 /// # Example
 ///
@@ -160,41 +168,30 @@ pub fn describe_records(records: &[EventRecord], now: Timestamp) -> String {
 }
 
 /// The table rows of [`describe_records`] without the `Events:` line, each
-/// indented by two spaces.
+/// indented by two spaces: the lines kubectl hands its column writer, one
+/// per event with the note trimmed of surrounding white space as kubectl
+/// trims it, aligned as kubectl aligns them (see [`columns`](crate::columns)).
+/// A note's line breaks are kept, so its row continues on lines of its own,
+/// exactly as `kubectl describe` prints it.
 pub(crate) fn table(records: &[EventRecord], now: Timestamp) -> String {
-    let mut rows: Vec<[String; 5]> = Vec::with_capacity(records.len() + 2);
-    rows.push(["Type", "Reason", "Age", "From", "Message"].map(str::to_owned));
-    rows.push(["----", "------", "----", "----", "-------"].map(str::to_owned));
+    let mut text =
+        String::from("  Type\tReason\tAge\tFrom\tMessage\n  ----\t------\t----\t----\t-------\n");
     for record in records {
-        rows.push([
-            record.type_.as_str().to_owned(),
-            record.reason.clone(),
-            age_cell(record, now),
-            record.reporting_controller.clone(),
-            one_line(record.note.as_deref().unwrap_or("")),
-        ]);
-    }
-    let mut widths = [0usize; 4];
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row.iter()) {
-            *width = (*width).max(cell.chars().count());
+        let cells = [
+            record.type_.as_str(),
+            &record.reason,
+            &age_cell(record, now),
+            &record.reporting_controller,
+        ];
+        text.push_str("  ");
+        for cell in cells {
+            text.push_str(cell);
+            text.push('\t');
         }
+        text.push_str(record.note.as_deref().unwrap_or("").trim());
+        text.push('\n');
     }
-    let mut out = String::new();
-    for row in &rows {
-        out.push_str("  ");
-        for (cell, width) in row.iter().zip(widths) {
-            out.push_str(cell);
-            let pad = width + 2 - cell.chars().count();
-            out.extend(std::iter::repeat_n(' ', pad));
-        }
-        out.push_str(&row[4]);
-        // A row with an empty message would otherwise end in padding.
-        let trimmed = out.trim_end_matches(' ').len();
-        out.truncate(trimmed);
-        out.push('\n');
-    }
-    out
+    columns::align(&text)
 }
 
 /// Records as tables grouped by regarding object, in order of each
@@ -227,10 +224,6 @@ pub(crate) fn object_label(object: &ObjectRef) -> String {
         Some(ns) => format!("{} {ns}/{}", object.kind, object.name),
         None => format!("{} {}", object.kind, object.name),
     }
-}
-
-fn one_line(note: &str) -> String {
-    note.trim().replace("\r\n", "\\n").replace('\n', "\\n")
 }
 
 #[cfg(test)]
@@ -275,10 +268,5 @@ mod tests {
     fn future_times_are_zero() {
         let now = Timestamp::UNIX_EPOCH;
         assert_eq!(age_between(now, Timestamp::constant(10, 0)), "0s");
-    }
-
-    #[test]
-    fn notes_are_kept_on_one_line() {
-        assert_eq!(one_line(" a\nb\r\nc \n"), "a\\nb\\nc");
     }
 }

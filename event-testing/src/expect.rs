@@ -1,5 +1,7 @@
 //! Expectations: describe the event you expect, then assert it against a
-//! [`MemorySink`](crate::MemorySink).
+//! [`MemorySink`](crate::MemorySink), or, with the feature `cluster`,
+//! against the Events of a real cluster or the API double
+//! (`ClusterEvents`): the same values, the same calls.
 //!
 //! Start from [`warning`], [`normal`] or [`event`], narrow with the builder
 //! methods, and hand the result to
@@ -70,6 +72,7 @@ pub struct Expectation {
     note: Option<Option<String>>,
     note_contains: Vec<String>,
     count: Option<u32>,
+    count_at_least: Option<u32>,
     series_count: Option<u32>,
     reporting_controller: Option<String>,
     annotations: BTreeMap<String, String>,
@@ -144,6 +147,40 @@ impl Expectation {
         self
     }
 
+    /// The event stands for at least `n` occurrences: its series count has
+    /// reached `n` (a single event counts 1).
+    ///
+    /// A stored count only grows, and a series is written at most once per
+    /// flush interval, so on a cluster this is the form to wait for
+    /// (`ClusterEvents::wait_for`, feature `cluster`); on a
+    /// [`MemorySink`](crate::MemorySink) it holds once the Recorder has
+    /// written that many.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use event_core::{Event, ObjectRef, Recorder};
+    /// use event_testing::{MemorySink, expect};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), event_core::Error> {
+    /// let sink = MemorySink::new();
+    /// let recorder = Recorder::builder(sink.arc(), "example.com/widgets").build()?;
+    /// let widget = ObjectRef::new("example.com/v1", "Widget", "w1").within("shop");
+    /// for _ in 0..5 {
+    ///     recorder.publish(&Event::warning("BackOff", "Reconciling"), &widget).await?;
+    /// }
+    /// recorder.flush().await;
+    /// sink.assert_emitted(expect::warning("BackOff").count_at_least(3));
+    /// sink.assert_not_emitted(expect::warning("BackOff").count_at_least(6));
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn count_at_least(mut self, n: u32) -> Self {
+        self.count_at_least = Some(n);
+        self
+    }
+
     /// The event has a series with count `n` (so `n` is at least 2).
     #[must_use]
     pub fn series_count(mut self, n: u32) -> Self {
@@ -163,6 +200,11 @@ impl Expectation {
     pub fn annotation(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.annotations.insert(key.into(), value.into());
         self
+    }
+
+    /// The object the event must be about, if the expectation names one.
+    pub(crate) fn regarding_object(&self) -> Option<&ObjectRef> {
+        self.regarding.as_ref()
     }
 
     /// Whether `record` meets every condition.
@@ -201,6 +243,7 @@ impl Expectation {
                     .is_some_and(|note| note.contains(part.as_str()))
             })
             && self.count.is_none_or(|n| n == record.count())
+            && self.count_at_least.is_none_or(|n| record.count() >= n)
             && self
                 .series_count
                 .is_none_or(|n| record.series.is_some_and(|s| s.count == n))
@@ -252,6 +295,9 @@ impl fmt::Display for Expectation {
         if let Some(n) = self.count {
             part(f, format_args!("with count {n}"))?;
         }
+        if let Some(n) = self.count_at_least {
+            part(f, format_args!("with count at least {n}"))?;
+        }
         if let Some(n) = self.series_count {
             part(f, format_args!("with series count {n}"))?;
         }
@@ -290,6 +336,10 @@ mod tests {
                     .series_count(10_000)
                     .from("example.com/widgets"),
                 r#"a Warning event with reason "BackOff", with action "Starting", with a note containing "exit code 1", with series count 10000, from "example.com/widgets""#,
+            ),
+            (
+                normal("Synced").count_at_least(3),
+                r#"a Normal event with reason "Synced", with count at least 3"#,
             ),
         ];
         for (expectation, text) in cases {

@@ -34,6 +34,16 @@
 //! | [`Faults`], [`FaultySink`] | failing, slow or silent writes, around any sink |
 //! | [`MockEventSink`] | a mockall mock of [`EventSink`](event_core::sink::EventSink) for call-by-call expectations |
 //! | [`describe_records`], [`format_age`] | the `kubectl describe` table for any records |
+//! | `ClusterEvents` (feature `cluster`) | the same expectations against a cluster or the API double, waiting on a watch |
+//!
+//! # From unit test to cluster
+//!
+//! One [`Expectation`] serves both: `sink.assert_emitted(&e)` on a
+//! [`MemorySink`], `events.assert_emitted(&e).await` on a `ClusterEvents`
+//! (feature `cluster`, which brings in `event-kube` and kube's runtime),
+//! which watches `events.k8s.io/v1` Events and waits until one matches or
+//! its timeout passes. A timeout prints the expectation and what the
+//! cluster holds for the object as a `kubectl describe` table.
 //!
 //! # Time
 //!
@@ -59,12 +69,19 @@
 
 mod assert;
 mod clock;
+#[cfg(feature = "cluster")]
+mod cluster;
+mod columns;
 mod describe;
 pub mod expect;
 mod fault;
 mod memory;
 
 pub use clock::{DEFAULT_START, ManualClock, TokioClock};
+#[cfg(feature = "cluster")]
+pub use cluster::{
+    ClusterError, ClusterEvents, ClusterEventsBuilder, DEFAULT_QUIET_WINDOW, DEFAULT_WAIT_TIMEOUT,
+};
 pub use describe::{age_cell, describe_records, format_age};
 /// A mockall mock of [`EventSink`](event_core::sink::EventSink), for tests that
 /// script each call (see mockall's documentation).

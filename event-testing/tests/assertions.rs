@@ -51,7 +51,7 @@ const RECORDED: &str = "Pod shop/web-0:
 Node worker-1:
   Type     Reason   Age   From     Message
   ----     ------   ----  ----     -------
-  Warning  BackOff  10s   kubelet
+  Warning  BackOff  10s   kubelet\x20\x20
 ";
 
 #[tokio::test]
@@ -170,7 +170,7 @@ async fn assert_not_emitted_failure_shows_the_matches() {
              Node worker-1:\n\
              \x20 Type     Reason   Age   From     Message\n\
              \x20 ----     ------   ----  ----     -------\n\
-             \x20 Warning  BackOff  10s   kubelet\n\
+             \x20 Warning  BackOff  10s   kubelet\x20\x20\n\
              Recorded events:\n{RECORDED}"
         )
     );

@@ -73,25 +73,31 @@ fn every_age_step_in_one_table() {
         "Events:
   Type    Reason  Age                 From                 Message
   ----    ------  ----                ----                 -------
-  Normal  R       5s                  example.com/widgets
-  Normal  R       5s (x3 over 2m30s)  example.com/widgets
-  Normal  R       119s (x2 over 4h)   example.com/widgets
-  Normal  R       10d                 example.com/widgets
-  Normal  R       0s                  example.com/widgets
+  Normal  R       5s                  example.com/widgets\x20\x20
+  Normal  R       5s (x3 over 2m30s)  example.com/widgets\x20\x20
+  Normal  R       119s (x2 over 4h)   example.com/widgets\x20\x20
+  Normal  R       10d                 example.com/widgets\x20\x20
+  Normal  R       0s                  example.com/widgets\x20\x20
 "
     );
 }
 
 #[test]
-fn multi_line_notes_stay_on_one_row() {
-    let mut r = record("p.a", EventType::Warning, "ReconcileFailed", &pod("p"), 0);
-    r.note = Some("applying ConfigMap failed\ncaused by: connection refused".into());
+fn multi_line_notes_continue_on_lines_of_their_own_as_in_kubectl() {
+    let mut failed = record("p.a", EventType::Warning, "ReconcileFailed", &pod("p"), 0);
+    failed.note = Some("applying ConfigMap failed\ncaused by: connection refused\n".into());
+    let mut synced = record("p.b", EventType::Normal, "Synced", &pod("p"), 1);
+    synced.note = Some("ok".into());
+    // The continuation line has no columns, so kubectl aligns the next row
+    // on its own: its columns are only as wide as its own cells.
     assert_eq!(
-        describe_records(&[r], at(3)),
+        describe_records(&[failed, synced], at(3)),
         "Events:
   Type     Reason           Age   From                 Message
   ----     ------           ----  ----                 -------
-  Warning  ReconcileFailed  3s    example.com/widgets  applying ConfigMap failed\\ncaused by: connection refused
+  Warning  ReconcileFailed  3s    example.com/widgets  applying ConfigMap failed
+caused by: connection refused
+  Normal  Synced  2s  example.com/widgets  ok
 "
     );
 }
@@ -114,12 +120,12 @@ async fn describe_all_groups_by_object() {
         "Pod shop/web-0:
   Type    Reason   Age   From                 Message
   ----    ------   ----  ----                 -------
-  Normal  Started  7s    example.com/widgets
-  Normal  Pulled   7s    example.com/widgets
+  Normal  Started  7s    example.com/widgets\x20\x20
+  Normal  Pulled   7s    example.com/widgets\x20\x20
 Node worker-1:
   Type     Reason        Age   From                 Message
   ----     ------        ----  ----                 -------
-  Warning  NodeNotReady  7s    example.com/widgets
+  Warning  NodeNotReady  7s    example.com/widgets\x20\x20
 "
     );
 }

@@ -163,7 +163,7 @@ async fn documented_count_messages() {
     let table = "Widget shop/w1:
   Type    Reason  Age              From                 Message
   ----    ------  ----             ----                 -------
-  Normal  Synced  0s (x2 over 0s)  example.com/widgets
+  Normal  Synced  0s (x2 over 0s)  example.com/widgets\x20\x20
 ";
     let message = panic_message(|| sink.assert_count(expect::normal("Synced"), 3));
     assert_eq!(

@@ -146,8 +146,9 @@ async fn describe_prints_what_kubectl_would_show() {
         "Events:
   Type     Reason           Age                From                           Message
   ----     ------           ----               ----                           -------
-  Warning  ReconcileFailed  20s (x3 over 60s)  example.com/widget-controller  applying Deployment shop/w1 failed\\ncaused by: connection refused
-  Normal   Reconciled       0s                 example.com/widget-controller  Deployment shop/w1 has 3 replicas
+  Warning  ReconcileFailed  20s (x3 over 60s)  example.com/widget-controller  applying Deployment shop/w1 failed
+caused by: connection refused
+  Normal  Reconciled  0s  example.com/widget-controller  Deployment shop/w1 has 3 replicas
 "
     );
 }

@@ -13,8 +13,8 @@ use super::http::{self, Shared};
 use super::resources::{Kind, View};
 use super::store::Store;
 use super::{
-    ADMIN_USER, ApiServer, ApiServerError, DEFAULT_EVENT_TTL, INITIAL_NAMESPACES, kubeconfig,
-    objects, tls,
+    ADMIN_USER, ApiServer, ApiServerError, DEFAULT_EVENT_TTL, DEFAULT_WATCH_BOOKMARK_INTERVAL,
+    INITIAL_NAMESPACES, kubeconfig, objects, tls,
 };
 
 /// Configures an [`ApiServer`].
@@ -43,6 +43,7 @@ pub struct ApiServerBuilder {
     tokens: Vec<TokenEntry>,
     clock: Arc<dyn Clock>,
     require_namespaces: bool,
+    bookmark_interval: Duration,
 }
 
 impl Default for ApiServerBuilder {
@@ -55,6 +56,7 @@ impl Default for ApiServerBuilder {
             tokens: Vec::new(),
             clock: Arc::new(SystemClock),
             require_namespaces: true,
+            bookmark_interval: DEFAULT_WATCH_BOOKMARK_INTERVAL,
         }
     }
 }
@@ -112,6 +114,30 @@ impl ApiServerBuilder {
     #[must_use]
     pub fn event_ttl(mut self, ttl: Duration) -> ApiServerBuilder {
         self.event_ttl = ttl;
+        self
+    }
+
+    /// How often watches that asked for bookmarks get one (default
+    /// [`DEFAULT_WATCH_BOOKMARK_INTERVAL`]); a zero interval is taken as
+    /// one millisecond.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use kube_apiserver_double::ApiServer;
+    ///
+    /// let server = ApiServer::builder()
+    ///     .watch_bookmark_interval(Duration::from_millis(200))
+    ///     .start()
+    ///     .await?;
+    /// # let _ = server;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn watch_bookmark_interval(mut self, interval: Duration) -> ApiServerBuilder {
+        self.bookmark_interval = interval.max(Duration::from_millis(1));
         self
     }
 
@@ -295,6 +321,7 @@ impl ApiServerBuilder {
                 pki.map(|p| p.acceptor),
                 shared.clone(),
             )),
+            bookmarks: tokio::spawn(http::bookmark_loop(shared.clone(), self.bookmark_interval)),
             shared,
             addr,
             admin_token,

@@ -14,7 +14,7 @@ use super::patch::{merge_patch, strip_directives};
 use super::resources::{self, AUTHENTICATION_GROUP, AUTHORIZATION_GROUP, Kind, View};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::{ApiError, FieldError, quote, success_status};
-use super::store::{TableMode, WatchFilter, format_time, render, watch_line};
+use super::store::{TableMode, WatchFilter, bookmark_object, format_time, render, watch_line};
 use super::table::{IncludeObject, table};
 use super::{access, crd, openapi, protobuf};
 
@@ -459,16 +459,15 @@ fn watch_objects(
             include: IncludeObject::parse(req.param("includeObject")),
         }),
     };
-    let mut start = shared.store.watch(filter, since)?;
+    let bookmarks = req.param("allowWatchBookmarks") == Some("true");
+    let mut start = shared.store.watch(filter, since, bookmarks)?;
     if initial_events {
-        let bookmark = json!({
-            "kind": target.kind.kind(),
-            "apiVersion": target.kind.api_version_in(target.view),
-            "metadata": {
-                "resourceVersion": start.rv.to_string(),
-                "annotations": {"k8s.io/initial-events-end": "true"},
-            },
-        });
+        let bookmark = bookmark_object(
+            &target.kind,
+            target.view,
+            start.rv,
+            Some(json!({"k8s.io/initial-events-end": "true"})),
+        );
         start.initial.push(watch_line("BOOKMARK", &bookmark));
     }
     let body = WatchBody::new(start.initial, start.rx, timeout);

@@ -58,6 +58,16 @@ impl std::error::Error for DropConnection {}
 
 /// Accepts connections until the task is aborted; dropping the task drops
 /// every connection with it.
+/// Sends every watch that asked for bookmarks a `BOOKMARK` each `interval`.
+pub(crate) async fn bookmark_loop(shared: Arc<Shared>, interval: Duration) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        shared.store.send_bookmarks();
+    }
+}
+
 pub(crate) async fn accept_loop(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,

@@ -85,6 +85,11 @@
 //!   kind's name rule, then the path-segment rule (no `.`, `..`, `/`,
 //!   `%`), label keys and values, annotation keys (compared in lower case)
 //!   and their 256 KiB total, finalizers.
+//! - Watches resume from a resource version (410 Gone once the change
+//!   history no longer holds it), serve streaming lists
+//!   (`sendInitialEvents`), and send a `BOOKMARK` with the current version
+//!   every [`DEFAULT_WATCH_BOOKMARK_INTERVAL`] to watches that ask for
+//!   bookmarks, as kube's watcher and client-go's reflector do.
 //! - `fieldValidation=Strict`, which kubectl sends, refuses fields a kind
 //!   does not have (`strict decoding error: unknown field "spec"`).
 //! - Errors of core/v1 event writes name the core/v1 fields
@@ -112,8 +117,10 @@
 //! forms and v3, which kubectl uses), admission beyond namespace lifecycle,
 //! schema validation and pruning of custom objects, conversion between
 //! the versions of a definition (objects are shown in the version asked
-//! for, unchanged), `fieldValidation=Warn` warnings, periodic watch
-//! bookmarks, and every kind not listed above.
+//! for, unchanged), `fieldValidation=Warn` warnings, the bookmark the API
+//! server sends shortly before a watch's timeout (it sends the periodic
+//! ones, see [`DEFAULT_WATCH_BOOKMARK_INTERVAL`]), and every kind not listed
+//! above.
 //!
 //! To run it standalone, see [`serve_until_ctrl_c`].
 
@@ -163,6 +170,14 @@ use status::ApiError;
 /// Default time an event lives after its last write (the API server's
 /// `--event-ttl`): one hour.
 pub const DEFAULT_EVENT_TTL: Duration = Duration::from_secs(3600);
+
+/// How often a watch that asked for bookmarks (`allowWatchBookmarks=true`,
+/// which kube's watcher and client-go's reflector send) gets a `BOOKMARK`
+/// with the current resource version: every minute, as the API server's
+/// watch cache sends them. A watcher that sees few changes (a narrow
+/// selector) then resumes from a recent version instead of one the history
+/// may have dropped.
+pub const DEFAULT_WATCH_BOOKMARK_INTERVAL: Duration = Duration::from_secs(60);
 
 /// User name of the token written to the kubeconfig.
 pub const ADMIN_USER: &str = "admin";
@@ -280,12 +295,14 @@ pub struct ApiServer {
     admin_token: String,
     kubeconfig_path: PathBuf,
     task: JoinHandle<()>,
+    bookmarks: JoinHandle<()>,
     _dir: kubeconfig::TempDir,
 }
 
 impl Drop for ApiServer {
     fn drop(&mut self) {
         self.task.abort();
+        self.bookmarks.abort();
     }
 }
 

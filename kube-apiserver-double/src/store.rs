@@ -144,6 +144,27 @@ pub(crate) fn render(kind: &Kind, view: View, stored: &Value) -> Value {
 struct Watcher {
     filter: WatchFilter,
     tx: mpsc::Sender<Bytes>,
+    /// Asked for periodic bookmarks (`allowWatchBookmarks=true`).
+    bookmarks: bool,
+}
+
+/// The object of a `BOOKMARK` watch event: only the kind and the resource
+/// version the watcher has been brought to, plus `annotations`.
+pub(crate) fn bookmark_object(
+    kind: &Kind,
+    view: View,
+    rv: u64,
+    annotations: Option<Value>,
+) -> Value {
+    let mut metadata = json!({"resourceVersion": rv.to_string()});
+    if let (Some(annotations), Some(m)) = (annotations, metadata.as_object_mut()) {
+        m.insert("annotations".to_owned(), annotations);
+    }
+    json!({
+        "kind": kind.kind(),
+        "apiVersion": kind.api_version_in(view),
+        "metadata": metadata,
+    })
 }
 
 /// The start of a watch: lines to send first, then the live feed.
@@ -535,12 +556,25 @@ impl Store {
         keys.len()
     }
 
+    /// Sends each watch that asked for bookmarks a `BOOKMARK` at the current
+    /// resource version. Under the lock, so it follows every change already
+    /// sent to the watch and precedes every later one; a watch whose buffer
+    /// is full skips it.
+    pub(crate) fn send_bookmarks(&self) {
+        let st = self.lock();
+        for w in st.watchers.iter().filter(|w| w.bookmarks) {
+            let object = bookmark_object(&w.filter.kind, w.filter.view, st.rv, None);
+            let _ = w.tx.try_send(watch_line("BOOKMARK", &object));
+        }
+    }
+
     /// Starts a watch. Without a resource version (or with "0") it begins
     /// with an ADDED line for every current object.
     pub(crate) fn watch(
         &self,
         filter: WatchFilter,
         since: Option<u64>,
+        bookmarks: bool,
     ) -> Result<WatchStart, ApiError> {
         let (tx, rx) = mpsc::channel(WATCH_BUFFER);
         let mut st = self.lock();
@@ -566,7 +600,13 @@ impl Store {
                 }
             }
         }
-        st.watchers.push(Watcher { filter, tx });
+        // Bookmarks are JSON watch events; a watch of tables gets none.
+        let bookmarks = bookmarks && filter.table.is_none();
+        st.watchers.push(Watcher {
+            filter,
+            tx,
+            bookmarks,
+        });
         Ok(WatchStart {
             initial,
             rx,
@@ -666,7 +706,7 @@ mod tests {
             labels: LabelSelector::default(),
             table: None,
         };
-        let mut w = s.watch(filter, Some(rv)).unwrap();
+        let mut w = s.watch(filter, Some(rv), false).unwrap();
         assert_eq!(w.initial.len(), 1);
         s.delete(&Kind::ConfigMap, "", ("ns", "a"), false).unwrap();
         let line = w.rx.try_recv().unwrap();

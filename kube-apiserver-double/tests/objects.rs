@@ -531,3 +531,79 @@ async fn pages_across_namespaces_follow_the_listing_order() {
         );
     }
 }
+
+#[tokio::test]
+async fn watches_that_ask_for_bookmarks_get_them_with_the_current_version() {
+    let server = ApiServer::builder()
+        .watch_bookmark_interval(Duration::from_millis(50))
+        .start()
+        .await
+        .unwrap();
+    server.create_namespace("shop").unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(server.client().await.unwrap(), "shop");
+    let rv = cms
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .metadata
+        .resource_version
+        .unwrap();
+    let params = WatchParams::default().timeout(60);
+    assert!(params.bookmarks, "kube asks for bookmarks by default");
+    let mut with = cms.watch(&params, &rv).await.unwrap().boxed();
+    let mut without = cms
+        .watch(&params.clone().disable_bookmarks(), &rv)
+        .await
+        .unwrap()
+        .boxed();
+
+    // A change the watches do not select moves the version on; the
+    // bookmarks catch up with it (until then they carry older versions).
+    let elsewhere = server.create_configmap("other", "elsewhere", &[]).unwrap();
+    let moved: u64 = elsewhere
+        .metadata
+        .resource_version
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut versions = Vec::new();
+    loop {
+        match with.try_next().await.unwrap().unwrap() {
+            WatchEvent::Bookmark(b) => {
+                let v: u64 = b.metadata.resource_version.parse().unwrap();
+                versions.push(v);
+                if v == moved {
+                    break;
+                }
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(versions.windows(2).all(|w| w[0] <= w[1]), "{versions:?}");
+    assert!(versions.iter().all(|v| *v <= moved), "{versions:?}");
+
+    // A selected change comes before any bookmark past it; the watch that
+    // did not ask gets the change and nothing before it.
+    let mine = server.create_configmap("shop", "mine", &[]).unwrap();
+    let mine_rv: u64 = mine.metadata.resource_version.unwrap().parse().unwrap();
+    let added = loop {
+        match with.try_next().await.unwrap().unwrap() {
+            WatchEvent::Bookmark(b) => {
+                assert_eq!(b.metadata.resource_version.parse::<u64>().unwrap(), moved);
+            }
+            WatchEvent::Added(c) => break c,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(added.metadata.name.as_deref(), Some("mine"));
+    match with.try_next().await.unwrap().unwrap() {
+        WatchEvent::Bookmark(b) => {
+            assert_eq!(b.metadata.resource_version.parse::<u64>().unwrap(), mine_rv);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    match without.try_next().await.unwrap().unwrap() {
+        WatchEvent::Added(c) => assert_eq!(c.metadata.name.as_deref(), Some("mine")),
+        other => panic!("the watch without bookmarks got {other:?} first"),
+    }
+}

@@ -86,7 +86,7 @@ const STEPS: &[Step] = &[
             "--dry-run",
             "--workspace",
             "--features",
-            "event-core/mock,event-core/k8s-openapi",
+            "event-core/mock,event-core/k8s-openapi,event-testing/cluster",
             "--allow-dirty",
         ],
         // k8s-openapi refuses to build without a Kubernetes version, and a

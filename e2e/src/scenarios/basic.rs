@@ -10,10 +10,14 @@ use event_core::sink::EventRecord;
 
 use event_core::clock::format_micro_time;
 use event_kube::{EventRefExt, KubeSink};
+use event_testing::{ClusterEvents, expect};
 use k8s_openapi::api::core::v1::{Event as CoreEvent, ObjectReference};
 use kube::api::{Api, ListParams};
 
-use super::{REPEATS, ScenarioResult, backoff_event, loaded_event, node_event, short, show};
+use super::{
+    REPEATS, ScenarioResult, backoff_event, loaded_event, node_event, short, show, watch,
+    watch_namespace,
+};
 use crate::counting::{CountingSink, describe_writes};
 use crate::report::Outcome;
 use crate::suite::{CONTROLLER, Context, Res, Suite, ensure};
@@ -90,37 +94,22 @@ pub(super) async fn normal_event(suite: &Suite) -> ScenarioResult {
     })?;
     let note = event.note.as_deref().unwrap_or("");
 
-    let stored = suite
-        .events(&record.namespace)
-        .get(&record.name)
+    // events.k8s.io/v1: the Event read back is the record written, field
+    // for field.
+    let events = watch_namespace(suite).await?;
+    let expected = expect::normal(&event.reason)
+        .regarding(&regarding)
+        .action(&event.action)
+        .note(note)
+        .from(CONTROLLER)
+        .count(1);
+    let stored = events
+        .wait_for(&expected)
         .await
-        .ctx("reading it through events.k8s.io/v1")?;
-    let mut diff = Diff::default();
-    diff.field("reason", stored.reason.as_deref(), &event.reason);
-    diff.field("action", stored.action.as_deref(), &event.action);
-    diff.field("note", stored.note.as_deref(), note);
-    diff.field("type", stored.type_.as_deref(), "Normal");
-    diff.field(
-        "reportingController",
-        stored.reporting_controller.as_deref(),
-        CONTROLLER,
-    );
-    diff.field(
-        "reportingInstance",
-        stored.reporting_instance.as_deref(),
-        &record.reporting_instance,
-    );
-    diff.reference("regarding", stored.regarding.as_ref(), &record);
-    let stored_time = stored.event_time.as_ref().map(|t| t.0);
-    if stored_time != Some(record.event_time) {
-        diff.0.push(format!(
-            "eventTime is {:?}, expected {}",
-            stored_time.map(format_micro_time),
-            format_micro_time(record.event_time)
-        ));
-    }
-    diff.result()
         .map_err(|e| format!("events.k8s.io/v1: {e}"))?;
+    ensure(stored == record, || {
+        format!("events.k8s.io/v1: read back {stored:?}, written {record:?}")
+    })?;
 
     let selector = format!("involvedObject.name={}", regarding.name);
     let core: Api<CoreEvent> = Api::namespaced(suite.client.clone(), &record.namespace);
@@ -207,16 +196,23 @@ pub(super) async fn series(suite: &Suite) -> ScenarioResult {
         )
     })?;
     let record = single_create(&sink)?;
-    let stored = suite
-        .events(&record.namespace)
-        .get(&record.name)
+    let events = watch_namespace(suite).await?;
+    let backoff = expect::warning(&event.reason).regarding(&regarding);
+    events
+        .wait_for(backoff.clone().count(REPEATS))
         .await
-        .ctx("reading the event back")?;
-    let count = stored.series.as_ref().map(|s| s.count);
-    ensure(
-        count == Some(i32::try_from(REPEATS).unwrap_or(i32::MAX)),
-        || format!("stored series count is {count:?}, expected {REPEATS}"),
-    )?;
+        .map_err(|e| e.to_string())?;
+    let held: Vec<String> = events
+        .matching(&backoff)
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    ensure(held == [record.name.clone()], || {
+        format!(
+            "expected only the Event {} to match, found {held:?}",
+            record.name
+        )
+    })?;
     let mut figure = format!(
         "{REPEATS} publishes -> {}, stored series count {REPEATS}",
         describe_writes(&sink)
@@ -256,16 +252,17 @@ pub(super) async fn node(suite: &Suite) -> ScenarioResult {
             record.namespace
         )
     })?;
-    let stored = suite
-        .events("default")
-        .get(&record.name)
+    let events = watch(
+        ClusterEvents::builder(suite.client.clone())
+            .namespace("default")
+            .fields(format!("metadata.name={}", record.name)),
+    )
+    .await?;
+    let stored = events
+        .wait_for(expect::normal(&node_event().reason).regarding(&regarding))
         .await
-        .ctx("reading it back from default")?;
-    let regarding_ns = stored
-        .regarding
-        .as_ref()
-        .and_then(|r| r.namespace.clone())
-        .unwrap_or_default();
+        .map_err(|e| e.to_string())?;
+    let regarding_ns = stored.regarding.namespace.unwrap_or_default();
     ensure(regarding_ns.is_empty(), || {
         format!("regarding.namespace is {regarding_ns:?}, expected empty")
     })?;

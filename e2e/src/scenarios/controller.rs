@@ -2,22 +2,18 @@
 
 use std::time::Duration;
 
-use event_core::sink::EventRecord;
-
-use event_core::EventType;
-use event_kube::event_record;
+use event_core::ObjectRef;
+use event_kube::EventRefExt;
+use event_testing::{Expectation, expect};
 use examples::configmap_controller as cc;
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, PostParams};
 
 use super::basic::SHUTDOWN;
-use super::{ScenarioResult, short};
+use super::{ScenarioResult, short, watch_namespace};
 use crate::counting::describe_writes;
 use crate::report::Outcome;
-use crate::suite::{Context, Res, Suite, ensure};
-
-/// How long the controller may take to report on all three ConfigMaps.
-const WAIT: Duration = Duration::from_secs(60);
+use crate::suite::{Context, Suite, ensure};
 
 /// (name, replicas, valid)
 const CONFIGMAPS: [(&str, &str, bool); 3] = [
@@ -26,53 +22,21 @@ const CONFIGMAPS: [(&str, &str, bool); 3] = [
     ("ctl-broken", "three", false),
 ];
 
-fn check(name: &str, replicas: &str, valid: bool, events: &[&EventRecord]) -> Res<String> {
-    let shown: Vec<String> = events
-        .iter()
-        .map(|e| format!("{} {} {:?}", e.type_.as_str(), e.reason, e.note))
-        .collect();
-    let first = events
-        .first()
-        .ok_or_else(|| format!("{name} has no event"))?;
-    let note = first.note.clone().unwrap_or_default();
-    if valid {
-        let want = format!("configuration applied: {}={replicas}", cc::REPLICAS_KEY);
-        ensure(
-            events.iter().all(|e| {
-                e.type_ == EventType::Normal
-                    && e.reason == cc::REASON_RECONCILED
-                    && e.note.as_deref() == Some(want.as_str())
-            }),
-            || {
-                format!(
-                    "{name} should have only Normal {} {want:?}, has {shown:?}",
-                    cc::REASON_RECONCILED
-                )
-            },
-        )?;
+/// The one kind of Event a ConfigMap of the example should get: Normal
+/// `Reconciled` with the applied count, or Warning `ReconcileFailed` naming
+/// the bad value.
+fn expected(configmap: &ObjectRef, replicas: &str, valid: bool) -> Expectation {
+    let expectation = if valid {
+        expect::normal(cc::REASON_RECONCILED).note(format!(
+            "configuration applied: {}={replicas}",
+            cc::REPLICAS_KEY
+        ))
     } else {
-        ensure(
-            events.iter().all(|e| {
-                e.type_ == EventType::Warning
-                    && e.reason == cc::REASON_FAILED
-                    && e.note.as_deref().is_some_and(|n| {
-                        n.contains(&format!("{replicas:?}")) && n.contains("not a whole number")
-                    })
-            }),
-            || {
-                format!(
-                    "{name} should have only Warning {} with the error, has {shown:?}",
-                    cc::REASON_FAILED
-                )
-            },
-        )?;
-    }
-    Ok(format!(
-        "{name} {} {} ({:?})",
-        first.type_.as_str(),
-        first.reason,
-        short(&note)
-    ))
+        expect::warning(cc::REASON_FAILED)
+            .note_contains(format!("{replicas:?}"))
+            .note_contains("not a whole number")
+    };
+    expectation.regarding(configmap).from(cc::CONTROLLER)
 }
 
 /// 9. The ConfigMap controller example, run against the target: three
@@ -80,12 +44,19 @@ fn check(name: &str, replicas: &str, valid: bool, events: &[&EventRecord]) -> Re
 pub(super) async fn configmap_controller(suite: &Suite) -> ScenarioResult {
     let ns = suite.namespace.clone();
     let cms: Api<ConfigMap> = Api::namespaced(suite.client.clone(), &ns);
-    for (name, replicas, _) in CONFIGMAPS {
+    let mut expectations = Vec::new();
+    for (name, replicas, valid) in CONFIGMAPS {
         let cm = cc::managed_configmap(&ns, name, &[(cc::REPLICAS_KEY, replicas)]);
-        cms.create(&PostParams::default(), &cm)
+        let created = cms
+            .create(&PostParams::default(), &cm)
             .await
             .ctx("creating a ConfigMap")?;
+        expectations.push((
+            created.event_ref(),
+            expected(&created.event_ref(), replicas, valid),
+        ));
     }
+    let events = watch_namespace(suite).await?;
     let (recorder, sink) = suite.stack(suite.config.clone(), cc::CONTROLLER, |b| b)?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let controller = {
@@ -100,39 +71,24 @@ pub(super) async fn configmap_controller(suite: &Suite) -> ScenarioResult {
         })
     };
 
-    let events = suite.events(&ns);
-    let started = tokio::time::Instant::now();
-    let records = loop {
-        let listed = events
-            .list(&ListParams::default())
-            .await
-            .ctx("listing events")?;
-        let records: Vec<EventRecord> = listed
-            .items
-            .iter()
-            .map(event_record)
-            .filter(|r| r.reporting_controller == cc::CONTROLLER)
-            .collect();
-        let missing: Vec<&str> = CONFIGMAPS
-            .iter()
-            .map(|(name, _, _)| *name)
-            .filter(|name| !records.iter().any(|r| r.regarding.name == *name))
-            .collect();
-        if missing.is_empty() {
-            break records;
+    let mut figures = Vec::new();
+    for (_, expectation) in &expectations {
+        match events.wait_for(expectation).await {
+            Ok(found) => figures.push(format!(
+                "{} {} {} ({:?})",
+                found.regarding.name,
+                found.type_.as_str(),
+                found.reason,
+                short(found.note.as_deref().unwrap_or(""))
+            )),
+            Err(e) => {
+                let _ = stop_tx.send(());
+                controller.abort();
+                recorder.shutdown(SHUTDOWN).await;
+                return Err(e.to_string());
+            }
         }
-        if started.elapsed() > WAIT {
-            let _ = stop_tx.send(());
-            controller.abort();
-            recorder.shutdown(SHUTDOWN).await;
-            return Err(format!(
-                "after {}s no event for {}",
-                WAIT.as_secs(),
-                missing.join(", ")
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    }
     let _ = stop_tx.send(());
     let summary = tokio::time::timeout(Duration::from_secs(30), controller)
         .await
@@ -140,13 +96,16 @@ pub(super) async fn configmap_controller(suite: &Suite) -> ScenarioResult {
         .map_err(|e| format!("the controller task ended: {e}"))?;
     recorder.shutdown(SHUTDOWN).await;
 
-    let mut figures = Vec::new();
-    for (name, replicas, valid) in CONFIGMAPS {
-        let mine: Vec<&EventRecord> = records
-            .iter()
-            .filter(|r| r.regarding.name == name)
-            .collect();
-        figures.push(check(name, replicas, valid, &mine)?);
+    // Each ConfigMap got only its one kind of Event.
+    for (configmap, expectation) in &expectations {
+        let all = events.matching(&expect::any().regarding(configmap).from(cc::CONTROLLER));
+        ensure(all.iter().all(|r| expectation.matches(r)), || {
+            format!(
+                "{} should have only {expectation}, has:\n{}",
+                configmap.name,
+                events.describe(configmap)
+            )
+        })?;
     }
     ensure(summary.watch_errors == 0, || {
         format!("{} watch errors", summary.watch_errors)

@@ -1,7 +1,6 @@
 //! Scenarios 5-7: an event that expired on the server, a token without
 //! `patch`, and a flood through injected faults.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use event_core::{Error, Event, ObjectRef, Published};
@@ -10,6 +9,7 @@ use event_core::sink::{RBAC_HINT, SinkError};
 
 use event_core::config::RetryPolicy;
 use event_kube::EventRefExt;
+use event_testing::{ClusterEvents, expect};
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::events::v1::Event as K8sEvent;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
@@ -19,7 +19,7 @@ use kube_apiserver_double::{ApiServer, RandomFaults};
 use serde_json::json;
 
 use super::basic::SHUTDOWN;
-use super::{ScenarioResult, short};
+use super::{ScenarioResult, short, watch, watch_namespace};
 use crate::counting::{Op, describe_writes};
 use crate::report::Outcome;
 use crate::suite::{
@@ -130,13 +130,16 @@ pub(super) async fn expired(suite: &Suite) -> ScenarioResult {
             create.record.name, old.name
         )
     })?;
-    let stored = Api::<K8sEvent>::namespaced(client, &create.record.namespace)
-        .get(&create.record.name)
+    let events = watch(ClusterEvents::builder(client).namespace(&create.record.namespace)).await?;
+    let stored = events
+        .wait_for(expect::warning("SyncFailed").regarding(&regarding).count(4))
         .await
-        .ctx("reading the new event")?;
-    let count = stored.series.as_ref().map(|s| s.count);
-    ensure(count == Some(4), || {
-        format!("stored series count is {count:?}, expected 4")
+        .map_err(|e| e.to_string())?;
+    ensure(stored.name == create.record.name, || {
+        format!(
+            "the Event of count 4 is {}, expected the one created again, {}",
+            stored.name, create.record.name
+        )
     })?;
     Ok(Outcome::Pass(format!(
         "event {how}: {not_found} patch -> 404, then 1 create under the same name with series count \
@@ -376,30 +379,26 @@ pub(super) async fn faults(suite: &Suite) -> ScenarioResult {
         format!("{} events not written at shutdown", report.unwritten.len())
     })?;
 
-    let mut counts: BTreeMap<String, Vec<i32>> = BTreeMap::new();
-    for e in server.events() {
-        let ours = e.metadata.namespace.as_deref() == Some(suite.namespace.as_str())
-            && e.reporting_controller.as_deref() == Some(CONTROLLER);
-        let name = e.regarding.as_ref().and_then(|r| r.name.clone());
-        if let (true, Some(name)) = (ours, name)
-            && name.starts_with("flood-")
-        {
-            counts
-                .entry(name)
-                .or_default()
-                .push(e.series.as_ref().map_or(1, |s| s.count));
-        }
-    }
-    let want = i32::try_from(FLOOD_PER_OBJECT).unwrap_or(i32::MAX);
-    let wrong: Vec<String> = counts
-        .iter()
-        .filter(|(_, c)| c.as_slice() != [want])
-        .map(|(n, c)| format!("{n}: {c:?}"))
+    // One Event per object, of count 100, and no other ProbeFailed Event.
+    let events = watch_namespace(suite).await?;
+    let mut held: Vec<(String, u32)> = events
+        .matching(&expect::warning("ProbeFailed").from(CONTROLLER))
+        .into_iter()
+        .map(|r| (r.regarding.name.clone(), r.count()))
         .collect();
-    ensure(counts.len() == FLOOD_OBJECTS && wrong.is_empty(), || {
+    held.sort();
+    let want: Vec<(String, u32)> = (0..FLOOD_OBJECTS)
+        .map(|i| (format!("flood-{i:03}"), FLOOD_PER_OBJECT))
+        .collect();
+    ensure(held == want, || {
+        let wrong: Vec<String> = held
+            .iter()
+            .filter(|h| !want.contains(h))
+            .map(|(name, count)| format!("{name}: {count}"))
+            .collect();
         format!(
-            "{} objects have events; wrong counts: {}",
-            counts.len(),
+            "{} events for {FLOOD_OBJECTS} objects; wrong: {}",
+            held.len(),
             wrong.join(", ")
         )
     })?;

@@ -1,11 +1,13 @@
 //! Scenario 10: a controller restarted mid-series continues its Event.
 
 use event_core::{Event, Published};
-use event_kube::EventRefExt;
-use kube::api::ListParams;
 
-use super::ScenarioResult;
+use event_core::sink::EventRecord;
+use event_kube::EventRefExt;
+use event_testing::expect;
+
 use super::basic::SHUTDOWN;
+use super::{ScenarioResult, watch_namespace};
 use crate::counting::describe_writes;
 use crate::kubectl;
 use crate::report::Outcome;
@@ -48,21 +50,18 @@ pub(super) async fn restart(suite: &Suite) -> ScenarioResult {
         first_after == Some(Published::SeriesUpdated { count: HALF + 1 }),
         || format!("the restarted controller's first publish returned {first_after:?}"),
     )?;
-    let listed = suite
-        .events(&suite.namespace)
-        .list(&ListParams::default())
+    let events = watch_namespace(suite).await?;
+    let crash_loop = expect::warning("CrashLoop");
+    events
+        .wait_for(crash_loop.clone().regarding(&regarding).count(2 * HALF))
         .await
-        .ctx("listing events")?;
-    let ours: Vec<_> = listed
-        .items
+        .map_err(|e| e.to_string())?;
+    let counts: Vec<u32> = events
+        .matching(&crash_loop)
         .iter()
-        .filter(|e| e.reason.as_deref() == Some("CrashLoop"))
+        .map(EventRecord::count)
         .collect();
-    let counts: Vec<i32> = ours
-        .iter()
-        .map(|e| e.series.as_ref().map_or(1, |s| s.count))
-        .collect();
-    ensure(counts == [2 * HALF as i32], || {
+    ensure(counts == [2 * HALF], || {
         format!(
             "expected one CrashLoop Event of count {}, found counts {counts:?}",
             2 * HALF

@@ -9,9 +9,10 @@ mod kubectl;
 use std::time::Duration;
 
 use event_core::{Event, ObjectRef};
+use event_testing::{ClusterEvents, ClusterEventsBuilder};
 
 use crate::report::Outcome;
-use crate::suite::{Res, Suite};
+use crate::suite::{Context, Res, Suite};
 
 /// No scenario may take longer than this.
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(180);
@@ -121,6 +122,22 @@ pub(crate) async fn run_one(suite: &Suite, scenario: &Scenario) -> Outcome {
             SCENARIO_TIMEOUT.as_secs()
         )),
     }
+}
+
+/// How long a scenario waits for the target to hold an expected Event.
+const EVENT_WAIT: Duration = Duration::from_secs(60);
+
+/// The target's Events as `builder` narrows them, watched from now on and
+/// listed once before this returns; waits end at [`EVENT_WAIT`].
+pub(crate) async fn watch(builder: ClusterEventsBuilder) -> Res<ClusterEvents> {
+    let events = builder.timeout(EVENT_WAIT).start().ctx("watching events")?;
+    events.ready().await.ctx("listing events")?;
+    Ok(events)
+}
+
+/// The Events of the suite's namespace.
+pub(crate) async fn watch_namespace(suite: &Suite) -> Res<ClusterEvents> {
+    watch(ClusterEvents::builder(suite.client.clone()).namespace(&suite.namespace)).await
 }
 
 /// `Kind/namespace/name` for figures.
