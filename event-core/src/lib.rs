@@ -61,6 +61,7 @@
 mod clock;
 mod error;
 mod event;
+mod fanout;
 mod key;
 mod name;
 mod record;
@@ -75,6 +76,7 @@ mod spam;
 pub use clock::{Clock, SystemClock, format_micro_time, truncate_to_micros};
 pub use error::{Error, Result};
 pub use event::{Event, EventType};
+pub use fanout::{FanOut, FanOutBuilder, MAX_PENDING_WRITES, SinkReport};
 pub use key::{EventKey, NotePolicy, RefKey};
 pub use record::{EventRecord, Series};
 pub use reference::ObjectRef;
