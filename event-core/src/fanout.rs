@@ -202,14 +202,13 @@ impl FanOut {
             .map(|p| p.done.clone());
         let writes = self.outlets.iter().enumerate().map(|(i, outlet)| {
             let skip = i > 0 && done.as_ref().is_some_and(|d| d[i]);
-            let future: Pin<Box<dyn Future<Output = Option<Result<(), SinkError>>> + Send + '_>> =
-                Box::pin(async move {
-                    if skip {
-                        outlet.repeats_skipped.fetch_add(1, Ordering::Relaxed);
-                        return None;
-                    }
-                    Some(outlet.write(op, event, i > 0).await)
-                });
+            let future: Write<'_> = Box::pin(async move {
+                if skip {
+                    outlet.repeats_skipped.fetch_add(1, Ordering::Relaxed);
+                    return None;
+                }
+                Some(outlet.write(op, event, i > 0).await)
+            });
             future
         });
         let results = join_all(writes.collect()).await;
@@ -354,6 +353,9 @@ impl Outlet {
         result
     }
 }
+
+/// One sink's write: `None` when skipped as a repeat.
+type Write<'a> = Pin<Box<dyn Future<Output = Option<Result<(), SinkError>>> + Send + 'a>>;
 
 /// Runs `futures` concurrently; their outputs in order.
 async fn join_all<T>(mut futures: Vec<Pin<Box<dyn Future<Output = T> + Send + '_>>>) -> Vec<T> {

@@ -101,10 +101,16 @@ mod classify;
 pub mod compat;
 pub mod config;
 mod convert;
+mod core_convert;
+mod core_sink;
 mod sink;
+mod transport;
 
 pub use access::{Access, AccessReport, EVENT_VERBS};
 pub use classify::{classify_error, classify_response};
 pub use compat::Recorder;
 pub use convert::{EventRefExt, event_object, event_record, series_patch};
+pub use core_convert::{core_event_object, core_event_record, core_series_patch};
+pub use core_sink::{CORE_RBAC_HINT, CoreV1Sink};
 pub use sink::{DEFAULT_REQUEST_TIMEOUT, KubeSink};
+pub use transport::{ApiSink, EVENTS_V1, Transport, events_v1_served};
