@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use event_core::{Error, Event, ObjectRef, Published, RBAC_HINT, RetryPolicy, SinkError};
+use event_core::{Error, Event, ObjectRef, Published, RetryPolicy, SinkError};
 use event_kube::EventRefExt;
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::events::v1::Event as K8sEvent;
@@ -154,7 +154,7 @@ async fn create_only_account(suite: &Suite) -> Res<String> {
     .ctx("ServiceAccount")?;
     let role: Role = serde_json::from_value(json!({
         "metadata": {"name": name, "namespace": ns},
-        "rules": [{"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create"]}],
+        "rules": [{"apiGroups": [suite.events_group()], "resources": ["events"], "verbs": ["create"]}],
     }))
     .ctx("Role")?;
     let binding: RoleBinding = serde_json::from_value(json!({
@@ -285,7 +285,7 @@ pub(super) async fn forbidden(suite: &Suite) -> ScenarioResult {
     recorder.flush().await;
     let report = recorder.shutdown(SHUTDOWN).await;
     ensure(
-        message.contains("cannot patch") && message.contains(RBAC_HINT),
+        message.contains("cannot patch") && message.contains(suite.rbac_hint()),
         || format!("the Forbidden message lacks the server's reason or the RBAC rule: {message}"),
     )?;
     ensure(fourth == Ok(Published::Created), || {
@@ -319,10 +319,7 @@ pub(super) async fn faults(suite: &Suite) -> ScenarioResult {
             "needs the local API double's fault injection".into(),
         ));
     };
-    let prefix = format!(
-        "/apis/events.k8s.io/v1/namespaces/{}/events",
-        suite.namespace
-    );
+    let prefix = suite.events_path();
     let faults = server.faults();
     let injected_before = faults.injected();
     // At a 30% failure rate, five attempts lose about one write in 400; the
