@@ -158,6 +158,21 @@ impl CoreV1Sink {
         self.api.client()
     }
 
+    /// Asks the API server whether this client may `create`, `patch` and
+    /// `get` core/v1 `events` (API group `""`) in each of `namespaces`, as
+    /// [`KubeSink::check_access`] does for `events.k8s.io`.
+    ///
+    /// # Errors
+    ///
+    /// As [`KubeSink::check_access`].
+    pub async fn check_access<I, S>(&self, namespaces: I) -> Result<crate::AccessReport, SinkError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.api.check_access_in("", namespaces).await
+    }
+
     /// One request, classified as [`KubeSink`] does, with the core/v1 RBAC
     /// rule in a `Forbidden` message.
     async fn exchange(&self, request: http::Request<Vec<u8>>) -> Result<Vec<u8>, SinkError> {

@@ -148,6 +148,23 @@ impl ApiSink {
         }
     }
 
+    /// The access check of the chosen API ([`KubeSink::check_access`] or
+    /// [`CoreV1Sink::check_access`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`KubeSink::check_access`].
+    pub async fn check_access<I, S>(&self, namespaces: I) -> Result<crate::AccessReport, SinkError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        match self {
+            Self::EventsV1(s) => s.check_access(namespaces).await,
+            Self::CoreV1(s) => s.check_access(namespaces).await,
+        }
+    }
+
     /// The client the sink writes with.
     pub fn client(&self) -> &Client {
         match self {
