@@ -379,3 +379,102 @@ async fn join_all<T>(mut futures: Vec<Pin<Box<dyn Future<Output = T> + Send + '_
     .await;
     outputs.into_iter().flatten().collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EventType, ObjectRef};
+
+    /// Answers every write the same way, and counts them.
+    struct Answer(Result<(), SinkError>, AtomicU64);
+
+    #[async_trait]
+    impl EventSink for Answer {
+        async fn create(&self, _: &EventRecord) -> Result<(), SinkError> {
+            self.1.fetch_add(1, Ordering::Relaxed);
+            self.0.clone()
+        }
+        async fn patch_series(&self, _: &EventRecord) -> Result<(), SinkError> {
+            self.1.fetch_add(1, Ordering::Relaxed);
+            self.0.clone()
+        }
+    }
+
+    fn record(name: &str) -> EventRecord {
+        EventRecord {
+            name: name.to_owned(),
+            namespace: "shop".to_owned(),
+            event_time: Timestamp::UNIX_EPOCH,
+            series: None,
+            regarding: ObjectRef::new("v1", "Pod", "web-0").within("shop"),
+            related: None,
+            reason: "BackOff".to_owned(),
+            action: "Starting".to_owned(),
+            note: None,
+            type_: EventType::Warning,
+            reporting_controller: "example.com/c".to_owned(),
+            reporting_instance: "c-0".to_owned(),
+            annotations: std::collections::BTreeMap::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_writes_remembered_for_repeats_are_bounded() {
+        assert_eq!(MAX_PENDING_WRITES, 4096);
+        let failing = Arc::new(Answer(
+            Err(SinkError::Transient {
+                message: "down".into(),
+            }),
+            AtomicU64::new(0),
+        ));
+        let mirror = Arc::new(Answer(Ok(()), AtomicU64::new(0)));
+        let sinks = FanOut::builder("primary", failing)
+            .mirror("mirror", mirror.clone())
+            .build();
+        let total = MAX_PENDING_WRITES + 10;
+        for i in 0..total {
+            assert!(sinks.create(&record(&format!("e{i}"))).await.is_err());
+        }
+        assert_eq!(sinks.pending().len(), MAX_PENDING_WRITES);
+        // The newest is remembered: its repeat spares the mirror. The
+        // oldest was forgotten: its repeat reaches the mirror again.
+        let _ = sinks.create(&record(&format!("e{}", total - 1))).await;
+        assert_eq!(mirror.1.load(Ordering::Relaxed), total as u64);
+        let _ = sinks.create(&record("e0")).await;
+        assert_eq!(mirror.1.load(Ordering::Relaxed), total as u64 + 1);
+        let report = sinks.report("mirror").unwrap();
+        assert_eq!(
+            (report.written, report.repeats_skipped),
+            (total as u64 + 1, 1)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_changed_write_is_not_a_repeat() {
+        let failing = Arc::new(Answer(
+            Err(SinkError::Transient {
+                message: "down".into(),
+            }),
+            AtomicU64::new(0),
+        ));
+        let mirror = Arc::new(Answer(Ok(()), AtomicU64::new(0)));
+        let sinks = FanOut::builder("primary", failing)
+            .mirror("mirror", mirror.clone())
+            .build();
+        let mut r = record("e");
+        r.series = Some(crate::Series {
+            count: 2,
+            last_observed_time: Timestamp::UNIX_EPOCH,
+        });
+        let _ = sinks.patch_series(&r).await;
+        let _ = sinks.patch_series(&r).await;
+        assert_eq!(mirror.1.load(Ordering::Relaxed), 1);
+        // More occurrences since: the mirror gets the newer count.
+        r.series = Some(crate::Series {
+            count: 5,
+            last_observed_time: Timestamp::UNIX_EPOCH,
+        });
+        let _ = sinks.patch_series(&r).await;
+        assert_eq!(mirror.1.load(Ordering::Relaxed), 2);
+    }
+}

@@ -1,6 +1,7 @@
 //! Kubernetes Events for Rust controllers: the model, validation, the series
-//! engine and the [`EventSink`] trait. No HTTP here: the Kubernetes sink is in
-//! `event-kube`, the in-memory sink and test helpers in `event-testing`.
+//! engine, the [`EventSink`] trait and [`FanOut`] (one Recorder, several
+//! sinks). No HTTP here: the Kubernetes sinks are in `event-kube`, the
+//! in-memory sink and test helpers in `event-testing`.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -57,6 +58,7 @@
 //! | too-long note | [`NoteOverflow::Truncate`] | head + marker + tail |
 //! | note in key | [`NotePolicy::Ignore`] | first note kept |
 //! | namespace for cluster-scoped objects | [`ClusterScopedNamespace::Default`] | `default` |
+//! | [`FanOut`]: writes the primary failed, remembered to spare the mirrors that took them | [`MAX_PENDING_WRITES`] | 4096 |
 
 mod clock;
 mod error;
