@@ -1,42 +1,4 @@
 //! [`FanOut`]: one [`Recorder`](crate::Recorder), several sinks.
-//!
-//! # Policy
-//!
-//! One sink is the **primary** (usually the Kubernetes API); the others are
-//! **mirrors** (a webhook, a log, a notification service).
-//!
-//! - **Every sink receives every write.** A write goes to all sinks at once;
-//!   one that fails, hangs until its timeout or refuses does not keep the
-//!   others from receiving it.
-//! - **The Recorder sees the primary.** The answer of a write is the
-//!   primary's, so the Recorder's retries, its adoption of a stored Event
-//!   after a 409 and its re-creation after a 404 follow the primary alone.
-//!   [`get`](EventSink::get) reads from the primary.
-//! - **A mirror's failure is reported, not returned.** Each sink has its own
-//!   counters and its last error ([`FanOut::reports`]); the Recorder's
-//!   [`Stats`](crate::Stats) do not count mirror failures.
-//! - **No write twice on a sink that took it.** When the primary fails a
-//!   write that some mirrors took, the fan-out remembers which (by
-//!   namespace, name, write and series count). When the Recorder repeats
-//!   that same write, those mirrors are skipped (counted as
-//!   `repeats_skipped`) and only the primary and the mirrors that failed
-//!   receive it again — so a mirror that failed transiently profits from the
-//!   Recorder's retry, and a mirror that succeeded never sees a duplicate.
-//!   The memory is bounded ([`MAX_PENDING_WRITES`] writes, the least recent
-//!   forgotten first, at worst a repeated write on a mirror) and an entry
-//!   goes as soon as the primary takes the write.
-//! - **A mirror catches up on its own.** A mirror is never retried by the
-//!   Recorder (the primary succeeded, so there is nothing to retry). The
-//!   next write of the same Event carries the whole state: a series patch
-//!   brings a mirror's count up to date, and a mirror that answers
-//!   [`SinkError::NotFound`] to a series patch (it missed the create) gets
-//!   the whole Event created with its series (counted as `recreated`). An
-//!   Event that is never repeated stays missing on a mirror that failed its
-//!   create; the failure is in that mirror's report.
-//!
-//! Only the primary steers the Recorder, because only one answer can: had a
-//! mirror's failure been returned, the Recorder's retry would have written
-//! again to the primary, which had already taken the write.
 
 use std::future::Future;
 use std::num::NonZeroUsize;
@@ -56,8 +18,47 @@ use crate::{EventRecord, EventSink, SinkError};
 pub const MAX_PENDING_WRITES: usize = 4096;
 
 /// One Recorder writing to several sinks: a primary whose answers the
-/// Recorder acts on, and mirrors that receive every write too. The policy
-/// for failures is in the [module docs](self).
+/// Recorder acts on, and mirrors that receive every write too.
+///
+/// # Policy
+///
+/// One sink is the **primary** (usually the Kubernetes API); the others are
+/// **mirrors** (a webhook, a log, a notification service).
+///
+/// - **Every sink receives every write.** A write goes to all sinks at once;
+///   one that fails, hangs until its timeout or refuses does not keep the
+///   others from receiving it. The write returns when every sink has
+///   answered, so a slow mirror slows the Recorder's writes: give each
+///   mirror a request timeout, as `KubeSink` has.
+/// - **The Recorder sees the primary.** The answer of a write is the
+///   primary's, so the Recorder's retries, its adoption of a stored Event
+///   after a 409 and its re-creation after a 404 follow the primary alone.
+///   [`get`](EventSink::get) reads from the primary.
+/// - **A mirror's failure is reported, not returned.** Each sink has its own
+///   counters and its last error ([`FanOut::reports`]); the Recorder's
+///   [`Stats`](crate::Stats) do not count mirror failures.
+/// - **No write twice on a sink that took it.** When the primary fails a
+///   write that some mirrors took, the fan-out remembers which (by
+///   namespace, name, write and series count). When the Recorder repeats
+///   that same write, those mirrors are skipped (counted as
+///   `repeats_skipped`) and only the primary and the mirrors that failed
+///   receive it again — so a mirror that failed transiently profits from the
+///   Recorder's retry, and a mirror that succeeded never sees a duplicate.
+///   The memory is bounded ([`MAX_PENDING_WRITES`] writes, the least recent
+///   forgotten first, at worst a repeated write on a mirror) and an entry
+///   goes as soon as the primary takes the write.
+/// - **A mirror catches up on its own.** A mirror is never retried by the
+///   Recorder (the primary succeeded, so there is nothing to retry). The
+///   next write of the same Event carries the whole state: a series patch
+///   brings a mirror's count up to date, and a mirror that answers
+///   [`SinkError::NotFound`] to a series patch (it missed the create) gets
+///   the whole Event created with its series (counted as `recreated`). An
+///   Event that is never repeated stays missing on a mirror that failed its
+///   create; the failure is in that mirror's report.
+///
+/// Only the primary steers the Recorder, because only one answer can: had a
+/// mirror's failure been returned, the Recorder's retry would have written
+/// again to the primary, which had already taken the write.
 ///
 /// Clones share the sinks and the reports.
 ///
