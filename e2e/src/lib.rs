@@ -6,12 +6,21 @@
 //! ```text
 //! cargo xtask e2e                      # against the local API double
 //! cargo xtask e2e --kubeconfig PATH    # against a cluster (kind, k3d, minikube, ...)
+//! cargo xtask e2e --transport core     # core/v1 only (events, core, auto or both)
 //! ```
+//!
+//! The scenarios run once per transport: through `events.k8s.io/v1`
+//! ([`event_kube::KubeSink`]) and through core/v1
+//! ([`event_kube::CoreV1Sink`]) by default (`--transport both`), each run
+//! in a namespace (and, on the double, a server) of its own. A scenario's
+//! line names its transport: `PASS series-1000-repeats [core/v1]: ...`.
+//! `--transport auto` asks the target's discovery, as
+//! [`event_kube::ApiSink::select`] does.
 //!
 //! Every scenario prints `PASS name: figure`, `FAIL name: why` or
 //! `SKIP name: why`, and the run ends with `N passed, M failed` (and
 //! `, K skipped` when any). The stack under test is the one a controller
-//! uses: [`event_kube::KubeSink`] built from the `kube::Config`, under
+//! uses: the transport's sink built from the `kube::Config`, under
 //! [`event_core::Recorder`], with a thin wrapper that counts the sink's
 //! calls so that the figures are the same on a cluster and on the double.
 //!
@@ -39,6 +48,8 @@ mod suite;
 
 use std::path::PathBuf;
 
+use event_kube::Transport;
+
 pub use report::Summary;
 
 /// What to run against.
@@ -51,12 +62,27 @@ pub use report::Summary;
 /// assert!(e2e::Options::parse(Vec::<String>::new())?.kubeconfig.is_none());
 /// # Ok::<(), String>(())
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
     /// The cluster's kubeconfig (its current context); `None` starts the
     /// local API double.
     pub kubeconfig: Option<PathBuf>,
+    /// The transports the scenarios run through, in order (default: both,
+    /// `events.k8s.io/v1` then core/v1).
+    pub transports: Vec<Transport>,
 }
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            kubeconfig: None,
+            transports: BOTH.to_vec(),
+        }
+    }
+}
+
+/// Both transports, in the order the suite runs them.
+const BOTH: [Transport; 2] = [Transport::EventsV1, Transport::CoreV1];
 
 /// Usage text of the `e2e` program.
 ///
@@ -66,11 +92,13 @@ pub struct Options {
 /// assert!(e2e::USAGE.starts_with("usage: e2e [--kubeconfig PATH]"));
 /// assert_eq!(e2e::Options::parse(["--help"]), Err(e2e::USAGE.to_owned()));
 /// ```
-pub const USAGE: &str = "usage: e2e [--kubeconfig PATH]
+pub const USAGE: &str = "usage: e2e [--kubeconfig PATH] [--transport events|core|auto|both]
 
 Runs the end-to-end scenarios against the cluster of PATH (its current
 context), or against a local Kubernetes API double when no kubeconfig is
-given. Exits non-zero when a scenario fails.
+given, once per transport: events.k8s.io/v1 (events), core/v1 (core), the
+one discovery picks (auto), or events then core (both, the default).
+Exits non-zero when a scenario fails.
 ";
 
 impl Options {
@@ -90,6 +118,10 @@ impl Options {
     /// assert_eq!(opts.kubeconfig.as_deref(), Some(std::path::Path::new("kind.yaml")));
     /// assert_eq!(Options::parse(Vec::<String>::new())?, Options::default());
     ///
+    /// use event_kube::Transport;
+    /// assert_eq!(Options::parse(["--transport", "core"])?.transports, [Transport::CoreV1]);
+    /// assert_eq!(Options::default().transports, [Transport::EventsV1, Transport::CoreV1]);
+    ///
     /// let err = Options::parse(["--kubeconfig"]).unwrap_err();
     /// assert_eq!(err, "--kubeconfig needs a path");
     /// assert!(Options::parse(["--verbose"]).unwrap_err().starts_with("unknown argument `--verbose`"));
@@ -107,6 +139,16 @@ impl Options {
                 "--kubeconfig" => {
                     let path = it.next().ok_or("--kubeconfig needs a path")?;
                     opts.kubeconfig = Some(path.into());
+                }
+                "--transport" => {
+                    let value = it
+                        .next()
+                        .ok_or("--transport needs events, core, auto or both")?;
+                    opts.transports = if value == "both" {
+                        BOTH.to_vec()
+                    } else {
+                        vec![value.parse::<Transport>()?]
+                    };
                 }
                 "-h" | "--help" => return Err(USAGE.to_owned()),
                 other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
@@ -130,20 +172,22 @@ impl Options {
 /// ```
 pub async fn run(opts: Options) -> Summary {
     let mut summary = Summary::default();
-    let suite = match suite::Suite::start(&opts).await {
-        Ok(suite) => suite,
-        Err(why) => {
-            summary.record("setup", report::Outcome::Fail(why));
-            return summary;
+    for &transport in &opts.transports {
+        let suite = match suite::Suite::start(&opts, transport).await {
+            Ok(suite) => suite,
+            Err(why) => {
+                summary.record(&format!("setup [{transport}]"), report::Outcome::Fail(why));
+                continue;
+            }
+        };
+        println!("target: {}", suite.describe());
+        for scenario in scenarios::ALL {
+            let outcome = scenarios::run_one(&suite, scenario).await;
+            summary.record(&format!("{} [{}]", scenario.name, suite.transport), outcome);
         }
-    };
-    println!("target: {}", suite.describe());
-    for scenario in scenarios::ALL {
-        let outcome = scenarios::run_one(&suite, scenario).await;
-        summary.record(scenario.name, outcome);
-    }
-    if let Err(why) = suite.cleanup().await {
-        println!("cleanup: {why}");
+        if let Err(why) = suite.cleanup().await {
+            println!("cleanup: {why}");
+        }
     }
     summary
 }

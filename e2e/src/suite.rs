@@ -4,8 +4,10 @@
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use event_core::sink::EventSink;
+
 use event_core::{Recorder, RecorderBuilder};
-use event_kube::KubeSink;
+use event_kube::{ApiSink, CoreV1Sink, KubeSink, Transport};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Node, Pod};
 use k8s_openapi::api::events::v1::Event as K8sEvent;
 use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, PostParams};
@@ -51,6 +53,9 @@ pub(crate) struct Suite {
     pub(crate) kubeconfig: PathBuf,
     pub(crate) config: kube::Config,
     pub(crate) client: kube::Client,
+    /// The API the scenarios' events go through (never `Auto`: resolved
+    /// from discovery at the start).
+    pub(crate) transport: Transport,
     /// The suite's own namespace.
     pub(crate) namespace: String,
     pub(crate) configmap: ConfigMap,
@@ -77,7 +82,7 @@ pub(crate) fn random_suffix() -> String {
 }
 
 impl Suite {
-    pub(crate) async fn start(opts: &Options) -> Res<Self> {
+    pub(crate) async fn start(opts: &Options, transport: Transport) -> Res<Self> {
         let (server, kubeconfig) = match &opts.kubeconfig {
             Some(path) => (None, path.clone()),
             None => {
@@ -96,6 +101,13 @@ impl Suite {
         };
         let config = load_config(&kubeconfig).await?;
         let client = kube::Client::try_from(config.clone()).ctx("building the client")?;
+        let transport = match transport {
+            Transport::Auto => {
+                let sink = KubeSink::from_config(config.clone()).ctx("building the KubeSink")?;
+                ApiSink::select(sink, Transport::Auto).await.transport()
+            }
+            fixed => fixed,
+        };
         let namespace = format!("events-e2e-{}", random_suffix());
         let ns = Namespace {
             metadata: ObjectMeta {
@@ -133,6 +145,7 @@ impl Suite {
             kubeconfig,
             config,
             client,
+            transport,
             namespace,
             configmap,
             pod,
@@ -144,28 +157,71 @@ impl Suite {
     pub(crate) fn describe(&self) -> String {
         match &self.server {
             Some(s) => format!(
-                "local Kubernetes API double at {} (namespace {})",
+                "local Kubernetes API double at {} (namespace {}, events through {})",
                 s.url(),
-                self.namespace
+                self.namespace,
+                self.transport
             ),
             None => format!(
-                "cluster of {} (namespace {})",
+                "cluster of {} (namespace {}, events through {})",
                 self.kubeconfig.display(),
-                self.namespace
+                self.namespace,
+                self.transport
             ),
         }
     }
 
-    /// Our stack over `config`: KubeSink under the counting wrapper under a
-    /// Recorder set up by `tune`.
+    /// The sink of the suite's transport over `config`.
+    pub(crate) fn sink(&self, config: kube::Config) -> Res<Arc<dyn EventSink>> {
+        Ok(match self.transport {
+            Transport::CoreV1 => {
+                Arc::new(CoreV1Sink::from_config(config).ctx("building the CoreV1Sink")?)
+            }
+            Transport::EventsV1 | Transport::Auto => {
+                Arc::new(KubeSink::from_config(config).ctx("building the KubeSink")?)
+            }
+        })
+    }
+
+    /// The path events of the suite's namespace are written to, through the
+    /// suite's transport.
+    pub(crate) fn events_path(&self) -> String {
+        match self.transport {
+            Transport::CoreV1 => format!("/api/v1/namespaces/{}/events", self.namespace),
+            Transport::EventsV1 | Transport::Auto => {
+                format!(
+                    "/apis/events.k8s.io/v1/namespaces/{}/events",
+                    self.namespace
+                )
+            }
+        }
+    }
+
+    /// The RBAC group of the events the suite writes (`""` for core/v1).
+    pub(crate) fn events_group(&self) -> &'static str {
+        match self.transport {
+            Transport::CoreV1 => "",
+            Transport::EventsV1 | Transport::Auto => "events.k8s.io",
+        }
+    }
+
+    /// The RBAC rule a `Forbidden` from the suite's sink names.
+    pub(crate) fn rbac_hint(&self) -> &'static str {
+        match self.transport {
+            Transport::CoreV1 => event_kube::CORE_RBAC_HINT,
+            Transport::EventsV1 | Transport::Auto => event_core::sink::RBAC_HINT,
+        }
+    }
+
+    /// Our stack over `config`: the transport's sink under the counting
+    /// wrapper under a Recorder set up by `tune`.
     pub(crate) fn stack(
         &self,
         config: kube::Config,
         controller: &str,
         tune: impl FnOnce(RecorderBuilder) -> RecorderBuilder,
     ) -> Res<(Recorder, Arc<CountingSink>)> {
-        let sink = KubeSink::from_config(config).ctx("building the KubeSink")?;
-        let counting = CountingSink::new(Arc::new(sink));
+        let counting = CountingSink::new(self.sink(config)?);
         let recorder = tune(Recorder::builder(counting.clone(), controller))
             .build()
             .ctx("building the Recorder")?;

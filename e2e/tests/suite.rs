@@ -13,9 +13,18 @@ async fn every_scenario_passes_against_the_local_double() {
         summary.lines.join("\n"),
         summary.line()
     );
-    assert_eq!(summary.passed + summary.skipped, 10, "{}", summary.line());
+    // Ten scenarios through each of the two transports.
+    assert_eq!(summary.passed + summary.skipped, 20, "{}", summary.line());
+    for transport in ["[events.k8s.io/v1]", "[core/v1]"] {
+        let runs = summary
+            .lines
+            .iter()
+            .filter(|l| l.contains(transport))
+            .count();
+        assert_eq!(runs, 10, "{transport}: {}", summary.lines.join("\n"));
+    }
     // Only the kubectl scenario may be skipped, and only without kubectl.
-    assert!(summary.skipped <= 1, "{}", summary.lines.join("\n"));
+    assert!(summary.skipped <= 2, "{}", summary.lines.join("\n"));
     let skipped: Vec<&String> = summary
         .lines
         .iter()
@@ -24,7 +33,8 @@ async fn every_scenario_passes_against_the_local_double() {
     assert_eq!(skipped.len(), summary.skipped, "{}", summary.line());
     for line in &skipped {
         assert!(
-            line.starts_with("SKIP kubectl-describe-and-events: kubectl is not on PATH"),
+            line.starts_with("SKIP kubectl-describe-and-events [")
+                && line.contains("]: kubectl is not on PATH"),
             "{line}"
         );
     }
@@ -45,8 +55,24 @@ fn options_from_the_command_line() {
     assert_eq!(
         e2e::Options::parse(["--kubeconfig", "kind.yaml"]).unwrap(),
         e2e::Options {
-            kubeconfig: Some("kind.yaml".into())
+            kubeconfig: Some("kind.yaml".into()),
+            ..e2e::Options::default()
         }
+    );
+    assert_eq!(
+        e2e::Options::parse(["--transport", "events"])
+            .unwrap()
+            .transports,
+        [event_kube::Transport::EventsV1]
+    );
+    assert_eq!(
+        e2e::Options::parse(["--transport", "both"]).unwrap(),
+        e2e::Options::default()
+    );
+    assert!(
+        e2e::Options::parse(["--transport", "v2"])
+            .unwrap_err()
+            .contains("unknown event transport `v2`")
     );
     assert_eq!(e2e::Options::parse(["--help"]).unwrap_err(), e2e::USAGE);
     assert!(

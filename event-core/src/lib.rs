@@ -1,6 +1,8 @@
 //! Kubernetes Events for Rust controllers: the model, validation, the series
-//! engine and the [`EventSink`](crate::sink::EventSink) trait. No HTTP here: the Kubernetes sink is in
-//! `event-kube`, the in-memory sink and test helpers in `event-testing`.
+//! engine, the [`EventSink`](crate::sink::EventSink) trait and
+//! [`FanOut`](crate::sink::FanOut) (one Recorder, several sinks). No HTTP
+//! here: the Kubernetes sinks are in `event-kube`, the in-memory sink and
+//! test helpers in `event-testing`.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -58,11 +60,13 @@
 //! | too-long note | [`NoteOverflow::Truncate`](crate::config::NoteOverflow::Truncate) | head + marker + tail |
 //! | note in key | [`NotePolicy::Ignore`](crate::config::NotePolicy::Ignore) | first note kept |
 //! | namespace for cluster-scoped objects | [`ClusterScopedNamespace::Default`](crate::config::ClusterScopedNamespace::Default) | `default` |
+//! | [`FanOut`](crate::sink::FanOut): writes the primary failed, remembered to spare the mirrors that took them | [`MAX_PENDING_WRITES`](crate::sink::MAX_PENDING_WRITES) | 4096 |
 
 pub mod clock;
 pub mod config;
 mod error;
 mod event;
+mod fanout;
 pub mod key;
 mod name;
 mod record;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use crate::fanout::{FanOut, FanOutBuilder, MAX_PENDING_WRITES, SinkReport};
 pub use crate::record::{EventRecord, Series};
 
 /// Where the [`Recorder`](crate::Recorder) writes events: the Kubernetes API

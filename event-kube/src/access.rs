@@ -52,6 +52,7 @@ pub struct Access {
 /// };
 /// let report = AccessReport {
 ///     checks: vec![access("create", true), access("patch", false), access("get", false)],
+///     ..AccessReport::default()
 /// };
 /// assert!(!report.is_allowed());
 /// assert_eq!(report.missing().count(), 2);
@@ -63,11 +64,26 @@ pub struct Access {
 ///      bound to the controller's service account",
 /// );
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccessReport {
     /// Every answer, by namespace then verb.
     pub checks: Vec<Access>,
+    /// The API group asked about: `events.k8s.io` (the default, for
+    /// [`KubeSink`]) or `""` (core/v1, for [`CoreV1Sink`](crate::CoreV1Sink)).
+    pub api_group: &'static str,
 }
+
+impl Default for AccessReport {
+    fn default() -> Self {
+        Self {
+            checks: Vec::new(),
+            api_group: EVENTS_GROUP,
+        }
+    }
+}
+
+/// The group of `events.k8s.io/v1` Events.
+const EVENTS_GROUP: &str = "events.k8s.io";
 
 impl AccessReport {
     /// Whether every verb is allowed in every namespace checked.
@@ -78,6 +94,15 @@ impl AccessReport {
     /// The verbs and namespaces not allowed.
     pub fn missing(&self) -> impl Iterator<Item = &Access> {
         self.checks.iter().filter(|c| !c.allowed)
+    }
+
+    /// How messages name the API: its group, or `core/v1`.
+    fn api_name(&self) -> &'static str {
+        if self.api_group.is_empty() {
+            "core/v1"
+        } else {
+            self.api_group
+        }
     }
 
     /// The namespaces with a missing verb, with those verbs, in order.
@@ -101,20 +126,23 @@ impl fmt::Display for AccessReport {
             namespaces.dedup();
             return write!(
                 f,
-                "events.k8s.io events: create, patch and get allowed in {}",
+                "{} events: create, patch and get allowed in {}",
+                self.api_name(),
                 namespaces.join(", ")
             );
         }
-        f.write_str("missing RBAC for events.k8s.io events: ")?;
+        write!(f, "missing RBAC for {} events: ", self.api_name())?;
         for (i, (namespace, verbs)) in missing.iter().enumerate() {
             let verbs: Vec<String> = verbs.iter().map(|v| format!("{v:?}")).collect();
             let sep = if i == 0 { "" } else { "; " };
             write!(f, "{sep}{} in namespace {namespace}", verbs.join(", "))?;
         }
-        f.write_str(
+        write!(
+            f,
             "; grant them with a Role in each of those namespaces (or a ClusterRole) with the rule \
-             apiGroups: [\"events.k8s.io\"], resources: [\"events\"], verbs: [\"create\", \"patch\", \"get\"], \
+             apiGroups: [{:?}], resources: [\"events\"], verbs: [\"create\", \"patch\", \"get\"], \
              bound to the controller's service account",
+            self.api_group
         )
     }
 }
@@ -151,8 +179,24 @@ impl KubeSink {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
+        self.check_access_in(EVENTS_GROUP, namespaces).await
+    }
+
+    /// [`check_access`](Self::check_access) for the events of `api_group`.
+    pub(crate) async fn check_access_in<I, S>(
+        &self,
+        api_group: &'static str,
+        namespaces: I,
+    ) -> Result<AccessReport, SinkError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
         let mut seen: Vec<String> = Vec::new();
-        let mut report = AccessReport::default();
+        let mut report = AccessReport {
+            checks: Vec::new(),
+            api_group,
+        };
         for namespace in namespaces {
             let namespace = namespace.as_ref();
             if seen.iter().any(|n| n == namespace) {
@@ -160,19 +204,26 @@ impl KubeSink {
             }
             seen.push(namespace.to_owned());
             for verb in EVENT_VERBS {
-                report.checks.push(self.review(namespace, verb).await?);
+                report
+                    .checks
+                    .push(self.review(api_group, namespace, verb).await?);
             }
         }
         Ok(report)
     }
 
-    async fn review(&self, namespace: &str, verb: &'static str) -> Result<Access, SinkError> {
+    async fn review(
+        &self,
+        api_group: &str,
+        namespace: &str,
+        verb: &'static str,
+    ) -> Result<Access, SinkError> {
         let review = SelfSubjectAccessReview {
             spec: SelfSubjectAccessReviewSpec {
                 resource_attributes: Some(ResourceAttributes {
                     namespace: Some(namespace.to_owned()),
                     verb: Some(verb.to_owned()),
-                    group: Some("events.k8s.io".to_owned()),
+                    group: Some(api_group.to_owned()),
                     resource: Some("events".to_owned()),
                     ..ResourceAttributes::default()
                 }),

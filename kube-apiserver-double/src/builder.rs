@@ -44,6 +44,7 @@ pub struct ApiServerBuilder {
     clock: Arc<dyn Clock>,
     require_namespaces: bool,
     bookmark_interval: Duration,
+    serve_events_group: bool,
 }
 
 impl Default for ApiServerBuilder {
@@ -57,6 +58,7 @@ impl Default for ApiServerBuilder {
             clock: Arc::new(SystemClock),
             require_namespaces: true,
             bookmark_interval: DEFAULT_WATCH_BOOKMARK_INTERVAL,
+            serve_events_group: true,
         }
     }
 }
@@ -258,6 +260,30 @@ impl ApiServerBuilder {
         self
     }
 
+    /// Whether the `events.k8s.io` API group is served (default `true`).
+    /// Without it the server behaves like a cluster that only has core/v1
+    /// events: `/apis` does not list the group, its discovery and OpenAPI
+    /// documents and every `/apis/events.k8s.io/...` path answer 404, and
+    /// events are read and written through `/api/v1` only.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use kube_apiserver_double::ApiServer;
+    ///
+    /// let server = ApiServer::builder().serve_events_group(false).start().await?;
+    /// let client = server.client().await?;
+    /// let groups = client.list_api_groups().await?;
+    /// assert!(groups.groups.iter().all(|g| g.name != "events.k8s.io"));
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn serve_events_group(mut self, serve: bool) -> ApiServerBuilder {
+        self.serve_events_group = serve;
+        self
+    }
+
     /// Binds, writes the kubeconfig and starts serving on the current tokio
     /// runtime.
     ///
@@ -299,6 +325,7 @@ impl ApiServerBuilder {
             faults: ServerFaults::default(),
             log: RequestLog::default(),
             require_namespaces: self.require_namespaces,
+            serve_events_group: self.serve_events_group,
             server_address: addr.to_string(),
         });
         for ns in INITIAL_NAMESPACES {

@@ -11,7 +11,7 @@ use super::auth::TokenEntry;
 use super::http::{Body, Shared, WatchBody, error, full, json};
 use super::objects::{self, create_object_as, meta_str, prepare_update, set_name};
 use super::patch::{merge_patch, strip_directives};
-use super::resources::{self, AUTHENTICATION_GROUP, AUTHORIZATION_GROUP, Kind, View};
+use super::resources::{self, AUTHENTICATION_GROUP, AUTHORIZATION_GROUP, EVENTS_GROUP, Kind, View};
 use super::selector::{FieldSelector, LabelSelector};
 use super::status::{ApiError, FieldError, quote, success_status};
 use super::store::{TableMode, WatchFilter, bookmark_object, format_time, render, watch_line};
@@ -142,7 +142,15 @@ fn route_inner(shared: &Shared, req: &Req<'_>) -> Result<Response<Body>, ApiErro
                 .ok_or_else(ApiError::no_route)?,
         ),
         ["apis", group, version] => Some(
-            resources::group_resources(group, version, &crd::kinds_in(shared, group, version))
+            served(shared, group)
+                .then(|| {
+                    resources::group_resources(
+                        group,
+                        version,
+                        &crd::kinds_in(shared, group, version),
+                    )
+                })
+                .flatten()
                 .ok_or_else(ApiError::no_route)?,
         ),
         ["openapi", "v3", rest @ ..] => return openapi::v3(shared, req, rest),
@@ -169,10 +177,17 @@ fn route_inner(shared: &Shared, req: &Req<'_>) -> Result<Response<Body>, ApiErro
 }
 
 /// The built-in API groups and those of the stored definitions.
-fn groups(shared: &Shared) -> Vec<resources::Group> {
+pub(crate) fn groups(shared: &Shared) -> Vec<resources::Group> {
     let mut groups = resources::built_in_groups();
+    groups.retain(|g| served(shared, &g.name));
     groups.extend(crd::groups(shared));
     groups
+}
+
+/// Whether the server serves the built-in `group` (`events.k8s.io` can be
+/// switched off, as on clusters that only have core/v1 events).
+pub(crate) fn served(shared: &Shared, group: &str) -> bool {
+    group != EVENTS_GROUP || shared.serve_events_group
 }
 
 /// What a resource path names.
@@ -198,6 +213,9 @@ impl Target {
 fn resolve(shared: &Shared, (group, version): (&str, &str), plural: &str) -> Option<(Kind, View)> {
     if group.is_empty() {
         return Kind::from_core_plural(plural).map(|k| (k, View::Core));
+    }
+    if !served(shared, group) {
+        return None;
     }
     let built_in = Kind::BUILT_IN.into_iter().find(|k| {
         version == "v1" && !k.group().is_empty() && k.group() == group && k.plural() == plural

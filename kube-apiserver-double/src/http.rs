@@ -42,6 +42,9 @@ pub(crate) struct Shared {
     pub(crate) log: RequestLog,
     pub(crate) require_namespaces: bool,
     pub(crate) server_address: String,
+    /// Whether `events.k8s.io` is served (discovery, OpenAPI and routes);
+    /// core/v1 events are served either way.
+    pub(crate) serve_events_group: bool,
 }
 
 /// Returned by the service to close a connection without an answer.

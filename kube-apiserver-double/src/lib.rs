@@ -14,7 +14,9 @@
 //! - the core/v1 view of the same events (`/api/v1/events`,
 //!   `/api/v1/namespaces/{ns}/events`) with its field names, its field
 //!   selectors (`involvedObject.*`, `reason`, `type`, ...) and the server-side
-//!   `Table` that `kubectl get events` asks for;
+//!   `Table` that `kubectl get events` asks for; with
+//!   [`ApiServerBuilder::serve_events_group`]`(false)` the only view, as on
+//!   a cluster that does not serve `events.k8s.io`;
 //! - namespaces, pods, configmaps and nodes, `coordination.k8s.io/v1`
 //!   leases and `apiextensions.k8s.io/v1` CustomResourceDefinitions: create,
 //!   get, list, watch, update, patch, delete, with uids and resource

@@ -1,6 +1,6 @@
 //! `kube-apiserver-double --kubeconfig PATH [--port N] [--http] [--event-ttl SECS]
-//! [--pod NS/NAME]... [--node NAME]...`: runs the local Kubernetes API
-//! double until Ctrl-C, with its kubeconfig written to PATH.
+//! [--pod NS/NAME]... [--node NAME]... [--no-events-group]`: runs the local
+//! Kubernetes API double until Ctrl-C, with its kubeconfig written to PATH.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -9,11 +9,12 @@ use kube_apiserver_double::{ServeOptions, serve_until_ctrl_c};
 
 const USAGE: &str =
     "usage: kube-apiserver-double --kubeconfig PATH [--port N] [--http] [--event-ttl SECS]
-                             [--pod NS/NAME]... [--node NAME]...
+                             [--pod NS/NAME]... [--node NAME]... [--no-events-group]
 
 Runs the local Kubernetes API double on 127.0.0.1 until Ctrl-C and writes a
 kubeconfig for it to PATH (kubectl --kubeconfig PATH ...). HTTPS with a fresh
-certificate authority unless --http; any free port unless --port.
+certificate authority unless --http; any free port unless --port. With
+--no-events-group it does not serve events.k8s.io (core/v1 events only).
 ";
 
 fn parse(args: impl IntoIterator<Item = String>) -> Result<ServeOptions, String> {
@@ -37,6 +38,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<ServeOptions, String>
             }
             "--pod" => opts.pods.push(value(&mut it, "--pod")?),
             "--node" => opts.nodes.push(value(&mut it, "--node")?),
+            "--no-events-group" => opts.serve_events_group = false,
             "-h" | "--help" => return Err(USAGE.to_owned()),
             other => return Err(format!("unknown argument `{other}`\n\n{USAGE}")),
         }

@@ -291,10 +291,20 @@ fn digest(doc: &Value) -> String {
     format!("{hash:016X}")
 }
 
+/// Whether the group of a group version path (`apis/{group}/{version}`)
+/// is served.
+fn gv_served(shared: &Shared, gv: &str) -> bool {
+    match gv.split('/').collect::<Vec<_>>().as_slice() {
+        ["apis", group, ..] => crate::handlers::served(shared, group),
+        _ => true,
+    }
+}
+
 /// Every document, by group version path.
 fn documents(shared: &Shared) -> BTreeMap<String, Value> {
     let mut docs: BTreeMap<String, Value> = built_ins()
         .iter()
+        .filter(|(gv, _)| gv_served(shared, gv))
         .map(|(gv, doc)| ((*gv).to_owned(), doc.clone()))
         .collect();
     for group in crd::groups(shared) {
@@ -327,6 +337,9 @@ pub(crate) fn v3(
         return Ok(json(200, &json!({"paths": paths})));
     }
     let gv = rest.join("/");
+    if !gv_served(shared, &gv) {
+        return Err(ApiError::no_route());
+    }
     let doc = match built_ins().get(gv.as_str()) {
         Some(doc) => doc.clone(),
         None => match rest {

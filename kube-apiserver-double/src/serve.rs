@@ -33,6 +33,9 @@ pub struct ServeOptions {
     pub pods: Vec<String>,
     /// Nodes to create at start.
     pub nodes: Vec<String>,
+    /// Whether `events.k8s.io` is served (see
+    /// [`ApiServerBuilder::serve_events_group`](crate::ApiServerBuilder::serve_events_group)).
+    pub serve_events_group: bool,
 }
 
 impl Default for ServeOptions {
@@ -45,6 +48,7 @@ impl Default for ServeOptions {
             admin_token: None,
             pods: Vec::new(),
             nodes: Vec::new(),
+            serve_events_group: true,
         }
     }
 }
@@ -106,7 +110,8 @@ pub async fn serve_until(
 ) -> Result<(), ApiServerError> {
     let mut builder = ApiServer::builder()
         .port(opts.port)
-        .event_ttl(opts.event_ttl);
+        .event_ttl(opts.event_ttl)
+        .serve_events_group(opts.serve_events_group);
     if opts.plain_http {
         builder = builder.plain_http();
     }

@@ -1,5 +1,5 @@
 //! `cargo xtask apiserver --kubeconfig PATH [--port N] [--http]
-//! [--event-ttl SECS] [--pod NS/NAME]... [--node NAME]...`: runs the local
+//! [--event-ttl SECS] [--pod NS/NAME]... [--node NAME]... [--no-events-group]`: runs the local
 //! Kubernetes API double until Ctrl-C, writing its kubeconfig to PATH (the
 //! `kube-apiserver-double` program of the crate of that name).
 

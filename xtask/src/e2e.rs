@@ -1,6 +1,7 @@
-//! `cargo xtask e2e [--kubeconfig PATH]`: runs the end-to-end suite (the
-//! `e2e` crate) against the cluster of PATH, or against the local API double
-//! when no kubeconfig is given.
+//! `cargo xtask e2e [--kubeconfig PATH] [--transport events|core|auto|both]`:
+//! runs the end-to-end suite (the `e2e` crate) against the cluster of PATH,
+//! or against the local API double when no kubeconfig is given, once per
+//! transport (both by default; the suite checks the value).
 
 use std::path::Path;
 
@@ -10,7 +11,22 @@ use crate::cargo;
 /// absolute (cargo runs the suite from the workspace root).
 fn suite_args(args: &[String], cwd: &Path) -> Result<Vec<String>, String> {
     let help = |a: &str| matches!(a, "-h" | "--help");
-    Ok(cargo::absolute_kubeconfig("e2e", args, cwd, help)?.0)
+    let mut rest = Vec::new();
+    let mut transport = Vec::new();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        if arg == "--transport" {
+            let value = it
+                .next()
+                .ok_or("e2e: --transport needs events, core, auto or both")?;
+            transport = vec![arg.clone(), value.clone()];
+        } else {
+            rest.push(arg.clone());
+        }
+    }
+    let mut out = cargo::absolute_kubeconfig("e2e", &rest, cwd, help)?.0;
+    out.extend(transport);
+    Ok(out)
 }
 
 /// The cargo arguments that build and run the program.
@@ -43,6 +59,20 @@ mod tests {
             strings(&["--kubeconfig", "/etc/k.yaml"])
         );
         assert!(suite_args(&[], cwd).unwrap().is_empty());
+        assert_eq!(
+            suite_args(
+                &strings(&["--transport", "core", "--kubeconfig", "k.yaml"]),
+                cwd
+            )
+            .unwrap(),
+            strings(&[
+                "--kubeconfig",
+                "/home/me/project/k.yaml",
+                "--transport",
+                "core"
+            ])
+        );
+        assert!(suite_args(&strings(&["--transport"]), cwd).is_err());
         assert!(suite_args(&strings(&["--kubeconfig"]), cwd).is_err());
         assert!(suite_args(&strings(&["--fast"]), cwd).is_err());
         assert_eq!(

@@ -19,7 +19,9 @@ tasks:
   bench       side-by-side with kube-rs's recorder: a table of ratios and a plot
               (--quick for a smoke run under two minutes, --runs N)
   e2e         the end-to-end scenarios against the local Kubernetes API double,
-              or a cluster with --kubeconfig PATH (kubectl checks when installed)
+              or a cluster with --kubeconfig PATH (kubectl checks when installed),
+              through events.k8s.io/v1 and core/v1 (--transport events|core|auto|both,
+              default both)
   apiserver   the local Kubernetes API double until Ctrl-C; --kubeconfig PATH
               (required) is where its kubeconfig goes (--port N, --http, ...)
   soak        the Recorder's model with many cases (--cases N, default 20,000),

@@ -1,7 +1,6 @@
 //! Scenarios 1-4: one event through both API versions, a series, a
 //! cluster-scoped object, and input refused before any request.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use event_core::{Error, Event, Published, Recorder};
@@ -9,7 +8,7 @@ use event_core::{Error, Event, Published, Recorder};
 use event_core::sink::EventRecord;
 
 use event_core::clock::format_micro_time;
-use event_kube::{EventRefExt, KubeSink};
+use event_kube::EventRefExt;
 use event_testing::{ClusterEvents, expect};
 use k8s_openapi::api::core::v1::{Event as CoreEvent, ObjectReference};
 use kube::api::{Api, ListParams};
@@ -165,10 +164,7 @@ pub(super) async fn series(suite: &Suite) -> ScenarioResult {
     let (recorder, sink) = suite.stack(suite.config.clone(), CONTROLLER, |b| b)?;
     let regarding = suite.configmap.event_ref();
     let event = backoff_event();
-    let path = format!(
-        "/apis/events.k8s.io/v1/namespaces/{}/events",
-        suite.namespace
-    );
+    let path = suite.events_path();
     let log = suite
         .server
         .as_ref()
@@ -309,9 +305,7 @@ pub(super) async fn invalid(suite: &Suite) -> ScenarioResult {
         format!("the error does not name the field: {reason_error}")
     })?;
 
-    let other_sink = CountingSink::new(Arc::new(
-        KubeSink::from_config(suite.config.clone()).ctx("building the KubeSink")?,
-    ));
+    let other_sink = CountingSink::new(suite.sink(suite.config.clone())?);
     let controller_error = match Recorder::builder(other_sink.clone(), "my controller").build() {
         Err(Error::Invalid(e)) => e.to_string(),
         Err(e) => {

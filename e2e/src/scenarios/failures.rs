@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use event_core::{Error, Event, ObjectRef, Published};
 
-use event_core::sink::{RBAC_HINT, SinkError};
+use event_core::sink::SinkError;
 
 use event_core::config::RetryPolicy;
 use event_kube::EventRefExt;
@@ -161,7 +161,7 @@ async fn create_only_account(suite: &Suite) -> Res<String> {
     .ctx("ServiceAccount")?;
     let role: Role = serde_json::from_value(json!({
         "metadata": {"name": name, "namespace": ns},
-        "rules": [{"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create"]}],
+        "rules": [{"apiGroups": [suite.events_group()], "resources": ["events"], "verbs": ["create"]}],
     }))
     .ctx("Role")?;
     let binding: RoleBinding = serde_json::from_value(json!({
@@ -292,7 +292,7 @@ pub(super) async fn forbidden(suite: &Suite) -> ScenarioResult {
     recorder.flush().await;
     let report = recorder.shutdown(SHUTDOWN).await;
     ensure(
-        message.contains("cannot patch") && message.contains(RBAC_HINT),
+        message.contains("cannot patch") && message.contains(suite.rbac_hint()),
         || format!("the Forbidden message lacks the server's reason or the RBAC rule: {message}"),
     )?;
     ensure(fourth == Ok(Published::Created), || {
@@ -326,10 +326,7 @@ pub(super) async fn faults(suite: &Suite) -> ScenarioResult {
             "needs the local API double's fault injection".into(),
         ));
     };
-    let prefix = format!(
-        "/apis/events.k8s.io/v1/namespaces/{}/events",
-        suite.namespace
-    );
+    let prefix = suite.events_path();
     let faults = server.faults();
     let injected_before = faults.injected();
     // At a 30% failure rate, five attempts lose about one write in 400; the
