@@ -337,7 +337,7 @@ pub(super) async fn faults(suite: &Suite) -> ScenarioResult {
         .max_backoff(Duration::from_millis(50));
     let (recorder, sink) = suite.stack(suite.config.clone(), CONTROLLER, |b| b.retry(retry))?;
     faults.set_random(Some(
-        RandomFaults::new(FAULT_SEED, FAULT_RATE).path_prefix(prefix),
+        RandomFaults::new(FAULT_SEED, FAULT_RATE).path_prefix(prefix.clone()),
     ));
     let event = Event::warning("ProbeFailed", "Probing").note("liveness probe failed");
     let mut tasks = Vec::new();
@@ -369,6 +369,10 @@ pub(super) async fn faults(suite: &Suite) -> ScenarioResult {
     let report = recorder.shutdown(Duration::from_secs(60)).await;
     faults.set_random(None);
     let injected = faults.injected() - injected_before;
+    // The scenario means something only if the faults reached the writes.
+    ensure(injected > 0, || {
+        format!("no fault was injected on requests under {prefix}")
+    })?;
     ensure(panics == 0, || {
         format!("{panics} publishing tasks panicked")
     })?;
