@@ -209,7 +209,7 @@ impl Suite {
     pub(crate) fn rbac_hint(&self) -> &'static str {
         match self.transport {
             Transport::CoreV1 => event_kube::CORE_RBAC_HINT,
-            Transport::EventsV1 | Transport::Auto => event_core::sink::RBAC_HINT,
+            Transport::EventsV1 | Transport::Auto => event_kube::RBAC_HINT,
         }
     }
 

@@ -2,7 +2,12 @@
 
 use std::time::Duration;
 
-use event_core::sink::{RBAC_HINT, SinkError};
+use event_core::sink::SinkError;
+
+/// The RBAC rule a publisher through `events.k8s.io/v1` needs, in the
+/// messages of [`SinkError::Forbidden`] from a [`KubeSink`](crate::KubeSink)
+/// (a [`CoreV1Sink`](crate::CoreV1Sink) names [`CORE_RBAC_HINT`](crate::CORE_RBAC_HINT)).
+pub const RBAC_HINT: &str = "the publisher needs RBAC: apiGroups [\"events.k8s.io\"], resources [\"events\"], verbs [\"create\", \"patch\", \"get\"]";
 use http::{HeaderMap, StatusCode, header::RETRY_AFTER};
 use kube::core::Status;
 
@@ -275,6 +280,8 @@ mod tests {
             panic!("not Forbidden")
         };
         assert!(message.starts_with("events.events.k8s.io is forbidden"));
+        assert!(RBAC_HINT.contains(r#"apiGroups ["events.k8s.io"], resources ["events"]"#));
+        assert!(RBAC_HINT.contains(r#"verbs ["create", "patch", "get"]"#));
         assert!(message.contains(RBAC_HINT));
     }
 

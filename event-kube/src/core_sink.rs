@@ -4,7 +4,9 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use event_core::sink::{EventRecord, EventSink, RBAC_HINT, Series, SinkError};
+use event_core::sink::{EventRecord, EventSink, Series, SinkError};
+
+use crate::RBAC_HINT;
 use k8s_openapi::api::core::v1::Event as CoreEvent;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Client, Config, Resource};

@@ -148,7 +148,7 @@ mod sink;
 mod transport;
 
 pub use access::{Access, AccessReport, EVENT_VERBS};
-pub use classify::{classify_error, classify_response};
+pub use classify::{RBAC_HINT, classify_error, classify_response};
 pub use convert::{EventRefExt, event_object, event_record};
 pub use core_convert::{core_event_object, core_event_record, core_series_patch};
 pub use core_sink::{CORE_RBAC_HINT, CoreV1Sink};

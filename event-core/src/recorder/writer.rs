@@ -9,7 +9,7 @@ use super::decide::{Mode, Write, decide};
 use super::entry::{Abandon, Adopted, Entry, Lifecycle, Step, lock};
 use super::outcome::{add, bump};
 use super::retry::Budget;
-use crate::sink::{EventRecord, RBAC_HINT, SinkError};
+use crate::sink::{EventRecord, SinkError};
 
 /// How a write ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -232,7 +232,7 @@ impl Engine {
         match &err {
             SinkError::Forbidden { .. } if first => tracing::warn!(
                 error = %err, %reason, %kind, %name,
-                "event write forbidden; {RBAC_HINT}"
+                "event write forbidden: the publisher lacks RBAC rights on events (the error names the rule its API needs)"
             ),
             _ if first => tracing::warn!(
                 error = %err, %reason, %kind, %name,
