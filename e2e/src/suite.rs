@@ -15,7 +15,7 @@ use kube::config::Kubeconfig;
 use kube_apiserver_double::{ApiServer, Permissions};
 
 use crate::Options;
-use crate::counting::CountingSink;
+use crate::counting::{CountingSink, counting, created};
 
 /// The reporting controller of the suite's own events.
 pub(crate) const CONTROLLER: &str = "example.com/events-e2e";
@@ -221,7 +221,7 @@ impl Suite {
         controller: &str,
         tune: impl FnOnce(RecorderBuilder) -> RecorderBuilder,
     ) -> Res<(Recorder, Arc<CountingSink>)> {
-        let counting = CountingSink::new(self.sink(config)?);
+        let counting = counting(self.sink(config)?);
         let recorder = tune(Recorder::builder(counting.clone(), controller))
             .build()
             .ctx("building the Recorder")?;
@@ -234,7 +234,7 @@ impl Suite {
             .outside
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for record in sink.created() {
+        for record in created(sink) {
             if record.namespace != self.namespace {
                 outside.push((record.namespace, record.name));
             }

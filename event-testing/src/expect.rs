@@ -203,6 +203,7 @@ impl Expectation {
     }
 
     /// The object the event must be about, if the expectation names one.
+    #[cfg(feature = "cluster")]
     pub(crate) fn regarding_object(&self) -> Option<&ObjectRef> {
         self.regarding.as_ref()
     }

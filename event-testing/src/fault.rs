@@ -36,7 +36,7 @@ use event_core::sink::{EventRecord, EventSink, Series, SinkError};
 
 use tokio::sync::Notify;
 
-use crate::WriteKind;
+use crate::{Write, WriteKind};
 
 /// Which writes a fault rule applies to.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -524,6 +524,7 @@ impl fmt::Debug for Faults {
 pub struct FaultySink<S: ?Sized> {
     faults: Faults,
     inner: Arc<S>,
+    calls: Arc<Mutex<Vec<Write>>>,
 }
 
 impl<S> FaultySink<S> {
@@ -539,7 +540,57 @@ impl<S: ?Sized> FaultySink<S> {
         Self {
             faults,
             inner: sink,
+            calls: Arc::default(),
         }
+    }
+
+    /// Every write this sink answered, in order, with the answer its caller
+    /// got (an injected failure, the inner sink's answer, or a lost one);
+    /// `at` is the system time of the answer. Hung writes are not listed.
+    /// With no faults planned this is a log of the calls reaching the inner
+    /// sink: how an end-to-end test counts the requests a Recorder made.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use event_core::sink::{EventSink, SinkError};
+    /// use event_testing::{FaultySink, MemorySink, WriteKind, sample_record};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let sink = FaultySink::new(MemorySink::new());
+    /// sink.faults().fail_next(1, SinkError::Transient { message: "503".into() });
+    /// let _ = sink.create(&sample_record()).await;
+    /// let _ = sink.create(&sample_record()).await;
+    /// let calls = sink.calls();
+    /// assert_eq!(calls.len(), 2);
+    /// assert!(calls.iter().all(|c| c.kind == WriteKind::Create));
+    /// assert_eq!((calls[0].is_ok(), calls[1].is_ok()), (false, true));
+    /// # }
+    /// ```
+    pub fn calls(&self) -> Vec<Write> {
+        self.lock_calls().clone()
+    }
+
+    fn lock_calls(&self) -> MutexGuard<'_, Vec<Write>> {
+        // A push is complete before anything can panic.
+        self.calls.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn answered(
+        &self,
+        kind: WriteKind,
+        record: &EventRecord,
+        result: Result<(), SinkError>,
+    ) -> Result<(), SinkError> {
+        self.lock_calls().push(Write {
+            kind,
+            record: record.clone(),
+            at: event_core::clock::truncate_to_micros(jiff::Timestamp::now()),
+            result: result.clone(),
+        });
+        result
     }
 
     /// The plan this sink applies (a shared handle).
@@ -558,6 +609,7 @@ impl<S: ?Sized> Clone for FaultySink<S> {
         Self {
             faults: self.faults.clone(),
             inner: Arc::clone(&self.inner),
+            calls: Arc::clone(&self.calls),
         }
     }
 }
@@ -573,15 +625,21 @@ impl<S: ?Sized> fmt::Debug for FaultySink<S> {
 #[async_trait]
 impl<S: EventSink + ?Sized> EventSink for FaultySink<S> {
     async fn create(&self, event: &EventRecord) -> Result<(), SinkError> {
-        self.faults.apply(WriteKind::Create, event).await?;
-        let result = self.inner.create(event).await;
-        self.faults.answer(result)
+        let result = match self.faults.apply(WriteKind::Create, event).await {
+            Ok(()) => self.faults.answer(self.inner.create(event).await),
+            Err(injected) => Err(injected),
+        };
+        self.answered(WriteKind::Create, event, result)
     }
 
     async fn patch_series(&self, event: &EventRecord, series: Series) -> Result<(), SinkError> {
-        self.faults.apply(WriteKind::PatchSeries, event).await?;
-        let result = self.inner.patch_series(event, series).await;
-        self.faults.answer(result)
+        let result = match self.faults.apply(WriteKind::PatchSeries, event).await {
+            Ok(()) => self
+                .faults
+                .answer(self.inner.patch_series(event, series).await),
+            Err(injected) => Err(injected),
+        };
+        self.answered(WriteKind::PatchSeries, event, result)
     }
 
     async fn get(&self, namespace: &str, name: &str) -> Result<EventRecord, SinkError> {

@@ -37,7 +37,8 @@ impl fmt::Display for WriteKind {
     }
 }
 
-/// One write a [`MemorySink`] answered, in the order they arrived.
+/// One write a [`MemorySink`] or a [`FaultySink`](crate::FaultySink)
+/// answered, in the order they arrived.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Write {
     /// Create or series patch.

@@ -17,7 +17,7 @@ use super::{
     REPEATS, ScenarioResult, backoff_event, loaded_event, node_event, short, show, watch,
     watch_namespace,
 };
-use crate::counting::{CountingSink, describe_writes};
+use crate::counting::{CountingSink, counting, created, describe_writes, failures};
 use crate::report::Outcome;
 use crate::suite::{CONTROLLER, Context, Res, Suite, ensure};
 
@@ -66,7 +66,7 @@ impl Diff {
 
 /// The single successful create of a sink, or why there is not exactly one.
 fn single_create(sink: &CountingSink) -> Res<EventRecord> {
-    let created = sink.created();
+    let created = created(sink);
     match created.as_slice() {
         [one] => Ok(one.clone()),
         _ => Err(format!(
@@ -88,7 +88,7 @@ pub(super) async fn normal_event(suite: &Suite) -> ScenarioResult {
         format!("publish returned {published:?}, expected Created")
     })?;
     let record = single_create(&sink)?;
-    ensure(sink.len() == 1, || {
+    ensure(sink.calls().len() == 1, || {
         format!("expected 1 write, saw {}", describe_writes(&sink))
     })?;
     let note = event.note.as_deref().unwrap_or("");
@@ -183,12 +183,12 @@ pub(super) async fn series(suite: &Suite) -> ScenarioResult {
     ensure(report.is_complete(), || {
         format!("{} events not written at shutdown", report.unwritten.len())
     })?;
-    let writes = sink.len();
-    ensure(writes <= 3 && sink.failures() == 0, || {
+    let writes = sink.calls().len();
+    ensure(writes <= 3 && failures(&sink) == 0, || {
         format!(
             "expected at most 3 successful writes, saw {} ({} failed)",
             describe_writes(&sink),
-            sink.failures()
+            failures(&sink)
         )
     })?;
     let record = single_create(&sink)?;
@@ -305,7 +305,7 @@ pub(super) async fn invalid(suite: &Suite) -> ScenarioResult {
         format!("the error does not name the field: {reason_error}")
     })?;
 
-    let other_sink = CountingSink::new(suite.sink(suite.config.clone())?);
+    let other_sink = counting(suite.sink(suite.config.clone())?);
     let controller_error = match Recorder::builder(other_sink.clone(), "my controller").build() {
         Err(Error::Invalid(e)) => e.to_string(),
         Err(e) => {
@@ -315,7 +315,7 @@ pub(super) async fn invalid(suite: &Suite) -> ScenarioResult {
         }
         Ok(_) => return Err("controller `my controller` was accepted".into()),
     };
-    let calls = sink.len() + other_sink.len();
+    let calls = sink.calls().len() + other_sink.calls().len();
     ensure(calls == 0, || format!("{calls} sink calls, expected 0"))?;
     let mut figure = format!(
         "reason of 129 bytes: \"{}\"; controller `my controller`: \"{}\"; 0 sink calls",

@@ -20,12 +20,13 @@ use serde_json::json;
 
 use super::basic::SHUTDOWN;
 use super::{ScenarioResult, short, watch, watch_namespace};
-use crate::counting::{Op, describe_writes};
+use crate::counting::{created, describe_writes, failures};
 use crate::report::Outcome;
 use crate::suite::{
     CONFIGMAP, CONTROLLER, Context, NO_PATCH_TOKEN, NO_PATCH_USER, Res, Suite, config_from,
     create_configmap, ensure, load_config, random_suffix,
 };
+use event_testing::WriteKind;
 
 /// 5. After the server lost the event (TTL on the double, a delete on a
 ///    cluster), the next write creates it again with the series carried.
@@ -66,8 +67,7 @@ pub(super) async fn expired(suite: &Suite) -> ScenarioResult {
         first == Published::Created && second == (Published::SeriesUpdated { count: 2 }),
         || format!("publishes #1 and #2 gave {first:?} and {second:?}"),
     )?;
-    let old = sink
-        .created()
+    let old = created(&sink)
         .first()
         .cloned()
         .ok_or("no create recorded")?;
@@ -88,7 +88,7 @@ pub(super) async fn expired(suite: &Suite) -> ScenarioResult {
             "deleted through the API"
         }
     };
-    let mark = sink.len();
+    let mark = sink.calls().len();
     for i in 3..=4 {
         recorder
             .publish(&event, &regarding)
@@ -103,11 +103,11 @@ pub(super) async fn expired(suite: &Suite) -> ScenarioResult {
     let after: Vec<_> = sink.calls().into_iter().skip(mark).collect();
     let creates: Vec<_> = after
         .iter()
-        .filter(|c| c.op == Op::Create && c.result.is_ok())
+        .filter(|c| c.kind == WriteKind::Create && c.result.is_ok())
         .collect();
     let not_found = after
         .iter()
-        .filter(|c| c.op == Op::Patch && c.result == Err(SinkError::NotFound))
+        .filter(|c| c.kind == WriteKind::PatchSeries && c.result == Err(SinkError::NotFound))
         .count();
     let [create] = creates.as_slice() else {
         return Err(format!(
@@ -412,7 +412,7 @@ pub(super) async fn faults(suite: &Suite) -> ScenarioResult {
         stats.published,
         FAULT_RATE * 100.0,
         stats.retried,
-        sink.len(),
-        sink.failures(),
+        sink.calls().len(),
+        failures(&sink),
     )))
 }
