@@ -43,7 +43,14 @@ pub const MAX_PENDING_WRITES: usize = 4096;
 ///   that same write, those mirrors are skipped (counted as
 ///   `repeats_skipped`) and only the primary and the mirrors that failed
 ///   receive it again — so a mirror that failed transiently profits from the
-///   Recorder's retry, and a mirror that succeeded never sees a duplicate.
+///   Recorder's retry, and a mirror that succeeded is not sent the same
+///   write again. A repeat that changed meanwhile (a retried create now
+///   carrying a series, a create again after the primary lost the Event)
+///   does reach a mirror that already holds the Event: a mirror's "already
+///   exists" to a create counts as holding it, and the series it carries is
+///   then patched in. After a name clash on the primary the Recorder
+///   writes the series under a new name, which a mirror receives as a new
+///   Event beside the one it holds.
 ///   The memory is bounded ([`MAX_PENDING_WRITES`] writes, the least recent
 ///   forgotten first, at worst a repeated write on a mirror) and an entry
 ///   goes as soon as the primary takes the write.
@@ -68,7 +75,7 @@ pub const MAX_PENDING_WRITES: usize = 4096;
 /// use std::sync::Arc;
 /// use async_trait::async_trait;
 /// use event_core::{Event, ObjectRef, Recorder};
-/// use event_core::sink::{EventRecord, EventSink, FanOut, SinkError};
+/// use event_core::sink::{EventRecord, EventSink, FanOut, Series, SinkError};
 ///
 /// /// A mirror that logs every write.
 /// struct Log;
@@ -79,8 +86,8 @@ pub const MAX_PENDING_WRITES: usize = 4096;
 ///         println!("{} {} {}", e.type_, e.reason, e.note.as_deref().unwrap_or(""));
 ///         Ok(())
 ///     }
-///     async fn patch_series(&self, e: &EventRecord) -> Result<(), SinkError> {
-///         println!("{} x{}", e.reason, e.count());
+///     async fn patch_series(&self, e: &EventRecord, series: Series) -> Result<(), SinkError> {
+///         println!("{} x{}", e.reason, series.count);
 ///         Ok(())
 ///     }
 /// }
@@ -331,6 +338,14 @@ impl Outlet {
             Op::Create => self.sink.create(event).await,
             Op::Patch(series) => self.sink.patch_series(event, series).await,
         };
+        if mirror && op == Op::Create && result == Err(SinkError::AlreadyExists) {
+            // The mirror holds the Event already (it took an earlier
+            // attempt of this create): bring its series up to date.
+            result = match event.series {
+                Some(series) => self.sink.patch_series(event, series).await,
+                None => Ok(()),
+            };
+        }
         if mirror && matches!(op, Op::Patch(_)) && result == Err(SinkError::NotFound) {
             result = self.sink.create(event).await;
             if result.is_ok() {

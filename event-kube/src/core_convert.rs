@@ -39,25 +39,20 @@ fn seconds(t: Timestamp) -> Time {
 ///
 /// ```
 /// use event_core::sink::{EventRecord, Series};
-/// use event_core::{EventType, ObjectRef};
+/// use event_core::{Event, ObjectRef};
 /// use event_kube::core_event_object;
 ///
 /// let t = |s| jiff::Timestamp::from_second(s).unwrap();
-/// let record = EventRecord {
-///     name: "web-0.1f2e".into(),
-///     namespace: "shop".into(),
-///     event_time: t(1_700_000_000),
-///     series: Some(Series { count: 7, last_observed_time: t(1_700_000_060) }),
-///     regarding: ObjectRef::new("v1", "Pod", "web-0").within("shop"),
-///     related: None,
-///     reason: "BackOff".into(),
-///     action: "Starting".into(),
-///     note: Some("container exited with 1".into()),
-///     type_: EventType::Warning,
-///     reporting_controller: "example.com/widgets".into(),
-///     reporting_instance: "widgets-0".into(),
-///     annotations: Default::default(),
-/// };
+/// let record = EventRecord::new(
+///     "web-0.1f2e",
+///     "shop",
+///     t(1_700_000_000),
+///     ObjectRef::new("v1", "Pod", "web-0").within("shop"),
+///     Event::warning("BackOff", "Starting").note("container exited with 1"),
+///     "example.com/widgets",
+///     "widgets-0",
+/// )
+/// .with_series(Series { count: 7, last_observed_time: t(1_700_000_060) });
 /// let json = serde_json::to_value(core_event_object(&record, None)).unwrap();
 /// assert_eq!(json["apiVersion"], "v1");
 /// assert_eq!(json["count"], 7);
@@ -150,10 +145,14 @@ pub fn core_event_record(object: &CoreEvent) -> EventRecord {
         .unwrap_or(Timestamp::UNIX_EPOCH);
     let series = match &object.series {
         Some(s) => Some(Series {
+            // A series without its count: the legacy count, else the least
+            // a series has.
             count: s
                 .count
+                .or(object.count)
                 .and_then(|c| u32::try_from(c).ok())
-                .unwrap_or_default(),
+                .filter(|&c| c >= 2)
+                .unwrap_or(2),
             last_observed_time: s.last_observed_time.as_ref().map_or(event_time, |t| t.0),
         }),
         None => object

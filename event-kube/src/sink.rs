@@ -153,6 +153,11 @@ impl KubeSink {
         &self.client
     }
 
+    /// The request timeout (set with [`with_timeout`](Self::with_timeout)).
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     /// Sends one request and classifies the answer.
     async fn send(&self, request: http::Request<Vec<u8>>) -> Result<(), SinkError> {
         self.exchange(request).await.map(drop)

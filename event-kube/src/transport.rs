@@ -111,26 +111,34 @@ pub enum ApiSink {
 impl ApiSink {
     /// The sink for `transport` over the client (and request timeout) of
     /// `sink`. [`Transport::Auto`] asks discovery once
-    /// ([`events_v1_served`]); when discovery itself fails it keeps
+    /// ([`events_v1_served`], within the sink's request timeout); when
+    /// discovery itself fails or times out it keeps
     /// `events.k8s.io/v1` (the API every supported Kubernetes serves) and
     /// says so in the log. The choice is logged once, at info level.
     pub async fn select(sink: KubeSink, transport: Transport) -> ApiSink {
         let (chosen, why) = match transport {
             Transport::EventsV1 | Transport::CoreV1 => (transport, "configured".to_owned()),
-            Transport::Auto => match events_v1_served(sink.client()).await {
-                Ok(true) => (
-                    Transport::EventsV1,
-                    format!("discovery: {EVENTS_V1} is served"),
-                ),
-                Ok(false) => (
-                    Transport::CoreV1,
-                    format!("discovery: {EVENTS_V1} is not served"),
-                ),
-                Err(e) => (
-                    Transport::EventsV1,
-                    format!("discovery failed ({e}); keeping {EVENTS_V1}"),
-                ),
-            },
+            // Discovery is bounded by the sink's request timeout, so a server
+            // that does not answer cannot hold the controller's start.
+            Transport::Auto => {
+                match tokio::time::timeout(sink.timeout(), events_v1_served(sink.client()))
+                    .await
+                    .unwrap_or_else(|_| Err(kube::Error::Service("discovery timed out".into())))
+                {
+                    Ok(true) => (
+                        Transport::EventsV1,
+                        format!("discovery: {EVENTS_V1} is served"),
+                    ),
+                    Ok(false) => (
+                        Transport::CoreV1,
+                        format!("discovery: {EVENTS_V1} is not served"),
+                    ),
+                    Err(e) => (
+                        Transport::EventsV1,
+                        format!("discovery failed ({e}); keeping {EVENTS_V1}"),
+                    ),
+                }
+            }
         };
         tracing::info!(transport = %chosen, reason = %why, "event transport selected");
         match chosen {

@@ -216,9 +216,10 @@ impl ClusterEventsBuilder {
 /// Events are read back into [`EventRecord`]s with
 /// [`event_kube::event_record`], so a record looks the same whichever sink
 /// wrote it. Series counts on a server change at most once per flush
-/// interval of the writer: wait for
-/// [`count_at_least`](Expectation::count_at_least) or an exact
-/// [`count`](Expectation::count).
+/// interval of the writer, and a wait looks at the state after each batch
+/// of watch changes, so a count may pass a value unseen: wait for
+/// [`count_at_least`](Expectation::count_at_least), or for an exact
+/// [`count`](Expectation::count) only when it is the final one.
 ///
 /// The watch stops when the handle is dropped. It needs `list` and `watch`
 /// on `events` in `events.k8s.io`.
@@ -323,10 +324,12 @@ impl ClusterEvents {
     }
 
     /// The `kubectl describe` Events section for `object` from what the
-    /// watch has seen, ages computed now: the same text kubectl prints,
-    /// rows in the order kubectl prints them (the order the API server lists
-    /// them in: by name, since Events written through `events.k8s.io/v1`
-    /// carry no `lastTimestamp` for kubectl to sort on).
+    /// watch has seen, ages computed now: the same text kubectl prints for
+    /// Events written through `events.k8s.io/v1`, rows in name order (the
+    /// order the API server lists them in; such Events carry no
+    /// `lastTimestamp` for kubectl to sort on). For Events written through
+    /// core/v1 kubectl sorts by `lastTimestamp`, so its rows may come in
+    /// another order.
     pub fn describe(&self, object: &ObjectRef) -> String {
         describe_records(&self.about(object), jiff::Timestamp::now())
     }
@@ -349,7 +352,7 @@ impl ClusterEvents {
     /// [`ClusterError::TimedOut`] when the first list did not complete in
     /// time, with the last watch error.
     pub async fn ready(&self) -> Result<(), ClusterError> {
-        let deadline = Instant::now() + self.timeout;
+        let deadline = deadline_after(self.timeout);
         self.listed_by(deadline)
             .await
             .map_err(|why| ClusterError::TimedOut {
@@ -384,7 +387,7 @@ impl ClusterEvents {
         timeout: Duration,
     ) -> Result<EventRecord, ClusterError> {
         let expectation = expectation.borrow();
-        let deadline = Instant::now() + timeout;
+        let deadline = deadline_after(timeout);
         let outcome = self
             .watch_until(deadline, |records| {
                 match records.iter().find(|r| expectation.matches(r)) {
@@ -408,8 +411,11 @@ impl ClusterEvents {
     }
 
     /// Watches for `window` and succeeds if no Event meeting `expectation`
-    /// was held at any time in it (one already held when the window opens
-    /// counts). Returns as soon as one matches.
+    /// was seen in it (one already held when the window opens counts).
+    /// Returns as soon as one matches. What is seen is the watch's state
+    /// after each batch of changes it delivers: an Event created and deleted
+    /// between two looks, or a count that passed through a value between
+    /// them, may go unseen.
     ///
     /// # Errors
     ///
@@ -422,7 +428,7 @@ impl ClusterEvents {
         window: Duration,
     ) -> Result<(), ClusterError> {
         let expectation = expectation.borrow();
-        let deadline = Instant::now() + window;
+        let deadline = deadline_after(window);
         let outcome = self
             .watch_until(deadline, |records| {
                 let found: Vec<EventRecord> = records
@@ -528,9 +534,9 @@ impl ClusterEvents {
             tokio::select! {
                 changed = changes.changed() => {
                     if changed.is_err() {
-                        // The watch task is gone: nothing more will come.
-                        tokio::time::sleep_until(deadline).await;
-                        return Ok(None);
+                        // The watch task is gone: nothing more will come,
+                        // and nothing can be said of what the cluster holds.
+                        return Err("has stopped".to_owned());
                     }
                 }
                 () = tokio::time::sleep_until(deadline) => return Ok(None),
@@ -597,4 +603,13 @@ impl ClusterEvents {
             grouped(found, jiff::Timestamp::now()),
         )
     }
+}
+
+/// The instant `after` from now, or a year from now when that overflows (a
+/// timeout of `Duration::MAX` means "as long as it takes").
+fn deadline_after(after: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(after)
+        .or_else(|| now.checked_add(Duration::from_secs(365 * 24 * 3600)))
+        .unwrap_or(now)
 }

@@ -93,10 +93,10 @@ struct FailFraction {
     error: SinkError,
 }
 
-/// Errors for the writes after the attempt numbered `from`, in order.
+/// Errors for the writes counted after the next `skip` ones, in order.
 #[derive(Debug)]
 struct Script {
-    from: u64,
+    skip: u64,
     errors: VecDeque<SinkError>,
 }
 
@@ -111,11 +111,32 @@ struct Plan {
     hold: bool,
     /// Held writes still allowed through while the hold lasts.
     admits: u64,
+    /// Bumped by every release: a write held before it goes on even if
+    /// the plan is on hold again by the time it wakes.
+    releases: u64,
     waiting: u64,
     panic_next: u64,
     lose_answers: u64,
     reads_find: Option<EventRecord>,
     counts: FaultCounts,
+}
+
+/// A write counted in [`Faults::waiting`] for as long as this lives: until
+/// it goes on, or until its future is dropped (a timeout, an aborted task).
+struct Waiting<'a>(&'a Faults);
+
+impl<'a> Waiting<'a> {
+    fn enter(faults: &'a Faults) -> Self {
+        faults.lock().waiting += 1;
+        Waiting(faults)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut plan = self.0.lock();
+        plan.waiting = plan.waiting.saturating_sub(1);
+    }
 }
 
 /// What a write should do, decided under the lock and acted on outside it.
@@ -197,9 +218,10 @@ impl Faults {
         self
     }
 
-    /// Delays every write by `latency` before anything else happens to it
-    /// (`tokio::time::sleep`: under paused tokio time the delay passes
-    /// instantly once the runtime is idle). `Duration::ZERO` removes it.
+    /// Delays every write by `latency` once it is counted, before the plan
+    /// decides its fate (`tokio::time::sleep`: under paused tokio time the
+    /// delay passes instantly once the runtime is idle). `Duration::ZERO`
+    /// removes it.
     pub fn latency(&self, latency: Duration) -> &Self {
         self.lock().latency = latency;
         self
@@ -242,10 +264,8 @@ impl Faults {
     /// ]);
     /// ```
     pub fn fail_after(&self, skip: u64, errors: impl IntoIterator<Item = SinkError>) -> &Self {
-        let mut plan = self.lock();
-        let from = plan.counts.attempts.saturating_add(skip);
-        plan.script = Some(Script {
-            from,
+        self.lock().script = Some(Script {
+            skip,
             errors: errors.into_iter().collect(),
         });
         self
@@ -269,7 +289,10 @@ impl Faults {
     /// a server that has stopped answering for a while. [`waiting`](Self::waiting)
     /// tells how many writes are held.
     pub fn hold(&self) -> &Self {
-        self.lock().hold = true;
+        let mut plan = self.lock();
+        plan.hold = true;
+        plan.admits = 0;
+        drop(plan);
         self
     }
 
@@ -279,6 +302,7 @@ impl Faults {
             let mut plan = self.lock();
             plan.hold = false;
             plan.admits = 0;
+            plan.releases = plan.releases.wrapping_add(1);
         }
         self.released.notify_waiters();
         self
@@ -286,9 +310,15 @@ impl Faults {
 
     /// While the plan is on hold, lets `n` more writes through (the
     /// longest-held first is not promised: whichever wakes first), then
-    /// holds again.
+    /// holds again. Admissions not used when the hold ends are dropped.
     pub fn admit(&self, n: u64) -> &Self {
-        self.lock().admits += n;
+        {
+            let mut plan = self.lock();
+            if !plan.hold {
+                return self;
+            }
+            plan.admits = plan.admits.saturating_add(n);
+        }
         self.released.notify_waiters();
         self
     }
@@ -366,7 +396,7 @@ impl Faults {
         record: &EventRecord,
     ) -> Result<(), SinkError> {
         self.wait_while_held().await;
-        let latency = {
+        let (latency, scripted) = {
             let mut plan = self.lock();
             if plan.panic_next > 0 {
                 plan.panic_next -= 1;
@@ -378,15 +408,28 @@ impl Faults {
                 WriteKind::Create => plan.counts.create_attempts += 1,
                 WriteKind::PatchSeries => plan.counts.patch_attempts += 1,
             }
-            plan.latency
+            // The script picks its writes in the order they are counted,
+            // whatever the latency does to their order afterwards.
+            let scripted = plan.script.as_mut().and_then(|script| {
+                if script.skip > 0 {
+                    script.skip -= 1;
+                    None
+                } else {
+                    script.errors.pop_front()
+                }
+            });
+            (plan.latency, scripted)
         };
         if !latency.is_zero() {
             tokio::time::sleep(latency).await;
         }
-        match self.decide(kind, record) {
+        match self.decide(kind, record, scripted) {
             Verdict::Pass => Ok(()),
             Verdict::Fail(error) => Err(error),
-            Verdict::Hang => std::future::pending().await,
+            Verdict::Hang => {
+                let _counted = Waiting::enter(self);
+                std::future::pending().await
+            }
         }
     }
 
@@ -414,41 +457,49 @@ impl Faults {
     }
 
     async fn wait_while_held(&self) {
+        let mut held: Option<(Waiting<'_>, u64)> = None;
         loop {
             let mut released = std::pin::pin!(self.released.notified());
             {
                 let mut plan = self.lock();
-                if !plan.hold {
+                let released_since = held
+                    .as_ref()
+                    .is_some_and(|(_, seen)| *seen != plan.releases);
+                if !plan.hold || released_since {
                     return;
                 }
                 if plan.admits > 0 {
                     plan.admits -= 1;
                     return;
                 }
-                // Registered before the lock is let go: a release from now
-                // on wakes this write.
+                // Registered before the lock is let go: a release or an
+                // admission from now on wakes this write.
                 released.as_mut().enable();
-                plan.waiting += 1;
+                let releases = plan.releases;
+                drop(plan);
+                match &mut held {
+                    Some((_, seen)) => *seen = releases,
+                    None => held = Some((Waiting::enter(self), releases)),
+                }
             }
             released.await;
-            self.lock().waiting -= 1;
         }
     }
 
-    fn decide(&self, kind: WriteKind, record: &EventRecord) -> Verdict {
+    fn decide(
+        &self,
+        kind: WriteKind,
+        record: &EventRecord,
+        scripted: Option<SinkError>,
+    ) -> Verdict {
         let mut plan = self.lock();
         if plan.never_answer.is_some_and(|t| t.matches(kind))
             || plan.never_answer_reason.as_deref() == Some(record.reason.as_str())
         {
             plan.counts.hung += 1;
-            plan.waiting += 1;
             return Verdict::Hang;
         }
-        let attempts = plan.counts.attempts;
-        if let Some(script) = plan.script.as_mut()
-            && attempts > script.from
-            && let Some(error) = script.errors.pop_front()
-        {
+        if let Some(error) = scripted {
             plan.counts.injected += 1;
             return Verdict::Fail(error);
         }
@@ -524,8 +575,11 @@ impl fmt::Debug for Faults {
 pub struct FaultySink<S: ?Sized> {
     faults: Faults,
     inner: Arc<S>,
-    calls: Arc<Mutex<Vec<Write>>>,
+    calls: Arc<Mutex<VecDeque<Write>>>,
 }
+
+/// Writes a [`FaultySink`] keeps in its call log; older ones are forgotten.
+pub const CALL_LOG_LIMIT: usize = 100_000;
 
 impl<S> FaultySink<S> {
     /// Wraps `sink` with an empty fault plan.
@@ -546,7 +600,8 @@ impl<S: ?Sized> FaultySink<S> {
 
     /// Every write this sink answered, in order, with the answer its caller
     /// got (an injected failure, the inner sink's answer, or a lost one);
-    /// `at` is the system time of the answer. Hung writes are not listed.
+    /// `at` is the system time of the answer. Hung writes are not listed;
+    /// the log keeps the latest [`CALL_LOG_LIMIT`] writes.
     /// With no faults planned this is a log of the calls reaching the inner
     /// sink: how an end-to-end test counts the requests a Recorder made.
     ///
@@ -570,10 +625,10 @@ impl<S: ?Sized> FaultySink<S> {
     /// # }
     /// ```
     pub fn calls(&self) -> Vec<Write> {
-        self.lock_calls().clone()
+        self.lock_calls().iter().cloned().collect()
     }
 
-    fn lock_calls(&self) -> MutexGuard<'_, Vec<Write>> {
+    fn lock_calls(&self) -> MutexGuard<'_, VecDeque<Write>> {
         // A push is complete before anything can panic.
         self.calls.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -584,12 +639,17 @@ impl<S: ?Sized> FaultySink<S> {
         record: &EventRecord,
         result: Result<(), SinkError>,
     ) -> Result<(), SinkError> {
-        self.lock_calls().push(Write {
+        let mut calls = self.lock_calls();
+        if calls.len() >= CALL_LOG_LIMIT {
+            calls.pop_front();
+        }
+        calls.push_back(Write {
             kind,
             record: record.clone(),
             at: event_core::clock::truncate_to_micros(jiff::Timestamp::now()),
             result: result.clone(),
         });
+        drop(calls);
         result
     }
 

@@ -102,7 +102,7 @@ pub use describe::{age_cell, describe_records, format_age};
 /// ```
 pub use event_core::sink::MockEventSink;
 pub use expect::Expectation;
-pub use fault::{FaultCounts, Faults, FaultySink, Target};
+pub use fault::{CALL_LOG_LIMIT, FaultCounts, Faults, FaultySink, Target};
 pub use memory::{MemorySink, Write, WriteKind};
 
 use event_core::sink::EventRecord;

@@ -386,6 +386,18 @@ async fn describe_prints_what_kubectl_prints_for_multi_line_and_truncated_notes(
         .unwrap();
     assert_eq!(events.events().len(), 4);
 
+    // The truncated note is one row of 1024 bytes of note, the multi-line
+    // note three lines.
+    let ours = events.describe(&t.settings);
+    let rejected: Vec<&str> = ours.lines().filter(|l| l.contains("Rejected")).collect();
+    assert_eq!(rejected.len(), 1, "{ours}");
+    assert!(rejected[0].ends_with(" (see the key \"mode\")"), "{ours}");
+    assert!(
+        rejected[0].contains(event_core::validate::NOTE_TRUNCATION_MARKER),
+        "{ours}"
+    );
+    assert_eq!(ours.lines().count(), 3 + 4 + 2, "{ours}");
+
     let Some(described) = kubectl(
         &t.server,
         &["describe", "configmap", "settings", "-n", "shop"],
@@ -395,18 +407,7 @@ async fn describe_prints_what_kubectl_prints_for_multi_line_and_truncated_notes(
         return;
     };
     let from_kubectl = &described[described.find("\nEvents:").unwrap() + 1..];
-    let ours = events.describe(&t.settings);
     assert_eq!(ours, from_kubectl);
-    // The truncated note is one row of 1024 bytes of note, the multi-line
-    // note three lines.
-    let rejected: Vec<&str> = ours.lines().filter(|l| l.contains("Rejected")).collect();
-    assert_eq!(rejected.len(), 1, "{ours}");
-    assert!(rejected[0].ends_with(" (see the key \"mode\")"), "{ours}");
-    assert!(
-        rejected[0].contains(event_core::validate::NOTE_TRUNCATION_MARKER),
-        "{ours}"
-    );
-    assert_eq!(ours.lines().count(), 3 + 4 + 2, "{ours}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -178,3 +178,27 @@ async fn reads_come_from_the_primary() {
         Err(SinkError::NotFound)
     );
 }
+
+#[tokio::test]
+async fn a_mirror_holding_the_event_takes_a_changed_create_as_a_series_patch() {
+    use event_core::sink::{EventSink, Series};
+    let (primary, mirror) = (MemorySink::new(), MemorySink::new());
+    let sinks = fan_out(&primary, &mirror);
+    primary.faults().fail_next(1, transient());
+    let first = event_testing::sample_record();
+    assert_eq!(sinks.create(&first).await, Err(transient()));
+    // The retried create carries the occurrences seen meanwhile.
+    let series = Series {
+        count: 3,
+        last_observed_time: first.event_time,
+    };
+    sinks
+        .create(&first.clone().with_series(series))
+        .await
+        .unwrap();
+    let held = mirror.get(&first.namespace, &first.name).unwrap();
+    assert_eq!(held.count(), 3);
+    let report = sinks.report("webhook").unwrap();
+    assert_eq!((report.written, report.failed), (2, 0));
+    assert_eq!(primary.creates(), 1);
+}

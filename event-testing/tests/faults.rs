@@ -312,3 +312,56 @@ async fn store_is_another_writers_event_not_one_of_ours() {
     assert!(sink.attempts().is_empty());
     assert_eq!(sink.create(&r).await, Err(SinkError::AlreadyExists));
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_script_picks_writes_in_the_order_they_are_counted() {
+    let sink = MemorySink::new();
+    sink.faults()
+        .latency(Duration::from_millis(10))
+        .fail_after(1, [transient()]);
+    let (first, second) = {
+        let mut a = sample_record();
+        a.name = "web-0.a".into();
+        let mut b = sample_record();
+        b.name = "web-0.b".into();
+        let (sa, sb) = (sink.clone(), sink.clone());
+        tokio::join!(async move { sa.create(&a).await }, async move {
+            sb.create(&b).await
+        })
+    };
+    // Both were in flight at once; the second counted is the one failed.
+    assert_eq!((first, second), (Ok(()), Err(transient())));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_held_write_given_up_is_no_longer_waiting() {
+    let sink = MemorySink::new();
+    sink.faults().hold();
+    let given_up =
+        tokio::time::timeout(Duration::from_secs(1), sink.create(&sample_record())).await;
+    assert!(given_up.is_err());
+    assert_eq!(sink.faults().waiting(), 0);
+    sink.faults().never_answer();
+    sink.faults().release();
+    let hung = tokio::time::timeout(Duration::from_secs(1), sink.create(&sample_record())).await;
+    assert!(hung.is_err());
+    assert_eq!(sink.faults().waiting(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_release_frees_held_writes_even_if_the_hold_is_back() {
+    let sink = MemorySink::new();
+    // Admissions outside a hold are dropped.
+    sink.faults().admit(5);
+    sink.faults().hold();
+    let task = tokio::spawn({
+        let sink = sink.clone();
+        async move { sink.create(&sample_record()).await }
+    });
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    assert_eq!(sink.faults().waiting(), 1);
+    sink.faults().release();
+    sink.faults().hold();
+    task.await.unwrap().unwrap();
+    assert_eq!((sink.faults().waiting(), sink.creates()), (0, 1));
+}

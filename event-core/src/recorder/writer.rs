@@ -120,7 +120,7 @@ impl Engine {
                         Err(read) => {
                             // Without reading it there is no telling whose it
                             // is: a new name keeps this series' count apart.
-                            tracing::debug!(error = %read, "cannot read the event holding this name (the publisher needs RBAC verb \"get\" on events.k8s.io events to continue series across restarts)");
+                            tracing::debug!(error = %read, "cannot read the event holding this name (continuing series across restarts needs the RBAC verb \"get\" on events, in the API group of the sink's transport)");
                             self.rename(
                                 entry,
                                 &record,
