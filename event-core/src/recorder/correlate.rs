@@ -154,7 +154,7 @@ impl Engine {
             return Err(Error::ShutDown);
         }
         let mut collision = false;
-        if let Some(entry) = cache.find(hash, fallout) {
+        if let Some(entry) = cache.find(hash, now, fallout) {
             if entry.body.is_key_of(event.type_, values) {
                 let mut st = entry.state();
                 if let Lifecycle::Abandoned(why) = st.life {
@@ -166,6 +166,7 @@ impl Engine {
                     return Ok(Observation::Refused(DropReason::Refused));
                 }
                 st.observe(now);
+                cache.touch(hash, &mut st, now);
                 cache.list(&entry, &mut st);
                 if decide(&st, Mode::Occurrence, now, &self.timing).is_some() {
                     let level = st.count.min(2) as u8;

@@ -89,6 +89,9 @@ pub(crate) struct State {
     pub(crate) place: Place,
     /// In the cache's dirty set.
     pub(crate) listed: bool,
+    /// When (Unix seconds) the series was last moved to the recently used
+    /// end of the cache (see `Cache::touch`).
+    pub(crate) placed: i64,
 }
 
 impl State {
@@ -105,6 +108,7 @@ impl State {
             generation: 0,
             place: Place::Cached,
             listed: false,
+            placed: now.as_second(),
         }
     }
 
