@@ -89,6 +89,9 @@ pub(crate) struct State {
     pub(crate) place: Place,
     /// In the cache's dirty set.
     pub(crate) listed: bool,
+    /// A writer holds the series' write turn (see `Engine::turn`): at most
+    /// one write of a series runs at a time.
+    pub(crate) writing: bool,
     /// When (Unix seconds) the series was last moved to the recently used
     /// end of the cache (see `Cache::touch`).
     pub(crate) placed: i64,
@@ -108,6 +111,7 @@ impl State {
             generation: 0,
             place: Place::Cached,
             listed: false,
+            writing: false,
             placed: now.as_second(),
         }
     }
@@ -332,9 +336,6 @@ pub(crate) struct Identity<'a> {
 pub(crate) struct Entry {
     pub(crate) hash: KeyHash,
     pub(crate) body: Body,
-    /// Serializes the writes of this series (held across the sink call;
-    /// other series never wait on it).
-    pub(crate) write_lock: tokio::sync::Mutex<()>,
     state: Mutex<State>,
 }
 
@@ -350,7 +351,6 @@ impl Entry {
         Self {
             hash,
             body,
-            write_lock: tokio::sync::Mutex::new(()),
             state: Mutex::new(State::first(now)),
         }
     }

@@ -200,9 +200,9 @@ impl Engine {
         let dropped = full && new && {
             let mut cache = lock(&self.cache);
             // Alone with it: one occurrence, no write running or done.
-            let alone = entry.write_lock.try_lock().is_ok() && {
+            let alone = {
                 let st = entry.state();
-                st.count == 1 && st.life == Lifecycle::Unsent && st.claim == claim
+                !st.writing && st.count == 1 && st.life == Lifecycle::Unsent && st.claim == claim
             };
             if alone {
                 cache.forget(&entry, Abandon::QueueFull);
