@@ -149,15 +149,16 @@ impl Cache {
     /// through (see `ClaimGuard`).
     pub(crate) fn insert(
         &mut self,
+        hash: KeyHash,
         entry: &Arc<Entry>,
         st: &mut State,
         list: bool,
         out: &mut Fallout,
     ) {
         self.make_room(out);
-        self.cached.put(entry.hash, Arc::clone(entry));
+        self.cached.put(hash, Arc::clone(entry));
         if list {
-            self.list(entry, st);
+            self.list(hash, entry, st);
         }
     }
 
@@ -172,67 +173,67 @@ impl Cache {
         }
     }
 
-    /// Lists `entry` as dirty if it owes a write and is not listed yet.
-    pub(crate) fn list(&mut self, entry: &Arc<Entry>, st: &mut State) {
+    /// Lists `entry` (kept under `hash`) as dirty if it owes a write and
+    /// is not listed yet.
+    pub(crate) fn list(&mut self, hash: KeyHash, entry: &Arc<Entry>, st: &mut State) {
         if st.owing() && !st.listed && st.place != Place::Gone {
             st.listed = true;
-            self.dirty.insert(entry.hash, Arc::clone(entry));
+            self.dirty.insert(hash, Arc::clone(entry));
         }
     }
 
-    /// Removes `entry` from every map it is in, and abandons it for `why`.
-    /// Returns the occurrences it had not written.
-    pub(crate) fn forget(&mut self, entry: &Arc<Entry>, why: Abandon) -> u32 {
-        let hash = entry.hash;
+    /// Removes `entry` (kept under `hash`) from every map it is in, and
+    /// abandons it for `why`. Returns the occurrences it had not written.
+    pub(crate) fn forget(&mut self, hash: KeyHash, entry: &Arc<Entry>, why: Abandon) -> u32 {
         if self.cached.peek(&hash).is_some_and(|e| is(e, entry)) {
             self.cached.pop(&hash);
         }
         if self.retiring.peek(&hash).is_some_and(|e| is(e, entry)) {
             self.retiring.pop(&hash);
         }
-        self.unlist(entry);
+        self.unlist(hash, entry);
         let mut st = entry.state();
         st.place = Place::Gone;
         st.listed = false;
         st.abandon(why)
     }
 
-    fn unlist(&mut self, entry: &Arc<Entry>) {
-        if self.dirty.get(&entry.hash).is_some_and(|e| is(e, entry)) {
-            self.dirty.remove(&entry.hash);
+    fn unlist(&mut self, hash: KeyHash, entry: &Arc<Entry>) {
+        if self.dirty.get(&hash).is_some_and(|e| is(e, entry)) {
+            self.dirty.remove(&hash);
         }
     }
 
     fn make_room(&mut self, out: &mut Fallout) {
         while self.cached.len() >= self.max_cached {
-            let Some((_, old)) = self.cached.pop_lru() else {
+            let Some((hash, old)) = self.cached.pop_lru() else {
                 break;
             };
-            self.retire(old, out);
+            self.retire(hash, old, out);
         }
     }
 
     /// A series leaves the cache: kept as retiring if it owes a write,
     /// forgotten otherwise.
-    fn retire(&mut self, entry: Arc<Entry>, out: &mut Fallout) {
+    fn retire(&mut self, hash: KeyHash, entry: Arc<Entry>, out: &mut Fallout) {
         out.evicted = out.evicted.saturating_add(1);
         let mut st = entry.state();
         if !st.owing() {
             st.place = Place::Gone;
             st.listed = false;
             drop(st);
-            self.unlist(&entry);
+            self.unlist(hash, &entry);
             return;
         }
         st.place = Place::Retiring;
-        self.list(&entry, &mut st);
+        self.list(hash, &entry, &mut st);
         drop(st);
-        self.retiring.put(entry.hash, entry);
+        self.retiring.put(hash, entry);
         while self.retiring.len() > self.max_retiring {
-            let Some((_, oldest)) = self.retiring.pop_lru() else {
+            let Some((oldest_hash, oldest)) = self.retiring.pop_lru() else {
                 break;
             };
-            let owed = self.forget(&oldest, Abandon::Overflow);
+            let owed = self.forget(oldest_hash, &oldest, Abandon::Overflow);
             out.overflowed.push((oldest, owed));
         }
     }
@@ -253,8 +254,8 @@ impl Cache {
                 if now < later(oldest.state().last_observed, ttl) {
                     break;
                 }
-                if let Some((_, old)) = self.cached.pop_lru() {
-                    self.retire(old, out);
+                if let Some((hash, old)) = self.cached.pop_lru() {
+                    self.retire(hash, old, out);
                 }
             }
         }
@@ -329,12 +330,12 @@ mod tests {
         let pod = ObjectRef::new("v1", "Pod", format!("p{i}"));
         let e = Event::normal("R", "A");
         let body = Body::new(&e, &values(&e, None, &pod), NotePolicy::Ignore);
-        Arc::new(Entry::new(i, body, t(0)))
+        Arc::new(Entry::new(body, t(0)))
     }
 
     fn insert(cache: &mut Cache, e: &Arc<Entry>, out: &mut Fallout) {
         let mut st = e.state();
-        cache.insert(e, &mut st, true, out);
+        cache.insert(e.hash(), e, &mut st, true, out);
     }
 
     #[test]
@@ -356,7 +357,7 @@ mod tests {
         );
         // A retiring series is found again, and comes back into the cache.
         let mut out = Fallout::default();
-        let found = cache.find(2, t(0), &mut out).unwrap();
+        let found = cache.find(entries[2].hash(), t(0), &mut out).unwrap();
         assert!(Arc::ptr_eq(&found, &entries[2]));
         assert_eq!(found.state().place, Place::Cached);
         assert_eq!(cache.sizes(), (2, 2, 4));
@@ -386,6 +387,6 @@ mod tests {
         );
         assert_eq!(due.len(), 1, "only b owes its create");
         assert_eq!(cache.sizes(), (1, 0, 1));
-        assert!(cache.find(1, t(0), &mut out).is_none());
+        assert!(cache.find(a.hash(), t(0), &mut out).is_none());
     }
 }

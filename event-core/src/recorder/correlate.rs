@@ -167,7 +167,7 @@ impl Engine {
                 }
                 st.observe(now);
                 cache.touch(hash, &mut st, now);
-                cache.list(&entry, &mut st);
+                cache.list(hash, &entry, &mut st);
                 if decide(&st, Mode::Occurrence, now, &self.timing).is_some() {
                     let level = st.count.min(2) as u8;
                     st.claim = level;
@@ -201,14 +201,14 @@ impl Engine {
         let note_bytes = values[super::body::Field::Note as usize].map_or(0, str::len);
         validate_size(event, note_bytes, regarding).map_err(Error::Invalid)?;
         let body = Body::new(event, values, self.config.note_policy);
-        let entry = Arc::new(Entry::new(hash, body, cache.event_time(now)));
+        let entry = Arc::new(Entry::new(body, cache.event_time(now)));
         {
             let mut st = entry.state();
             st.claim = 1;
             if collision {
                 st.place = super::entry::Place::Gone;
             } else {
-                cache.insert(&entry, &mut st, !awaited, fallout);
+                cache.insert(hash, &entry, &mut st, !awaited, fallout);
             }
         }
         Ok(Observation::Write(Claim {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::body::{Body, Field, KeyHash, name_hash};
+use super::body::{Body, Field, KeyHash, key_hash, name_hash};
 use super::decide::{Write, later};
 use crate::name::series_name;
 use crate::{ClusterScopedNamespace, EventRecord, ObjectRef, Series, SinkError};
@@ -334,7 +334,6 @@ pub(crate) struct Identity<'a> {
 
 /// One series, shared by the cache, the dirty set, queued jobs and writers.
 pub(crate) struct Entry {
-    pub(crate) hash: KeyHash,
     pub(crate) body: Body,
     state: Mutex<State>,
 }
@@ -347,9 +346,8 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Entry {
-    pub(crate) fn new(hash: KeyHash, body: Body, now: Timestamp) -> Self {
+    pub(crate) fn new(body: Body, now: Timestamp) -> Self {
         Self {
-            hash,
             body,
             state: Mutex::new(State::first(now)),
         }
@@ -357,6 +355,16 @@ impl Entry {
 
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
+    }
+
+    /// The hash the cache keeps this series under, computed again from its
+    /// key: a cached key is not charged 16 bytes for it, and the paths that
+    /// need it without an occurrence at hand (a write that leaves its
+    /// series owing, a dropped queued create) are rare.
+    pub(crate) fn hash(&self) -> KeyHash {
+        let mut encoded = Vec::new();
+        self.body.encode(&mut encoded);
+        key_hash(&encoded)
     }
 
     /// The namespace of this series' Event.
