@@ -251,7 +251,7 @@ impl Cache {
     ) -> Vec<(Arc<Entry>, Mode)> {
         if mode == Mode::Tick {
             while let Some((_, oldest)) = self.cached.peek_lru() {
-                if now < later(oldest.state().last_observed, ttl) {
+                if now < later(oldest.state().last_observed.get(), ttl) {
                     break;
                 }
                 if let Some((hash, old)) = self.cached.pop_lru() {

@@ -122,7 +122,7 @@ fn write(series: &Shared, mut mode: Mode) {
                 return;
             };
             let before = st.begin(op, now());
-            (op, st.count, st.event_time, before)
+            (op, st.count, st.event_time.get(), before)
         };
         shuttle::thread::yield_now();
         let result = serve(series, op, count, event_time);
