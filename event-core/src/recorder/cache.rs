@@ -122,15 +122,16 @@ impl Cache {
 
     /// The series cached under `hash` (its recency unchanged: see
     /// [`touch`](Self::touch)), or the retiring one, brought back into the
-    /// cache at `now`.
+    /// cache at `now`. Borrowed: a repeat that only counts never touches
+    /// the series' reference count.
     pub(crate) fn find(
         &mut self,
         hash: KeyHash,
         now: Timestamp,
         out: &mut Fallout,
-    ) -> Option<Arc<Entry>> {
-        if let Some(entry) = self.cached.peek(&hash) {
-            return Some(Arc::clone(entry));
+    ) -> Option<&Arc<Entry>> {
+        if self.cached.contains(&hash) {
+            return self.cached.peek(&hash);
         }
         let entry = self.retiring.pop(&hash)?;
         {
@@ -139,8 +140,8 @@ impl Cache {
             st.placed = now.as_second();
         }
         self.make_room(out);
-        self.cached.put(hash, Arc::clone(&entry));
-        Some(entry)
+        self.cached.put(hash, entry);
+        self.cached.peek(&hash)
     }
 
     /// Caches a new series (evicting the least recently used when full),
@@ -162,24 +163,46 @@ impl Cache {
         }
     }
 
-    /// Records a use at `now` of the series cached under `hash`: it moves
-    /// to the recently used end when it was last moved there more than
-    /// [`PLACED_WITHIN`] seconds ago.
-    pub(crate) fn touch(&mut self, hash: KeyHash, st: &mut State, now: Timestamp) {
+    /// Records a use at `now` of a cached series: whether it is to move to
+    /// the recently used end (it was last moved there more than
+    /// [`PLACED_WITHIN`] seconds ago); if so, the caller calls
+    /// [`promote`](Self::promote) before it releases the cache lock.
+    pub(crate) fn touch(st: &mut State, now: Timestamp) -> bool {
         let secs = now.as_second();
-        if st.place == Place::Cached && secs > st.placed.saturating_add(PLACED_WITHIN) {
+        let due = st.place == Place::Cached && secs > st.placed.saturating_add(PLACED_WITHIN);
+        if due {
             st.placed = secs;
-            self.cached.promote(&hash);
         }
+        due
+    }
+
+    /// Moves the series cached under `hash` to the recently used end.
+    pub(crate) fn promote(&mut self, hash: KeyHash) {
+        self.cached.promote(&hash);
     }
 
     /// Lists `entry` (kept under `hash`) as dirty if it owes a write and
     /// is not listed yet.
     pub(crate) fn list(&mut self, hash: KeyHash, entry: &Arc<Entry>, st: &mut State) {
-        if st.owing() && !st.listed && st.place != Place::Gone {
-            st.listed = true;
-            self.dirty.insert(hash, Arc::clone(entry));
+        if Self::to_list(st) {
+            self.put_dirty(hash, Arc::clone(entry));
         }
+    }
+
+    /// Whether a series that owes a write is to be listed as dirty; marks
+    /// it listed if so, and the caller calls [`put_dirty`](Self::put_dirty)
+    /// before it releases the cache lock.
+    pub(crate) fn to_list(st: &mut State) -> bool {
+        let due = st.owing() && !st.listed && st.place != Place::Gone;
+        if due {
+            st.listed = true;
+        }
+        due
+    }
+
+    /// Lists a series marked listed by [`to_list`](Self::to_list).
+    pub(crate) fn put_dirty(&mut self, hash: KeyHash, entry: Arc<Entry>) {
+        self.dirty.insert(hash, entry);
     }
 
     /// Removes `entry` (kept under `hash`) from every map it is in, and
@@ -357,7 +380,7 @@ mod tests {
         );
         // A retiring series is found again, and comes back into the cache.
         let mut out = Fallout::default();
-        let found = cache.find(entries[2].hash(), t(0), &mut out).unwrap();
+        let found = Arc::clone(cache.find(entries[2].hash(), t(0), &mut out).unwrap());
         assert!(Arc::ptr_eq(&found, &entries[2]));
         assert_eq!(found.state().place, Place::Cached);
         assert_eq!(cache.sizes(), (2, 2, 4));

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use super::DropReason;
 use super::Engine;
 use super::body::{Body, KeyHash, Values, encode, key_hash, values};
-use super::cache::Fallout;
+use super::cache::{Cache, Fallout};
 use super::decide::{Mode, decide};
 use super::entry::{Abandon, Entry, Lifecycle, lock};
 use super::filter::SpamKey;
@@ -166,22 +166,37 @@ impl Engine {
                     return Ok(Observation::Refused(DropReason::Refused));
                 }
                 st.observe(now);
-                cache.touch(hash, &mut st, now);
-                cache.list(hash, &entry, &mut st);
-                if decide(&st, Mode::Occurrence, now, &self.timing).is_some() {
+                let promote = Cache::touch(&mut st, now);
+                let list = Cache::to_list(&mut st);
+                let claim = decide(&st, Mode::Occurrence, now, &self.timing).map(|_| {
                     let level = st.count.min(2) as u8;
                     st.claim = level;
-                    let count = st.count;
-                    drop(st);
-                    return Ok(Observation::Write(Claim {
+                    level
+                });
+                let count = st.count;
+                drop(st);
+                // A repeat that only counts, listed already (the common
+                // case), takes no reference to its series.
+                let dirty = list.then(|| Arc::clone(entry));
+                let claimed = claim.map(|level| (Arc::clone(entry), level));
+                if promote {
+                    cache.promote(hash);
+                }
+                if let Some(entry) = dirty {
+                    cache.put_dirty(hash, entry);
+                }
+                return Ok(match claimed {
+                    Some((entry, level)) => Observation::Write(Claim {
                         entry,
                         level,
                         new: false,
                         count,
-                    }));
-                }
-                bump(&self.stats.coalesced);
-                return Ok(Observation::Coalesced(st.count));
+                    }),
+                    None => {
+                        self.stats.count_repeat();
+                        Observation::Coalesced(count)
+                    }
+                });
             }
             // Another key with the same 128-bit hash: its series is written
             // without being cached.

@@ -378,7 +378,7 @@ impl Recorder {
                 Ok(Published::Dropped(reason))
             }
             Observation::Coalesced(count) => {
-                bump(&engine.stats.published);
+                // Counted as published and coalesced under the cache lock.
                 engine.log_published(event, regarding, count);
                 Ok(Published::Coalesced { count })
             }
@@ -432,7 +432,7 @@ impl Recorder {
                 }
             }
             Observation::Coalesced(count) => {
-                bump(&engine.stats.published);
+                // Counted as published and coalesced under the cache lock.
                 engine.log_published(event, regarding, count);
             }
             Observation::Refused(_) => bump(&engine.stats.published),
