@@ -50,6 +50,8 @@ pub(crate) struct Claim {
 /// One validated occurrence, as correlation needs it.
 struct Occurrence<'a> {
     hash: KeyHash,
+    /// The canonical encoding of its key.
+    encoded: &'a [u8],
     event: &'a Event,
     regarding: &'a ObjectRef,
     values: &'a Values<'a>,
@@ -106,11 +108,11 @@ impl Engine {
         let mut buf = KEY_BUF.take();
         encode(&mut buf, event.type_, &values, self.config.note_policy);
         let hash = key_hash(&buf);
-        KEY_BUF.set(buf);
         let now = self.clock.now();
         let mut fallout = Fallout::default();
         let occurrence = Occurrence {
             hash,
+            encoded: &buf,
             event,
             regarding,
             values: &values,
@@ -118,6 +120,7 @@ impl Engine {
             awaited,
         };
         let seen = self.correlate(&occurrence, &mut fallout);
+        KEY_BUF.set(buf);
         // Logged with no lock held: a subscriber may do anything, even
         // publish events.
         self.settle(fallout);
@@ -141,6 +144,7 @@ impl Engine {
     ) -> Result<Observation, Error> {
         let &Occurrence {
             hash,
+            encoded,
             event,
             regarding,
             values,
@@ -155,7 +159,7 @@ impl Engine {
         }
         let mut collision = false;
         if let Some(entry) = cache.find(hash, now, fallout) {
-            if entry.body.is_key_of(event.type_, values) {
+            if entry.body.is_key(encoded) {
                 let mut st = entry.state();
                 if let Lifecycle::Abandoned(why) = st.life {
                     if why == Abandon::NamespaceTerminating {

@@ -379,9 +379,7 @@ impl Entry {
     /// need it without an occurrence at hand (a write that leaves its
     /// series owing, a dropped queued create) are rare.
     pub(crate) fn hash(&self) -> KeyHash {
-        let mut encoded = Vec::new();
-        self.body.encode(&mut encoded);
-        key_hash(&encoded)
+        key_hash(self.body.key())
     }
 
     /// The namespace of this series' Event.
@@ -394,22 +392,24 @@ impl Entry {
 
     /// The name of this series' Event at rename `generation`.
     pub(crate) fn name(&self, id: &Identity<'_>, generation: u16) -> String {
-        let mut encoded = Vec::new();
-        self.body.encode(&mut encoded);
-        let hash = name_hash(&encoded, id.controller, id.instance, generation);
+        let hash = name_hash(self.body.key(), id.controller, id.instance, generation);
         series_name(self.body.str(Field::RegName), id.controller, hash)
     }
 
     /// The record as it stands, for a write.
     pub(crate) fn record(&self, st: &State, id: &Identity<'_>) -> EventRecord {
         let b = &self.body;
-        let own = |f: Field| b.get(f).map(str::to_owned);
+        // Read back once: every field lookup walks the encoding.
+        let values = b.values();
+        let get = |f: Field| values[f as usize];
+        let own = |f: Field| get(f).map(str::to_owned);
+        let str = |f: Field| get(f).unwrap_or_default().to_owned();
         // A reference from its seven fields, in `ObjectRef`'s order.
         let reference =
             |[api_version, kind, name, namespace, uid, field_path, rv]: [Field; 7]| ObjectRef {
-                api_version: b.str(api_version).to_owned(),
-                kind: b.str(kind).to_owned(),
-                name: b.str(name).to_owned(),
+                api_version: str(api_version),
+                kind: str(kind),
+                name: str(name),
                 namespace: own(namespace),
                 uid: own(uid),
                 field_path: own(field_path),
@@ -445,8 +445,8 @@ impl Entry {
             }),
             regarding,
             related,
-            reason: b.str(Field::Reason).to_owned(),
-            action: b.str(Field::Action).to_owned(),
+            reason: str(Field::Reason),
+            action: str(Field::Action),
             note: own(Field::Note),
             type_: b.type_(),
             reporting_controller: id.controller.to_owned(),
