@@ -127,12 +127,16 @@ fn key_len(policy: NotePolicy) -> usize {
 /// and the bytes. Related references are present or absent as a whole.
 pub(crate) fn encode(out: &mut Vec<u8>, type_: EventType, values: &Values<'_>, policy: NotePolicy) {
     out.clear();
+    let fields = &values[..key_len(policy)];
+    // Sized once, so no push below grows the buffer.
+    let len: usize = fields.iter().map(|v| v.map_or(1, |s| 5 + s.len())).sum();
+    out.reserve(2 + len);
     out.push(match type_ {
         EventType::Normal => 0,
         EventType::Warning => 1,
     });
     out.push(u8::from(values[Field::RelKind as usize].is_some()));
-    for value in &values[..key_len(policy)] {
+    for value in fields {
         push_field(out, *value);
     }
 }
@@ -160,6 +164,7 @@ pub(crate) fn name_hash(encoded: &[u8], controller: &str, instance: &str, genera
 
 /// Appends one field as the canonical encoding writes it: a presence
 /// byte, and when present a little-endian u32 length and the bytes.
+#[inline]
 fn push_field(out: &mut Vec<u8>, value: Option<&str>) {
     match value {
         None => out.push(0),

@@ -74,8 +74,66 @@ pub(crate) struct Fallout {
     pub(crate) overflowed: Vec<(Arc<Entry>, u32)>,
 }
 
+/// The cached series: found by their hash in one probe (the hash is kept in
+/// the map's slot, next to the series), with their recency kept apart in
+/// `order` (which a lookup never reads). Both always hold the same hashes.
+struct Cached {
+    by_hash: HashMap<KeyHash, Arc<Entry>, Build>,
+    /// Least recently placed first.
+    order: LruCache<KeyHash, (), Build>,
+}
+
+impl Cached {
+    fn new() -> Self {
+        Self {
+            by_hash: HashMap::with_hasher(Build::default()),
+            order: LruCache::unbounded_with_hasher(Build::default()),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.by_hash.len()
+    }
+
+    fn get(&self, hash: KeyHash) -> Option<&Arc<Entry>> {
+        self.by_hash.get(&hash)
+    }
+
+    /// Caches `entry` under `hash` at the recently used end.
+    fn put(&mut self, hash: KeyHash, entry: Arc<Entry>) {
+        self.by_hash.insert(hash, entry);
+        self.order.put(hash, ());
+    }
+
+    fn promote(&mut self, hash: KeyHash) {
+        self.order.promote(&hash);
+    }
+
+    fn remove(&mut self, hash: KeyHash) -> Option<Arc<Entry>> {
+        self.order.pop(&hash);
+        self.by_hash.remove(&hash)
+    }
+
+    fn peek_oldest(&self) -> Option<&Arc<Entry>> {
+        let (hash, ()) = self.order.peek_lru()?;
+        self.by_hash.get(hash)
+    }
+
+    fn pop_oldest(&mut self) -> Option<(KeyHash, Arc<Entry>)> {
+        let (hash, ()) = self.order.pop_lru()?;
+        self.by_hash.remove(&hash).map(|entry| (hash, entry))
+    }
+
+    /// Most recently placed first.
+    fn iter(&self) -> impl Iterator<Item = &Arc<Entry>> {
+        self.order
+            .iter()
+            .filter_map(|(hash, ())| self.by_hash.get(hash))
+    }
+}
+
 pub(crate) struct Cache {
-    cached: LruCache<KeyHash, Arc<Entry>, Build>,
+    cached: Cached,
     retiring: LruCache<KeyHash, Arc<Entry>, Build>,
     dirty: HashMap<KeyHash, Arc<Entry>, Build>,
     max_cached: usize,
@@ -93,7 +151,7 @@ fn is(a: &Arc<Entry>, b: &Arc<Entry>) -> bool {
 impl Cache {
     pub(crate) fn new(max_cached: usize, max_retiring: usize) -> Self {
         Self {
-            cached: LruCache::unbounded_with_hasher(Build::default()),
+            cached: Cached::new(),
             retiring: LruCache::unbounded_with_hasher(Build::default()),
             dirty: HashMap::with_hasher(Build::default()),
             max_cached: max_cached.max(1),
@@ -130,8 +188,8 @@ impl Cache {
         now: Timestamp,
         out: &mut Fallout,
     ) -> Option<&Arc<Entry>> {
-        if self.cached.contains(&hash) {
-            return self.cached.peek(&hash);
+        if self.cached.get(hash).is_some() {
+            return self.cached.get(hash);
         }
         let entry = self.retiring.pop(&hash)?;
         {
@@ -141,7 +199,7 @@ impl Cache {
         }
         self.make_room(out);
         self.cached.put(hash, entry);
-        self.cached.peek(&hash)
+        self.cached.get(hash)
     }
 
     /// Caches a new series (evicting the least recently used when full),
@@ -178,7 +236,7 @@ impl Cache {
 
     /// Moves the series cached under `hash` to the recently used end.
     pub(crate) fn promote(&mut self, hash: KeyHash) {
-        self.cached.promote(&hash);
+        self.cached.promote(hash);
     }
 
     /// Lists `entry` (kept under `hash`) as dirty if it owes a write and
@@ -208,8 +266,8 @@ impl Cache {
     /// Removes `entry` (kept under `hash`) from every map it is in, and
     /// abandons it for `why`. Returns the occurrences it had not written.
     pub(crate) fn forget(&mut self, hash: KeyHash, entry: &Arc<Entry>, why: Abandon) -> u32 {
-        if self.cached.peek(&hash).is_some_and(|e| is(e, entry)) {
-            self.cached.pop(&hash);
+        if self.cached.get(hash).is_some_and(|e| is(e, entry)) {
+            self.cached.remove(hash);
         }
         if self.retiring.peek(&hash).is_some_and(|e| is(e, entry)) {
             self.retiring.pop(&hash);
@@ -229,7 +287,7 @@ impl Cache {
 
     fn make_room(&mut self, out: &mut Fallout) {
         while self.cached.len() >= self.max_cached {
-            let Some((hash, old)) = self.cached.pop_lru() else {
+            let Some((hash, old)) = self.cached.pop_oldest() else {
                 break;
             };
             self.retire(hash, old, out);
@@ -273,11 +331,11 @@ impl Cache {
         out: &mut Fallout,
     ) -> Vec<(Arc<Entry>, Mode)> {
         if mode == Mode::Tick {
-            while let Some((_, oldest)) = self.cached.peek_lru() {
+            while let Some(oldest) = self.cached.peek_oldest() {
                 if now < later(oldest.state().last_observed.get(), ttl) {
                     break;
                 }
-                if let Some((hash, old)) = self.cached.pop_lru() {
+                if let Some((hash, old)) = self.cached.pop_oldest() {
                     self.retire(hash, old, out);
                 }
             }
@@ -309,7 +367,7 @@ impl Cache {
         let sweep = mode == Mode::Tick && self.next_heartbeat_sweep.is_none_or(|t| now >= t);
         if sweep {
             self.next_heartbeat_sweep = Some(later(now, timing.heartbeat / 2));
-            for (_, entry) in &self.cached {
+            for entry in self.cached.iter() {
                 let st = entry.state();
                 if !st.listed && decide(&st, Mode::Heartbeat, now, timing).is_some() {
                     due.push((Arc::clone(entry), Mode::Heartbeat));
@@ -323,8 +381,8 @@ impl Cache {
     pub(crate) fn unwritten(&self, id: &Identity<'_>) -> Vec<EventRecord> {
         self.cached
             .iter()
-            .chain(self.retiring.iter())
-            .filter_map(|(_, entry)| {
+            .chain(self.retiring.iter().map(|(_, entry)| entry))
+            .filter_map(|entry| {
                 let st = entry.state();
                 st.owing().then(|| entry.record(&st, id))
             })
