@@ -24,7 +24,7 @@ pub(crate) enum Mode {
     /// Only the create and the series start are written on behalf of an
     /// occurrence, and each by one caller.
     Occurrence,
-    /// A caller holding the series' write lock on behalf of an occurrence.
+    /// A caller holding the series' write turn on behalf of an occurrence.
     Immediate,
     /// The background tick: owed writes once per flush interval (at once
     /// for series that left the cache), outside any backoff.
@@ -190,7 +190,7 @@ mod tests {
                 0,
                 None,
             ),
-            // A caller holding the write lock.
+            // A caller holding the write turn.
             (
                 "immediate create",
                 st(1, None, None),
