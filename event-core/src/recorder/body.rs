@@ -127,16 +127,12 @@ fn key_len(policy: NotePolicy) -> usize {
 /// and the bytes. Related references are present or absent as a whole.
 pub(crate) fn encode(out: &mut Vec<u8>, type_: EventType, values: &Values<'_>, policy: NotePolicy) {
     out.clear();
-    let fields = &values[..key_len(policy)];
-    // Sized once, so no push below grows the buffer.
-    let len: usize = fields.iter().map(|v| v.map_or(1, |s| 5 + s.len())).sum();
-    out.reserve(2 + len);
     out.push(match type_ {
         EventType::Normal => 0,
         EventType::Warning => 1,
     });
     out.push(u8::from(values[Field::RelKind as usize].is_some()));
-    for value in fields {
+    for value in &values[..key_len(policy)] {
         push_field(out, *value);
     }
 }
@@ -169,9 +165,11 @@ fn push_field(out: &mut Vec<u8>, value: Option<&str>) {
     match value {
         None => out.push(0),
         Some(s) => {
-            out.push(1);
             let len = u32::try_from(s.len()).unwrap_or(u32::MAX);
-            out.extend_from_slice(&len.to_le_bytes());
+            // The presence byte and the length in one append.
+            let mut head = [1u8; 5];
+            head[1..].copy_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(&head);
             out.extend_from_slice(s.as_bytes());
         }
     }
@@ -216,7 +214,7 @@ impl Body {
 
     /// Field `f`, or `None` when absent.
     pub(crate) fn get(&self, f: Field) -> Option<&str> {
-        self.values()[f as usize]
+        self.walk().nth(f as usize).flatten()
     }
 
     /// Field `f`, or the empty string when absent.
@@ -246,26 +244,26 @@ impl Body {
     /// field is UTF-8 and every length in range).
     pub(crate) fn values(&self) -> Values<'_> {
         let mut out = [None; FIELDS];
-        let mut rest = self.bytes.get(2..).unwrap_or_default();
-        for slot in &mut out {
-            let Some((&present, after)) = rest.split_first() else {
-                break;
-            };
-            rest = after;
-            if present == 0 {
-                continue;
-            }
-            let Some((len, after)) = rest.split_first_chunk::<4>() else {
-                break;
-            };
-            let len = u32::from_le_bytes(*len) as usize;
-            let Some((text, after)) = after.split_at_checked(len) else {
-                break;
-            };
-            *slot = std::str::from_utf8(text).ok();
-            rest = after;
+        for (slot, value) in out.iter_mut().zip(self.walk()) {
+            *slot = value;
         }
         out
+    }
+
+    /// The fields in order, read from the encoding.
+    fn walk(&self) -> impl Iterator<Item = Option<&str>> {
+        let mut rest = self.bytes.get(2..).unwrap_or_default();
+        std::iter::from_fn(move || {
+            let (&present, after) = rest.split_first()?;
+            rest = after;
+            if present == 0 {
+                return Some(None);
+            }
+            let (len, after) = rest.split_first_chunk::<4>()?;
+            let (text, after) = after.split_at_checked(u32::from_le_bytes(*len) as usize)?;
+            rest = after;
+            Some(std::str::from_utf8(text).ok())
+        })
     }
 
     /// Whether an occurrence whose key encodes as `encoded` is this series.
