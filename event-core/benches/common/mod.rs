@@ -26,11 +26,13 @@ impl EventSink for NoopSink {
     }
 }
 
-/// A recorder with room for `keys` live keys and no spam filter.
+/// A recorder with room for `keys` live keys, no spam filter and no write
+/// budget: the benchmarks measure the engine, not the pace it writes at.
 pub fn recorder(keys: usize) -> Recorder {
     Recorder::builder(Arc::new(NoopSink), "example.com/bench")
         .max_cached_keys(keys.max(1))
         .no_spam_filter()
+        .write_budget(event_core::WriteBudget::unlimited())
         .build()
         .unwrap()
 }

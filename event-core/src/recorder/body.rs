@@ -1,11 +1,13 @@
 //! The immutable part of a series: what makes two occurrences the same
 //! event (its key), and what every write of it carries.
 //!
-//! A [`Body`] keeps all its strings in one allocation with the end offsets
-//! recorded as they were pushed, so reading a field back never re-parses
-//! anything and cannot fail. The cache indexes bodies by [`KeyHash`], a
-//! 128-bit hash of the key's canonical encoding; a lookup hit is confirmed
-//! by comparing the fields themselves.
+//! A [`Body`] is one allocation: the canonical encoding of its key (see
+//! [`encode`]) followed by the fields outside the key in the same form. The
+//! cache indexes bodies by [`KeyHash`], a 128-bit hash of that encoding; a
+//! lookup hit is confirmed by comparing the occurrence's encoding with the
+//! body's, byte for byte (encodings are equal exactly when the keys are), in
+//! one comparison of contiguous memory. Reading a field back walks the
+//! encoding; that happens when a series is written, never on a repeat.
 //!
 //! The canonical encoding (and so the hash and the Event name derived from
 //! it) is part of the stored state of a cluster: Events written by one
@@ -133,15 +135,7 @@ pub(crate) fn encode(out: &mut Vec<u8>, type_: EventType, values: &Values<'_>, p
     });
     out.push(u8::from(values[Field::RelKind as usize].is_some()));
     for value in &values[..key_len(policy)] {
-        match value {
-            None => out.push(0),
-            Some(s) => {
-                out.push(1);
-                let len = u32::try_from(s.len()).unwrap_or(u32::MAX);
-                out.extend_from_slice(&len.to_le_bytes());
-                out.extend_from_slice(s.as_bytes());
-            }
-        }
+        push_field(out, *value);
     }
 }
 
@@ -166,59 +160,63 @@ pub(crate) fn name_hash(encoded: &[u8], controller: &str, instance: &str, genera
     xxh3_64(&input)
 }
 
+/// Appends one field as the canonical encoding writes it: a presence
+/// byte, and when present a little-endian u32 length and the bytes.
+#[inline]
+fn push_field(out: &mut Vec<u8>, value: Option<&str>) {
+    match value {
+        None => out.push(0),
+        Some(s) => {
+            let len = u32::try_from(s.len()).unwrap_or(u32::MAX);
+            // The presence byte and the length in one append.
+            let mut head = [1u8; 5];
+            head[1..].copy_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(&head);
+            out.extend_from_slice(s.as_bytes());
+        }
+    }
+}
+
 /// The immutable part of one series.
 pub(crate) struct Body {
-    type_: EventType,
     policy: NotePolicy,
-    /// Bit `i` set: field `i` is present.
-    present: u32,
-    /// Every present field, concatenated.
-    text: Box<str>,
-    /// `ends[i]`: where field `i` ends in `text` (it starts where field
-    /// `i - 1` ends). Recorded while `text` was built, so every offset is a
-    /// character boundary of `text`.
-    ends: [u32; FIELDS],
+    /// Where the key's canonical encoding ends in `bytes`.
+    key_end: u32,
+    /// The key's canonical encoding, then the fields outside the key (in
+    /// field order) in the same form: every field, in field order.
+    bytes: Box<[u8]>,
     /// Boxed: 8 bytes for the many series without annotations, not 24.
     #[allow(clippy::box_collection)]
     annotations: Option<Box<BTreeMap<String, String>>>,
 }
 
 impl Body {
-    /// The body of an occurrence. Validation keeps events far below the
-    /// 4 GiB the offsets can address.
+    /// The body of an occurrence.
     pub(crate) fn new(event: &Event, values: &Values<'_>, policy: NotePolicy) -> Self {
-        let total: usize = values.iter().flatten().map(|s| s.len()).sum();
-        let mut text = String::with_capacity(total);
-        let mut ends = [0u32; FIELDS];
-        let mut present = 0u32;
-        for (i, value) in values.iter().enumerate() {
-            if let Some(s) = value {
-                present |= 1 << i;
-                text.push_str(s);
-            }
-            ends[i] = u32::try_from(text.len()).unwrap_or(u32::MAX);
+        let total: usize = values.iter().flatten().map(|s| s.len() + 5).sum();
+        let mut bytes = Vec::with_capacity(2 + FIELDS + total);
+        encode(&mut bytes, event.type_, values, policy);
+        let key_end = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+        for value in &values[key_len(policy)..] {
+            push_field(&mut bytes, *value);
         }
         Self {
-            type_: event.type_,
             policy,
-            present,
-            text: text.into_boxed_str(),
-            ends,
+            key_end,
+            bytes: bytes.into_boxed_slice(),
             annotations: (!event.annotations.is_empty())
                 .then(|| Box::new(event.annotations.clone())),
         }
     }
 
+    /// The canonical encoding of this body's key.
+    pub(crate) fn key(&self) -> &[u8] {
+        self.bytes.get(..self.key_end as usize).unwrap_or_default()
+    }
+
     /// Field `f`, or `None` when absent.
     pub(crate) fn get(&self, f: Field) -> Option<&str> {
-        let i = f as usize;
-        if self.present & (1 << i) == 0 {
-            return None;
-        }
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        let end = self.ends[i] as usize;
-        // Offsets recorded while `text` was built: always boundaries.
-        self.text.get(start..end)
+        self.walk().nth(f as usize).flatten()
     }
 
     /// Field `f`, or the empty string when absent.
@@ -227,62 +225,61 @@ impl Body {
     }
 
     pub(crate) fn type_(&self) -> EventType {
-        self.type_
+        match self.bytes.first() {
+            Some(1) => EventType::Warning,
+            _ => EventType::Normal,
+        }
     }
 
     /// Whether the event has a related object (its kind is always present
     /// then, possibly empty).
     pub(crate) fn has_related(&self) -> bool {
-        self.get(Field::RelKind).is_some()
+        self.bytes.get(1) == Some(&1)
     }
 
     pub(crate) fn annotations(&self) -> Option<&BTreeMap<String, String>> {
         self.annotations.as_deref()
     }
 
-    /// Every field value, as [`values`] gives them for an occurrence.
+    /// Every field value, as [`values`] gives them for an occurrence, read
+    /// back from the encoding (which was written from strings, so every
+    /// field is UTF-8 and every length in range).
     pub(crate) fn values(&self) -> Values<'_> {
         let mut out = [None; FIELDS];
-        for (i, slot) in out.iter_mut().enumerate() {
-            *slot = self.get(ALL[i]);
+        for (slot, value) in out.iter_mut().zip(self.walk()) {
+            *slot = value;
         }
         out
     }
 
+    /// The fields in order, read from the encoding.
+    fn walk(&self) -> impl Iterator<Item = Option<&str>> {
+        let mut rest = self.bytes.get(2..).unwrap_or_default();
+        std::iter::from_fn(move || {
+            let (&present, after) = rest.split_first()?;
+            rest = after;
+            if present == 0 {
+                return Some(None);
+            }
+            let (len, after) = rest.split_first_chunk::<4>()?;
+            let (text, after) = after.split_at_checked(u32::from_le_bytes(*len) as usize)?;
+            rest = after;
+            Some(std::str::from_utf8(text).ok())
+        })
+    }
+
+    /// Whether an occurrence whose key encodes as `encoded` is this series.
+    pub(crate) fn is_key(&self, encoded: &[u8]) -> bool {
+        self.key() == encoded
+    }
+
     /// Whether an occurrence with these values is this series.
     pub(crate) fn is_key_of(&self, type_: EventType, values: &Values<'_>) -> bool {
-        if type_ != self.type_ {
-            return false;
-        }
-        let n = key_len(self.policy);
-        (0..n).all(|i| self.get(ALL[i]) == values[i])
-    }
-
-    /// The canonical encoding of this body's key.
-    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
-        encode(out, self.type_, &self.values(), self.policy);
+        let mut encoded = Vec::new();
+        encode(&mut encoded, type_, values, self.policy);
+        self.is_key(&encoded)
     }
 }
-
-const ALL: [Field; FIELDS] = [
-    Field::Action,
-    Field::Reason,
-    Field::RegApiVersion,
-    Field::RegKind,
-    Field::RegNamespace,
-    Field::RegName,
-    Field::RegUid,
-    Field::RegFieldPath,
-    Field::RelApiVersion,
-    Field::RelKind,
-    Field::RelNamespace,
-    Field::RelName,
-    Field::RelUid,
-    Field::RelFieldPath,
-    Field::Note,
-    Field::RegResourceVersion,
-    Field::RelResourceVersion,
-];
 
 #[cfg(test)]
 mod tests {
@@ -355,9 +352,8 @@ mod tests {
             let body = Body::new(&a, &va, p);
             prop_assert_eq!(body.values(), va);
             prop_assert_eq!(body.is_key_of(b.type_, &values(&b, b.note.as_deref(), &rb)), same);
-            let mut again = Vec::new();
-            body.encode(&mut again);
-            prop_assert_eq!(again, encoded(&a, &ra, p));
+            prop_assert_eq!(body.key(), &encoded(&a, &ra, p)[..]);
+            prop_assert_eq!(body.is_key(&encoded(&b, &rb, p)), same);
             // Only ignored fields changed: the same key.
             let mut ra2 = ra.clone();
             ra2.resource_version = Some("other".into());

@@ -9,7 +9,7 @@ use jiff::Timestamp;
 use super::DropReason;
 use super::Engine;
 use super::body::{Body, KeyHash, Values, encode, key_hash, values};
-use super::cache::Fallout;
+use super::cache::{Cache, Fallout};
 use super::decide::{Mode, decide};
 use super::entry::{Abandon, Entry, Lifecycle, lock};
 use super::filter::SpamKey;
@@ -51,6 +51,8 @@ pub(crate) struct Claim {
 /// One validated occurrence, as correlation needs it.
 struct Occurrence<'a> {
     hash: KeyHash,
+    /// The canonical encoding of its key.
+    encoded: &'a [u8],
     event: &'a Event,
     regarding: &'a ObjectRef,
     values: &'a Values<'a>,
@@ -107,11 +109,11 @@ impl Engine {
         let mut buf = KEY_BUF.take();
         encode(&mut buf, event.type_, &values, self.config.note_policy);
         let hash = key_hash(&buf);
-        KEY_BUF.set(buf);
         let now = self.clock.now();
         let mut fallout = Fallout::default();
         let occurrence = Occurrence {
             hash,
+            encoded: &buf,
             event,
             regarding,
             values: &values,
@@ -119,6 +121,7 @@ impl Engine {
             awaited,
         };
         let seen = self.correlate(&occurrence, &mut fallout);
+        KEY_BUF.set(buf);
         // Logged with no lock held: a subscriber may do anything, even
         // publish events.
         self.settle(fallout);
@@ -142,6 +145,7 @@ impl Engine {
     ) -> Result<Observation, Error> {
         let &Occurrence {
             hash,
+            encoded,
             event,
             regarding,
             values,
@@ -155,8 +159,8 @@ impl Engine {
             return Err(Error::ShutDown);
         }
         let mut collision = false;
-        if let Some(entry) = cache.find(hash, fallout) {
-            if entry.body.is_key_of(event.type_, values) {
+        if let Some(entry) = cache.find(hash, now, fallout) {
+            if entry.body.is_key(encoded) {
                 let mut st = entry.state();
                 if let Lifecycle::Abandoned(why) = st.life {
                     if why == Abandon::NamespaceTerminating {
@@ -167,21 +171,37 @@ impl Engine {
                     return Ok(Observation::Refused(DropReason::Refused));
                 }
                 st.observe(now);
-                cache.list(&entry, &mut st);
-                if decide(&st, Mode::Occurrence, now, &self.timing).is_some() {
+                let promote = Cache::touch(&mut st, now);
+                let list = Cache::to_list(&mut st);
+                let claim = decide(&st, Mode::Occurrence, now, &self.timing).map(|_| {
                     let level = st.count.min(2) as u8;
                     st.claim = level;
-                    let count = st.count;
-                    drop(st);
-                    return Ok(Observation::Write(Claim {
+                    level
+                });
+                let count = st.count;
+                drop(st);
+                // A repeat that only counts, listed already (the common
+                // case), takes no reference to its series.
+                let dirty = list.then(|| Arc::clone(entry));
+                let claimed = claim.map(|level| (Arc::clone(entry), level));
+                if promote {
+                    cache.promote(hash);
+                }
+                if let Some(entry) = dirty {
+                    cache.put_dirty(hash, entry);
+                }
+                return Ok(match claimed {
+                    Some((entry, level)) => Observation::Write(Claim {
                         entry,
                         level,
                         new: false,
                         count,
-                    }));
-                }
-                bump(&self.stats.coalesced);
-                return Ok(Observation::Coalesced(st.count));
+                    }),
+                    None => {
+                        self.stats.count_repeat();
+                        Observation::Coalesced(count)
+                    }
+                });
             }
             // Another key with the same 128-bit hash: its series is written
             // without being cached.
@@ -201,14 +221,14 @@ impl Engine {
         let note_bytes = values[super::body::Field::Note as usize].map_or(0, str::len);
         validate_size(event, note_bytes, regarding).map_err(Error::Invalid)?;
         let body = Body::new(event, values, self.config.note_policy);
-        let entry = Arc::new(Entry::new(hash, body, cache.event_time(now)));
+        let entry = Arc::new(Entry::new(body, cache.event_time(now)));
         {
             let mut st = entry.state();
             st.claim = 1;
             if collision {
                 st.place = super::entry::Place::Gone;
             } else {
-                cache.insert(&entry, &mut st, !awaited, fallout);
+                cache.insert(hash, &entry, &mut st, !awaited, fallout);
             }
         }
         Ok(Observation::Write(Claim {

@@ -24,7 +24,7 @@ pub(crate) enum Mode {
     /// Only the create and the series start are written on behalf of an
     /// occurrence, and each by one caller.
     Occurrence,
-    /// A caller holding the series' write lock on behalf of an occurrence.
+    /// A caller holding the series' write turn on behalf of an occurrence.
     Immediate,
     /// The background tick: owed writes once per flush interval (at once
     /// for series that left the cache), outside any backoff.
@@ -71,13 +71,13 @@ pub(crate) fn decide(st: &State, mode: Mode, now: Timestamp, timing: &Timing) ->
             let interval_passed = st.place == Place::Retiring
                 || st
                     .last_attempt
-                    .is_none_or(|t| now >= later(t, timing.flush_interval));
+                    .is_none_or(|t| now >= later(t.get(), timing.flush_interval));
             st.owing() && !waiting && interval_passed
         }
         Mode::Heartbeat => {
             let stale = st
                 .last_attempt
-                .is_none_or(|t| now >= later(t, timing.heartbeat / 2));
+                .is_none_or(|t| now >= later(t.get(), timing.heartbeat / 2));
             st.level() == 2 && !waiting && stale
         }
         Mode::Flush => st.owing(),
@@ -89,7 +89,7 @@ pub(crate) fn decide(st: &State, mode: Mode, now: Timestamp, timing: &Timing) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::recorder::entry::{Abandon, Failure};
+    use crate::recorder::entry::{Abandon, Failure, Micros};
 
     const TIMING: Timing = Timing {
         flush_interval: Duration::from_secs(10),
@@ -106,7 +106,7 @@ mod tests {
         let mut s = State::first(t(0));
         s.count = count;
         s.life = written.map_or(Lifecycle::Unsent, |written| Lifecycle::Live { written });
-        s.last_attempt = attempt.map(t);
+        s.last_attempt = attempt.map(|s| Micros::of(t(s)));
         s
     }
 
@@ -118,7 +118,7 @@ mod tests {
     fn failed(refused: bool) -> impl FnOnce(&mut State) {
         move |s: &mut State| {
             s.failure = Some(Failure {
-                at: t(0),
+                at: Micros::of(t(0)),
                 in_a_row: 1,
                 refused,
             });
@@ -190,7 +190,7 @@ mod tests {
                 0,
                 None,
             ),
-            // A caller holding the write lock.
+            // A caller holding the write turn.
             (
                 "immediate create",
                 st(1, None, None),

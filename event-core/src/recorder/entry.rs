@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::body::{Body, Field, KeyHash, name_hash};
+use super::body::{Body, Field, KeyHash, key_hash, name_hash};
 use super::decide::{Write, later};
 use crate::ObjectRef;
 use crate::name::series_name;
@@ -57,11 +57,28 @@ pub(crate) enum Place {
     Gone,
 }
 
+/// An instant to the microsecond in 8 bytes, for the times a series keeps
+/// (a `Timestamp` takes 16 bytes, 24 as an `Option`). The clock gives
+/// microseconds already and the API stores them, so nothing is lost.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Micros(i64);
+
+impl Micros {
+    pub(crate) fn of(t: Timestamp) -> Self {
+        Self(t.as_microsecond())
+    }
+
+    /// The instant as a `Timestamp` (always in range: it came from one).
+    pub(crate) fn get(self) -> Timestamp {
+        Timestamp::from_microsecond(self.0).unwrap_or(Timestamp::MIN)
+    }
+}
+
 /// The last failures of a series in a row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Failure {
     /// When the last one happened.
-    pub(crate) at: Timestamp,
+    pub(crate) at: Micros,
     /// How many in a row.
     pub(crate) in_a_row: u16,
     /// The last one was a definite refusal (Forbidden, Fatal): trying again
@@ -76,11 +93,11 @@ pub(crate) struct State {
     /// Occurrences this series stands for (with those of an adopted Event).
     pub(crate) count: u32,
     /// The first occurrence (`eventTime`).
-    pub(crate) event_time: Timestamp,
+    pub(crate) event_time: Micros,
     /// The latest occurrence.
-    pub(crate) last_observed: Timestamp,
+    pub(crate) last_observed: Micros,
     /// When a write was last attempted.
-    pub(crate) last_attempt: Option<Timestamp>,
+    pub(crate) last_attempt: Option<Micros>,
     pub(crate) failure: Option<Failure>,
     /// The server count (1: created, 2: series started) that a caller
     /// waiting in `publish` (or a queued `emit`) has taken on to write; 0
@@ -91,6 +108,12 @@ pub(crate) struct State {
     pub(crate) place: Place,
     /// In the cache's dirty set.
     pub(crate) listed: bool,
+    /// A writer holds the series' write turn (see `Engine::turn`): at most
+    /// one write of a series runs at a time.
+    pub(crate) writing: bool,
+    /// When (Unix seconds) the series was last moved to the recently used
+    /// end of the cache (see `Cache::touch`).
+    pub(crate) placed: i64,
 }
 
 impl State {
@@ -99,14 +122,16 @@ impl State {
         Self {
             life: Lifecycle::Unsent,
             count: 1,
-            event_time: now,
-            last_observed: now,
+            event_time: Micros::of(now),
+            last_observed: Micros::of(now),
             last_attempt: None,
             failure: None,
             claim: 0,
             generation: 0,
             place: Place::Cached,
             listed: false,
+            writing: false,
+            placed: now.as_second(),
         }
     }
 
@@ -147,7 +172,7 @@ impl State {
     pub(crate) fn backing_off(&self, now: Timestamp, interval: Duration) -> bool {
         self.failure.is_some_and(|f| {
             let factor = 1u32 << f.in_a_row.saturating_sub(1).min(6);
-            now < later(f.at, interval.saturating_mul(factor))
+            now < later(f.at.get(), interval.saturating_mul(factor))
         })
     }
 
@@ -155,10 +180,10 @@ impl State {
     pub(crate) fn observe(&mut self, now: Timestamp) {
         if self.count == 0 {
             // The first occurrence of a restarted series.
-            self.event_time = now;
+            self.event_time = Micros::of(now);
         }
         self.count = self.count.saturating_add(1);
-        self.last_observed = self.last_observed.max(now);
+        self.last_observed = self.last_observed.max(Micros::of(now));
     }
 
     /// The server refused the series of this Event: the occurrences that
@@ -190,7 +215,7 @@ impl State {
     /// A write of `op` is about to be sent at `now`. Returns the lifecycle
     /// before it, for [`finish`](Self::finish).
     pub(crate) fn begin(&mut self, op: Write, now: Timestamp) -> Lifecycle {
-        self.last_attempt = Some(now);
+        self.last_attempt = Some(Micros::of(now));
         let before = self.life;
         if op == Write::Create && before == Lifecycle::Unsent {
             // Until a definite answer, this create may take effect.
@@ -260,7 +285,7 @@ impl State {
     pub(crate) fn failed(&mut self, err: &SinkError, now: Timestamp) {
         let in_a_row = self.failure.map_or(1, |f| f.in_a_row.saturating_add(1));
         self.failure = Some(Failure {
-            at: now,
+            at: Micros::of(now),
             in_a_row,
             refused: !err.is_retryable(),
         });
@@ -269,7 +294,7 @@ impl State {
     /// Takes over the stored Event of this series found under its name.
     pub(crate) fn adopt(&mut self, stored: &EventRecord) -> Adopted {
         let stored_count = stored.count();
-        if self.life == Lifecycle::Creating && stored.event_time == self.event_time {
+        if self.life == Lifecycle::Creating && stored.event_time == self.event_time.get() {
             // Our own earlier create, whose answer was lost.
             self.life = Lifecycle::Live {
                 written: self.written().max(stored_count),
@@ -280,8 +305,8 @@ impl State {
             // cache, or another process with the same reporter): continue
             // its count.
             self.count = self.count.saturating_add(stored_count);
-            self.event_time = stored.event_time;
-            self.last_observed = self.last_observed.max(stored.last_seen());
+            self.event_time = Micros::of(stored.event_time);
+            self.last_observed = self.last_observed.max(Micros::of(stored.last_seen()));
             self.life = Lifecycle::Live {
                 written: stored_count,
             };
@@ -328,11 +353,7 @@ pub(crate) struct Identity<'a> {
 
 /// One series, shared by the cache, the dirty set, queued jobs and writers.
 pub(crate) struct Entry {
-    pub(crate) hash: KeyHash,
     pub(crate) body: Body,
-    /// Serializes the writes of this series (held across the sink call;
-    /// other series never wait on it).
-    pub(crate) write_lock: tokio::sync::Mutex<()>,
     state: Mutex<State>,
 }
 
@@ -344,17 +365,23 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Entry {
-    pub(crate) fn new(hash: KeyHash, body: Body, now: Timestamp) -> Self {
+    pub(crate) fn new(body: Body, now: Timestamp) -> Self {
         Self {
-            hash,
             body,
-            write_lock: tokio::sync::Mutex::new(()),
             state: Mutex::new(State::first(now)),
         }
     }
 
     pub(crate) fn state(&self) -> MutexGuard<'_, State> {
         lock(&self.state)
+    }
+
+    /// The hash the cache keeps this series under, computed again from its
+    /// key: a cached key is not charged 16 bytes for it, and the paths that
+    /// need it without an occurrence at hand (a write that leaves its
+    /// series owing, a dropped queued create) are rare.
+    pub(crate) fn hash(&self) -> KeyHash {
+        key_hash(self.body.key())
     }
 
     /// The namespace of this series' Event.
@@ -367,22 +394,24 @@ impl Entry {
 
     /// The name of this series' Event at rename `generation`.
     pub(crate) fn name(&self, id: &Identity<'_>, generation: u16) -> String {
-        let mut encoded = Vec::new();
-        self.body.encode(&mut encoded);
-        let hash = name_hash(&encoded, id.controller, id.instance, generation);
+        let hash = name_hash(self.body.key(), id.controller, id.instance, generation);
         series_name(self.body.str(Field::RegName), id.controller, hash)
     }
 
     /// The record as it stands, for a write.
     pub(crate) fn record(&self, st: &State, id: &Identity<'_>) -> EventRecord {
         let b = &self.body;
-        let own = |f: Field| b.get(f).map(str::to_owned);
+        // Read back once: every field lookup walks the encoding.
+        let values = b.values();
+        let get = |f: Field| values[f as usize];
+        let own = |f: Field| get(f).map(str::to_owned);
+        let str = |f: Field| get(f).unwrap_or_default().to_owned();
         // A reference from its seven fields, in `ObjectRef`'s order.
         let reference =
             |[api_version, kind, name, namespace, uid, field_path, rv]: [Field; 7]| ObjectRef {
-                api_version: b.str(api_version).to_owned(),
-                kind: b.str(kind).to_owned(),
-                name: b.str(name).to_owned(),
+                api_version: str(api_version),
+                kind: str(kind),
+                name: str(name),
                 namespace: own(namespace),
                 uid: own(uid),
                 field_path: own(field_path),
@@ -411,15 +440,15 @@ impl Entry {
         EventRecord {
             name: self.name(id, st.generation),
             namespace: self.namespace(id),
-            event_time: st.event_time,
+            event_time: st.event_time.get(),
             series: (st.count >= 2).then_some(Series {
                 count: st.count,
-                last_observed_time: st.last_observed,
+                last_observed_time: st.last_observed.get(),
             }),
             regarding,
             related,
-            reason: b.str(Field::Reason).to_owned(),
-            action: b.str(Field::Action).to_owned(),
+            reason: str(Field::Reason),
+            action: str(Field::Action),
             note: own(Field::Note),
             type_: b.type_(),
             reporting_controller: id.controller.to_owned(),
@@ -507,7 +536,10 @@ pub(crate) mod tests {
     fn adopting_an_earlier_life_continues_its_count() {
         let mut st = State::first(t(100));
         assert_eq!(st.adopt(&stored(5, t(0))), Adopted::Continued);
-        assert_eq!((st.count, st.written(), st.event_time), (6, 5, t(0)));
+        assert_eq!(
+            (st.count, st.written(), st.event_time),
+            (6, 5, Micros::of(t(0)))
+        );
     }
 
     #[test]

@@ -38,7 +38,9 @@
 //! The cache lock, then a series' state lock, then the spam filter's: never
 //! in another order, never across an `await`, and nothing is logged while
 //! one is held (a tracing subscriber may publish events). A series' write
-//! lock (async) is held across its sink call only. The write budget's
+//! turn (`State::writing`, taken and given back under its state lock; a
+//! writer waiting for it waits on one notification shared by all series) is
+//! held across its sink call only. The write budget's
 //! bucket lock is a leaf: taken alone, never with another, never across an
 //! `await` (a caller reserves a token, then sleeps without it).
 //!
@@ -206,6 +208,11 @@ pub(crate) struct Engine {
     queue_rx: async_channel::Receiver<Job>,
     tasks: Tasks,
     stop: tokio::sync::Notify,
+    /// Woken whenever a series' write turn is given back (see
+    /// `Engine::turn`). One for all series, not one per series: a write
+    /// rarely waits for another of its series, and a per-series lock would
+    /// cost every cached key 40 bytes.
+    turn_released: tokio::sync::Notify,
 }
 
 impl Engine {
@@ -234,6 +241,7 @@ impl Engine {
             queue_rx,
             tasks: Tasks::default(),
             stop: tokio::sync::Notify::new(),
+            turn_released: tokio::sync::Notify::new(),
             config,
         }
     }
@@ -366,7 +374,7 @@ impl Recorder {
                 Ok(Published::Dropped(reason))
             }
             Observation::Coalesced(count) => {
-                bump(&engine.stats.published);
+                // Counted as published and coalesced under the cache lock.
                 engine.log_published(event, regarding, count);
                 Ok(Published::Coalesced { count })
             }
@@ -420,7 +428,7 @@ impl Recorder {
                 }
             }
             Observation::Coalesced(count) => {
-                bump(&engine.stats.published);
+                // Counted as published and coalesced under the cache lock.
                 engine.log_published(event, regarding, count);
             }
             Observation::Refused(_) => bump(&engine.stats.published),

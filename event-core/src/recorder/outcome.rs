@@ -214,6 +214,10 @@ pub(crate) struct Counters {
     pub(crate) throttled: AtomicU64,
     /// Requests answered with an error, by [`error_class`].
     pub(crate) errors: [AtomicU64; 8],
+    /// Occurrences that only counted in their cached series: each is both
+    /// published and coalesced. Written only under the cache lock (see
+    /// [`count_repeat`](Self::count_repeat)).
+    repeats: AtomicU64,
 }
 
 /// The `class` label of failed requests: one per [`SinkError`](crate::sink::SinkError)
@@ -256,13 +260,25 @@ pub(crate) fn add(counter: &AtomicU64, n: u32) {
 }
 
 impl Counters {
+    /// Counts an occurrence that only counted in its cached series.
+    ///
+    /// Callers hold the cache lock, which orders every write of this
+    /// counter: a load and a store suffice where a read-modify-write would
+    /// cost a locked instruction on every repeat. Readers may see the
+    /// previous value, never a lower one.
+    pub(crate) fn count_repeat(&self) {
+        let n = self.repeats.load(Ordering::Relaxed);
+        self.repeats.store(n.saturating_add(1), Ordering::Relaxed);
+    }
+
     pub(crate) fn snapshot(&self) -> Stats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let repeats = get(&self.repeats);
         Stats {
-            published: get(&self.published),
+            published: get(&self.published).saturating_add(repeats),
             created: get(&self.created),
             patched: get(&self.patched),
-            coalesced: get(&self.coalesced),
+            coalesced: get(&self.coalesced).saturating_add(repeats),
             skipped: get(&self.skipped),
             dropped_spam: get(&self.dropped_spam),
             dropped_queue_full: get(&self.dropped_queue_full),

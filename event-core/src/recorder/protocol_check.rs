@@ -13,7 +13,7 @@
 //! search of atomics is not what this protocol needs.
 
 use jiff::Timestamp;
-use shuttle::sync::{Arc, Mutex};
+use shuttle::sync::{Arc, Condvar, Mutex};
 
 use super::decide::{Mode, Timing, Write, decide};
 use super::entry::{Adopted, State, Step};
@@ -42,7 +42,8 @@ struct Server {
 
 struct Shared {
     state: Mutex<State>,
-    write_lock: Mutex<()>,
+    /// Signalled when the write turn (`State::writing`) is given back.
+    turn_released: Condvar,
     server: Mutex<Server>,
 }
 
@@ -90,9 +91,30 @@ fn serve(series: &Shared, op: Write, count: u32, event_time: Timestamp) -> Resul
     }
 }
 
+/// Gives the write turn back when the writer ends.
+struct Turn<'a>(&'a Shared);
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        lock(&self.0.state).writing = false;
+        self.0.turn_released.notify_all();
+    }
+}
+
 /// The writer's loop, as `Engine::write` runs it, bounded.
 fn write(series: &Shared, mut mode: Mode) {
-    let _serial = lock(&series.write_lock);
+    // The series' write turn, taken and given back as `Engine::turn` does.
+    {
+        let mut st = lock(&series.state);
+        while st.writing {
+            st = series
+                .turn_released
+                .wait(st)
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+        }
+        st.writing = true;
+    }
+    let _turn = Turn(series);
     for _ in 0..12 {
         let (op, count, event_time, before) = {
             let mut st = lock(&series.state);
@@ -100,7 +122,7 @@ fn write(series: &Shared, mut mode: Mode) {
                 return;
             };
             let before = st.begin(op, now());
-            (op, st.count, st.event_time, before)
+            (op, st.count, st.event_time.get(), before)
         };
         shuttle::thread::yield_now();
         let result = serve(series, op, count, event_time);
@@ -155,7 +177,7 @@ fn life(occurrences: u32, flusher: bool, earlier: Option<(u32, Timestamp)>, offs
     first.claim = 1;
     let series = Arc::new(Shared {
         state: Mutex::new(first),
-        write_lock: Mutex::new(()),
+        turn_released: Condvar::new(),
         server: Mutex::new(Server {
             stored: earlier,
             lose_answers: 1,

@@ -53,7 +53,7 @@ impl Drop for ClaimGuard<'_> {
         if unlisted {
             let mut cache = lock(&self.engine.cache);
             let mut st = self.entry.state();
-            cache.list(self.entry, &mut st);
+            cache.list(self.entry.hash(), self.entry, &mut st);
         }
     }
 }
@@ -200,12 +200,12 @@ impl Engine {
         let dropped = full && new && {
             let mut cache = lock(&self.cache);
             // Alone with it: one occurrence, no write running or done.
-            let alone = entry.write_lock.try_lock().is_ok() && {
+            let alone = {
                 let st = entry.state();
-                st.count == 1 && st.life == Lifecycle::Unsent && st.claim == claim
+                !st.writing && st.count == 1 && st.life == Lifecycle::Unsent && st.claim == claim
             };
             if alone {
-                cache.forget(&entry, Abandon::QueueFull);
+                cache.forget(entry.hash(), &entry, Abandon::QueueFull);
             }
             alone
         };

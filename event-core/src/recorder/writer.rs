@@ -29,10 +29,46 @@ pub(crate) enum Outcome {
     Deferred(u32),
 }
 
+/// A series' write turn: while it is held no other write of the series
+/// runs. Given back when dropped (also when the write's future is dropped
+/// or its task aborted), waking the writers waiting for a turn.
+struct Turn<'a> {
+    engine: &'a Engine,
+    entry: &'a Entry,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.entry.state().writing = false;
+        self.engine.turn_released.notify_waiters();
+    }
+}
+
 impl Engine {
-    /// Writes what `entry` needs in `mode`, holding its write lock.
+    /// Waits for `entry`'s write turn and takes it.
+    async fn turn<'a>(&'a self, entry: &'a Entry) -> Turn<'a> {
+        loop {
+            let mut released = std::pin::pin!(self.turn_released.notified());
+            // Registered before the check: a turn given back in between
+            // still wakes this writer.
+            released.as_mut().enable();
+            {
+                let mut st = entry.state();
+                if !st.writing {
+                    st.writing = true;
+                    return Turn {
+                        engine: self,
+                        entry,
+                    };
+                }
+            }
+            released.await;
+        }
+    }
+
+    /// Writes what `entry` needs in `mode`, holding its write turn.
     pub(crate) async fn write(&self, entry: &Arc<Entry>, mut mode: Mode) -> Outcome {
-        let _serial = entry.write_lock.lock().await;
+        let _turn = self.turn(entry).await;
         let id = self.identity();
         let mut budget = Budget::start(self.config.retry);
         // Waits for the write budget are bounded as the caller's mode asks.
@@ -204,7 +240,7 @@ impl Engine {
     fn relist(&self, entry: &Arc<Entry>) {
         let mut cache = lock(&self.cache);
         let mut st = entry.state();
-        cache.list(entry, &mut st);
+        cache.list(entry.hash(), entry, &mut st);
     }
 
     /// Ends a write that failed for good: counted, logged (at warn level
