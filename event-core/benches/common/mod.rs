@@ -32,7 +32,7 @@ pub fn recorder(keys: usize) -> Recorder {
     Recorder::builder(Arc::new(NoopSink), "example.com/bench")
         .max_cached_keys(keys.max(1))
         .no_spam_filter()
-        .write_budget(event_core::WriteBudget::unlimited())
+        .write_budget(event_core::config::WriteBudget::unlimited())
         .build()
         .unwrap()
 }
