@@ -148,8 +148,75 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             step_started.elapsed()
         );
     }
+    semver()?;
     println!("==> ci passed in {:.0?}", started.elapsed());
     Ok(())
+}
+
+/// The libraries' public API against the latest release (the newest tag
+/// `v*`) with `cargo-semver-checks`: a change that needs a new major
+/// version fails unless the version says so. Skipped, saying why, before
+/// the first release or where the tool is not installed.
+fn semver() -> Result<(), String> {
+    let Some(release) = latest_release() else {
+        println!("==> ci step `semver` skipped: no release tag (v*) to compare the API with");
+        return Ok(());
+    };
+    let installed = cargo::command()
+        .args(["semver-checks", "--version"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !installed {
+        println!(
+            "==> ci step `semver` skipped: cargo-semver-checks is not installed \
+             (`cargo install cargo-semver-checks --locked`)"
+        );
+        return Ok(());
+    }
+    println!(
+        "==> ci step `semver`: cargo semver-checks check-release --workspace \
+         --default-features --baseline-rev {release}"
+    );
+    let step_started = Instant::now();
+    let status = cargo::command()
+        .args([
+            "semver-checks",
+            "check-release",
+            "--workspace",
+            // The libraries' default API; the API double's `standalone`
+            // program would pick a Kubernetes version beside the one below.
+            "--default-features",
+            "--baseline-rev",
+            &release,
+        ])
+        // As for `packages`: a library never picks a Kubernetes version.
+        .env("K8S_OPENAPI_ENABLED_VERSION", "1.33")
+        .status()
+        .map_err(|e| format!("ci step `semver` could not start cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "ci step `semver` failed ({status}) against {release}"
+        ));
+    }
+    println!(
+        "==> ci step `semver` passed in {:.0?}",
+        step_started.elapsed()
+    );
+    Ok(())
+}
+
+/// The newest tag `v*` reachable from HEAD, if any.
+fn latest_release() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["describe", "--tags", "--abbrev=0", "--match", "v*"])
+        .current_dir(workspace_root())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let tag = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    (out.status.success() && !tag.is_empty()).then_some(tag)
 }
 
 /// Removes the copies of this workspace's own packages that earlier
