@@ -15,7 +15,8 @@ tasks:
   ci          format check, clippy (-D warnings), all tests (unit, integration, doc),
               the examples, the end-to-end suite, a build with the oldest
               supported Rust (rust-version), a dry-run publish of the library
-              crates and docs with warnings denied
+              crates, docs with warnings denied, and the public API against the
+              latest release tag (cargo-semver-checks, when installed)
   bench       side-by-side with kube-rs's recorder: a table of ratios and a plot
               (--quick for a smoke run under two minutes, --runs N)
   e2e         the end-to-end scenarios against the local Kubernetes API double,
