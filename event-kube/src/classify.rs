@@ -53,6 +53,16 @@ pub fn classify_response(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(), SinkError> {
+    classify_response_for(status, headers, body, RBAC_HINT)
+}
+
+/// [`classify_response`] for an API whose RBAC rule is `rbac_hint`.
+pub(crate) fn classify_response_for(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    rbac_hint: &str,
+) -> Result<(), SinkError> {
     if status.is_success() {
         return Ok(());
     }
@@ -75,7 +85,12 @@ pub fn classify_response(
             .and_then(|s| s.trim().parse::<u64>().ok())
             .map(Duration::from_secs)
     });
-    Err(classify_status(status.as_u16(), &parsed, retry_after))
+    Err(classify_status(
+        status.as_u16(),
+        &parsed,
+        retry_after,
+        rbac_hint,
+    ))
 }
 
 /// Classifies an error from a [`kube::Client`] call.
@@ -102,8 +117,13 @@ pub fn classify_response(
 /// assert!(matches!(classify_error(&refused), SinkError::Transient { .. }));
 /// ```
 pub fn classify_error(error: &kube::Error) -> SinkError {
+    classify_error_for(error, RBAC_HINT)
+}
+
+/// [`classify_error`] for an API whose RBAC rule is `rbac_hint`.
+pub(crate) fn classify_error_for(error: &kube::Error, rbac_hint: &str) -> SinkError {
     match error {
-        kube::Error::Api(status) => classify_status(status.code, status, None),
+        kube::Error::Api(status) => classify_status(status.code, status, None, rbac_hint),
         kube::Error::HyperError(_)
         | kube::Error::Service(_)
         | kube::Error::ReadEvents(_)
@@ -131,7 +151,12 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     message
 }
 
-fn classify_status(code: u16, status: &Status, retry_after: Option<Duration>) -> SinkError {
+fn classify_status(
+    code: u16,
+    status: &Status,
+    retry_after: Option<Duration>,
+    rbac_hint: &str,
+) -> SinkError {
     match code {
         404 => SinkError::NotFound,
         409 if status.reason == "Conflict" => SinkError::Transient {
@@ -145,7 +170,7 @@ fn classify_status(code: u16, status: &Status, retry_after: Option<Duration>) ->
             message: describe(status),
         },
         401 | 403 => SinkError::Forbidden {
-            message: format!("{}; {RBAC_HINT}", describe(status)),
+            message: format!("{}; {rbac_hint}", describe(status)),
         },
         429 => SinkError::Throttled {
             retry_after: retry_after.or_else(|| {

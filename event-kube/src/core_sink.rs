@@ -6,7 +6,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use event_core::sink::{EventRecord, EventSink, Series, SinkError};
 
-use crate::RBAC_HINT;
 use k8s_openapi::api::core::v1::Event as CoreEvent;
 use kube::api::{Patch, PatchParams, PostParams};
 use kube::{Client, Config, Resource};
@@ -96,7 +95,7 @@ impl CoreV1Sink {
     /// A sink with the client and request timeout of `sink`.
     pub(crate) fn over(sink: KubeSink) -> Self {
         Self {
-            api: sink,
+            api: sink.with_rbac_hint(CORE_RBAC_HINT),
             source_host: None,
         }
     }
@@ -174,17 +173,6 @@ impl CoreV1Sink {
     {
         self.api.check_access_in("", namespaces).await
     }
-
-    /// One request, classified as [`KubeSink`] does, with the core/v1 RBAC
-    /// rule in a `Forbidden` message.
-    async fn exchange(&self, request: http::Request<Vec<u8>>) -> Result<Vec<u8>, SinkError> {
-        self.api.exchange(request).await.map_err(|e| match e {
-            SinkError::Forbidden { message } => SinkError::Forbidden {
-                message: message.replace(RBAC_HINT, CORE_RBAC_HINT),
-            },
-            other => other,
-        })
-    }
 }
 
 fn core_events(namespace: &str) -> kube::core::Request {
@@ -202,7 +190,7 @@ impl EventSink for CoreV1Sink {
                 .create(&PostParams::default(), body)
                 .map_err(build_failed)?;
             request.extensions_mut().insert("create");
-            self.exchange(request).await.map(drop)
+            self.api.exchange(request).await.map(drop)
         }
         .instrument(span)
         .await
@@ -221,7 +209,7 @@ impl EventSink for CoreV1Sink {
                 .patch(&event.name, &PatchParams::default(), &patch)
                 .map_err(build_failed)?;
             request.extensions_mut().insert("patch");
-            self.exchange(request).await.map(drop)
+            self.api.exchange(request).await.map(drop)
         }
         .instrument(span)
         .await
@@ -234,7 +222,7 @@ impl EventSink for CoreV1Sink {
                 .get(name, &kube::api::GetParams::default())
                 .map_err(build_failed)?;
             request.extensions_mut().insert("get");
-            let body = self.exchange(request).await?;
+            let body = self.api.exchange(request).await?;
             let object: CoreEvent =
                 serde_json::from_slice(&body).map_err(|e| SinkError::Fatal {
                     message: format!("the API server's event could not be read: {e}"),

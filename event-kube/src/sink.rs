@@ -11,7 +11,8 @@ use kube::client::Body;
 use kube::{Client, Config, Resource};
 use tracing::Instrument;
 
-use crate::{classify_error, classify_response, event_object, event_record};
+use crate::classify::{classify_error_for, classify_response_for};
+use crate::{RBAC_HINT, event_object, event_record};
 
 /// How long one request may take, from sending it to reading the whole
 /// answer, unless changed with [`KubeSink::with_timeout`].
@@ -25,8 +26,8 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// - [`patch_series`](EventSink::patch_series): `PATCH .../events/{name}`
 ///   with `Content-Type: application/merge-patch+json` and only the series
 ///   as body ([`Series::merge_patch`]).
-/// - Answers are classified by [`classify_response`], transport failures by
-///   [`classify_error`]; a request that takes longer than the timeout
+/// - Answers are classified by [`classify_response`](crate::classify_response), transport failures by
+///   [`classify_error`](crate::classify_error); a request that takes longer than the timeout
 ///   ([`DEFAULT_REQUEST_TIMEOUT`]) is [`SinkError::Transient`].
 ///
 /// Each call makes exactly one request; retrying is the
@@ -64,6 +65,8 @@ pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct KubeSink {
     client: Client,
     timeout: Duration,
+    /// The RBAC rule a `Forbidden` names: this API's.
+    rbac_hint: &'static str,
 }
 
 impl fmt::Debug for KubeSink {
@@ -83,6 +86,7 @@ impl KubeSink {
         Self {
             client,
             timeout: DEFAULT_REQUEST_TIMEOUT,
+            rbac_hint: RBAC_HINT,
         }
     }
 
@@ -153,6 +157,13 @@ impl KubeSink {
         &self.client
     }
 
+    /// The same sink, naming `rbac_hint` in its `Forbidden` errors (the
+    /// rule of the API another sink sends through it).
+    pub(crate) fn with_rbac_hint(mut self, rbac_hint: &'static str) -> Self {
+        self.rbac_hint = rbac_hint;
+        self
+    }
+
     /// The request timeout (set with [`with_timeout`](Self::with_timeout)).
     pub fn timeout(&self) -> Duration {
         self.timeout
@@ -173,7 +184,7 @@ impl KubeSink {
                 .client
                 .send(request.map(Body::from))
                 .await
-                .map_err(|e| classify_error(&e))?;
+                .map_err(|e| classify_error_for(&e, self.rbac_hint))?;
             let status = response.status();
             let headers = response.headers().clone();
             // Reading the whole body also lets the connection be reused.
@@ -181,8 +192,8 @@ impl KubeSink {
                 .into_body()
                 .collect_bytes()
                 .await
-                .map_err(|e| classify_error(&e))?;
-            classify_response(status, &headers, &body)?;
+                .map_err(|e| classify_error_for(&e, self.rbac_hint))?;
+            classify_response_for(status, &headers, &body, self.rbac_hint)?;
             Ok(body.to_vec())
         };
         let result = match tokio::time::timeout(self.timeout, exchange).await {
