@@ -43,19 +43,15 @@ pub fn event_object(record: &EventRecord) -> K8sEvent {
 /// Normal.
 pub fn event_record(object: &K8sEvent) -> EventRecord {
     let text = |s: &Option<String>| s.clone().unwrap_or_default();
-    let event = event_core::Event {
-        type_: if object.type_.as_deref() == Some("Warning") {
-            event_core::EventType::Warning
-        } else {
-            event_core::EventType::Normal
-        },
-        reason: text(&object.reason),
-        note: object.note.clone(),
-        action: text(&object.action),
-        secondary: object.related.as_ref().map(ObjectRef::from),
-        annotations: object.metadata.annotations.clone().unwrap_or_default(),
-    };
-    let record = EventRecord::new(
+    let event = stored_event(
+        object.type_.as_deref(),
+        &object.reason,
+        &object.note,
+        &object.action,
+        object.related.as_ref(),
+        &object.metadata,
+    );
+    let mut record = EventRecord::new(
         text(&object.metadata.name),
         text(&object.metadata.namespace),
         object
@@ -71,19 +67,47 @@ pub fn event_record(object: &K8sEvent) -> EventRecord {
         text(&object.reporting_controller),
         text(&object.reporting_instance),
     );
-    match &object.series {
-        Some(s) => record.with_series(Series {
-            count: u32::try_from(s.count).unwrap_or(0),
-            last_observed_time: s.last_observed_time.0,
-        }),
-        None => record,
-    }
+    record.series = object.series.as_ref().map(|s| Series {
+        count: u32::try_from(s.count).unwrap_or(0),
+        last_observed_time: s.last_observed_time.0,
+    });
+    record
 }
 
 fn event_series(series: Series) -> EventSeries {
     EventSeries {
-        count: i32::try_from(series.count).unwrap_or(i32::MAX),
+        count: api_count(series.count),
         last_observed_time: MicroTime(series.last_observed_time),
+    }
+}
+
+/// A count as the API's 32-bit field holds it.
+pub(crate) fn api_count(count: u32) -> i32 {
+    i32::try_from(count).unwrap_or(i32::MAX)
+}
+
+/// The occurrence a stored Event tells of, read the same way through both
+/// APIs (`note` is core/v1's `message`): an unknown type reads as Normal,
+/// missing text as empty.
+pub(crate) fn stored_event(
+    type_: Option<&str>,
+    reason: &Option<String>,
+    note: &Option<String>,
+    action: &Option<String>,
+    related: Option<&ObjectReference>,
+    metadata: &ObjectMeta,
+) -> event_core::Event {
+    event_core::Event {
+        type_: if type_ == Some("Warning") {
+            event_core::EventType::Warning
+        } else {
+            event_core::EventType::Normal
+        },
+        reason: reason.clone().unwrap_or_default(),
+        note: note.clone(),
+        action: action.clone().unwrap_or_default(),
+        secondary: related.map(ObjectRef::from),
+        annotations: metadata.annotations.clone().unwrap_or_default(),
     }
 }
 

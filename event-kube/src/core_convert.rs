@@ -2,16 +2,15 @@
 //! (`/api/v1`), the form legacy readers and clusters without
 //! `events.k8s.io` use.
 
-use event_core::sink::{EventRecord, Series};
-
 use event_core::ObjectRef;
-
-use event_core::clock::format_micro_time;
+use event_core::sink::{EventRecord, Series};
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{
     Event as CoreEvent, EventSeries as CoreEventSeries, EventSource, ObjectReference,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta, Time};
+
+use crate::convert::{api_count, stored_event};
 
 /// A time cut to whole seconds: the precision of core/v1 `Time` fields
 /// (`firstTimestamp`, `lastTimestamp`), written the way the API server
@@ -76,17 +75,14 @@ pub fn core_event_object(record: &EventRecord, source_host: Option<&str>) -> Cor
         message: record.note.clone(),
         type_: Some(record.type_.as_str().to_owned()),
         event_time: Some(MicroTime(record.event_time)),
-        series: record.series.map(|s| CoreEventSeries {
-            count: Some(i32::try_from(s.count).unwrap_or(i32::MAX)),
-            last_observed_time: Some(MicroTime(s.last_observed_time)),
-        }),
+        series: record.series.map(core_series),
         reporting_component: Some(record.reporting_controller.clone()),
         reporting_instance: Some(record.reporting_instance.clone()),
         source: Some(EventSource {
             component: Some(record.reporting_controller.clone()),
             host: source_host.map(str::to_owned),
         }),
-        count: Some(i32::try_from(record.count()).unwrap_or(i32::MAX)),
+        count: Some(api_count(record.count())),
         first_timestamp: Some(seconds(record.event_time)),
         last_timestamp: Some(seconds(record.last_seen())),
     }
@@ -111,16 +107,20 @@ pub fn core_event_object(record: &EventRecord, source_host: Option<&str>) -> Cor
 /// );
 /// ```
 pub fn core_series_patch(series: Series) -> serde_json::Value {
-    let last = seconds(series.last_observed_time);
-    let count = i32::try_from(series.count).unwrap_or(i32::MAX);
+    let value = |v: serde_json::Result<serde_json::Value>| v.unwrap_or(serde_json::Value::Null);
     serde_json::json!({
-        "count": count,
-        "lastTimestamp": serde_json::to_value(last).unwrap_or(serde_json::Value::Null),
-        "series": {
-            "count": count,
-            "lastObservedTime": format_micro_time(series.last_observed_time),
-        }
+        "count": api_count(series.count),
+        "lastTimestamp": value(serde_json::to_value(seconds(series.last_observed_time))),
+        "series": value(serde_json::to_value(core_series(series))),
     })
+}
+
+/// The `series` of a core/v1 object.
+fn core_series(series: Series) -> CoreEventSeries {
+    CoreEventSeries {
+        count: Some(api_count(series.count)),
+        last_observed_time: Some(MicroTime(series.last_observed_time)),
+    }
 }
 
 /// The record a core/v1 object stands for: the inverse of
@@ -164,19 +164,15 @@ pub fn core_event_record(object: &CoreEvent) -> EventRecord {
                 last_observed_time: object.last_timestamp.as_ref().map_or(event_time, |t| t.0),
             }),
     };
-    let event = event_core::Event {
-        type_: if object.type_.as_deref() == Some("Warning") {
-            event_core::EventType::Warning
-        } else {
-            event_core::EventType::Normal
-        },
-        reason: text(&object.reason),
-        note: object.message.clone(),
-        action: text(&object.action),
-        secondary: object.related.as_ref().map(ObjectRef::from),
-        annotations: object.metadata.annotations.clone().unwrap_or_default(),
-    };
-    let record = EventRecord::new(
+    let event = stored_event(
+        object.type_.as_deref(),
+        &object.reason,
+        &object.message,
+        &object.action,
+        object.related.as_ref(),
+        &object.metadata,
+    );
+    let mut record = EventRecord::new(
         text(&object.metadata.name),
         text(&object.metadata.namespace),
         event_time,
@@ -189,10 +185,8 @@ pub fn core_event_record(object: &CoreEvent) -> EventRecord {
             .or(source.host)
             .unwrap_or_default(),
     );
-    match series {
-        Some(series) => record.with_series(series),
-        None => record,
-    }
+    record.series = series;
+    record
 }
 
 #[cfg(test)]
