@@ -429,9 +429,8 @@ mod tests {
         )
     }
 
-    #[tokio::test]
-    async fn the_writes_remembered_for_repeats_are_bounded() {
-        assert_eq!(MAX_PENDING_WRITES, 4096);
+    /// A fan-out whose primary fails every write, and its healthy mirror.
+    fn primary_down() -> (FanOut, Arc<Answer>) {
         let failing = Arc::new(Answer(
             Err(SinkError::Transient {
                 message: "down".into(),
@@ -442,6 +441,13 @@ mod tests {
         let sinks = FanOut::builder("primary", failing)
             .mirror("mirror", mirror.clone())
             .build();
+        (sinks, mirror)
+    }
+
+    #[tokio::test]
+    async fn the_writes_remembered_for_repeats_are_bounded() {
+        assert_eq!(MAX_PENDING_WRITES, 4096);
+        let (sinks, mirror) = primary_down();
         let total = MAX_PENDING_WRITES + 10;
         for i in 0..total {
             assert!(sinks.create(&record(&format!("e{i}"))).await.is_err());
@@ -462,16 +468,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_changed_write_is_not_a_repeat() {
-        let failing = Arc::new(Answer(
-            Err(SinkError::Transient {
-                message: "down".into(),
-            }),
-            AtomicU64::new(0),
-        ));
-        let mirror = Arc::new(Answer(Ok(()), AtomicU64::new(0)));
-        let sinks = FanOut::builder("primary", failing)
-            .mirror("mirror", mirror.clone())
-            .build();
+        let (sinks, mirror) = primary_down();
         let two = Series {
             count: 2,
             last_observed_time: Timestamp::UNIX_EPOCH,

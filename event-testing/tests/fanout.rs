@@ -35,6 +35,18 @@ fn recorder(sinks: &FanOut) -> Recorder {
         .unwrap()
 }
 
+/// Publishes one `Synced` event through a fan-out of `primary` and
+/// `mirror`, which must succeed in the end.
+async fn publish_synced(primary: &MemorySink, mirror: &MemorySink) -> (FanOut, Recorder) {
+    let sinks = fan_out(primary, mirror);
+    let recorder = recorder(&sinks);
+    recorder
+        .publish(&Event::normal("Synced", "Reconciling"), &pod("web-0"))
+        .await
+        .unwrap();
+    (sinks, recorder)
+}
+
 fn kinds(sink: &MemorySink) -> Vec<(WriteKind, u32, bool)> {
     sink.attempts()
         .iter()
@@ -92,13 +104,7 @@ async fn a_failing_mirror_is_reported_and_catches_up_with_the_next_write() {
 async fn a_retry_after_the_primary_failed_skips_the_mirror_that_took_the_write() {
     let (primary, mirror) = (MemorySink::new(), MemorySink::new());
     primary.faults().fail_next(2, transient());
-    let sinks = fan_out(&primary, &mirror);
-    let recorder = recorder(&sinks);
-
-    recorder
-        .publish(&Event::normal("Synced", "Reconciling"), &pod("web-0"))
-        .await
-        .unwrap();
+    let (sinks, recorder) = publish_synced(&primary, &mirror).await;
     let stats = recorder.stats();
     assert_eq!((stats.created, stats.retried, stats.failed), (1, 2, 0));
     // Three attempts on the primary, exactly one create on the mirror.
@@ -123,13 +129,7 @@ async fn a_mirror_that_failed_too_gets_the_retry() {
     let (primary, mirror) = (MemorySink::new(), MemorySink::new());
     primary.faults().fail_next(1, transient());
     mirror.faults().fail_next(1, transient());
-    let sinks = fan_out(&primary, &mirror);
-    let recorder = recorder(&sinks);
-
-    recorder
-        .publish(&Event::normal("Synced", "Reconciling"), &pod("web-0"))
-        .await
-        .unwrap();
+    let (sinks, _) = publish_synced(&primary, &mirror).await;
     let both = vec![(WriteKind::Create, 1, false), (WriteKind::Create, 1, true)];
     assert_eq!(kinds(&primary), both);
     assert_eq!(kinds(&mirror), both);
