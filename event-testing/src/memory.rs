@@ -143,16 +143,18 @@ impl State {
         Ok(())
     }
 
-    fn patch(&mut self, record: &EventRecord, now: Timestamp) -> Result<(), SinkError> {
+    fn patch(
+        &mut self,
+        record: &EventRecord,
+        series: Series,
+        now: Timestamp,
+    ) -> Result<(), SinkError> {
         let key = (record.namespace.clone(), record.name.clone());
         let stored = self
             .names
             .get(&key)
             .and_then(|seq| self.events.get_mut(seq))
             .ok_or(SinkError::NotFound)?;
-        let Some(series) = record.series else {
-            return Err(invalid(&["series: Required value".to_owned()]));
-        };
         if let Some(problem) = series_count_problem(series.count) {
             return Err(invalid(&[problem]));
         }
@@ -600,15 +602,19 @@ impl MemorySink {
         state
     }
 
-    async fn write(&self, kind: WriteKind, record: &EventRecord) -> Result<(), SinkError> {
+    /// One write of `kind`: through the fault plan, then `apply` to the
+    /// store, logged with its answer.
+    async fn write(
+        &self,
+        kind: WriteKind,
+        record: &EventRecord,
+        apply: impl FnOnce(&mut State, Timestamp) -> Result<(), SinkError>,
+    ) -> Result<(), SinkError> {
         let faulted = self.inner.faults.apply(kind, record).await;
         let now = self.inner.clock.now();
         let mut state = self.lock();
         state.expire(now);
-        let result = faulted.and_then(|()| match kind {
-            WriteKind::Create => state.create(record, now),
-            WriteKind::PatchSeries => state.patch(record, now),
-        });
+        let result = faulted.and_then(|()| apply(&mut state, now));
         state.log.push(Write {
             kind,
             record: record.clone(),
@@ -641,15 +647,20 @@ impl fmt::Debug for MemorySink {
 #[async_trait]
 impl EventSink for MemorySink {
     async fn create(&self, event: &EventRecord) -> Result<(), SinkError> {
-        self.write(WriteKind::Create, event).await
+        self.write(WriteKind::Create, event, |state, now| {
+            state.create(event, now)
+        })
+        .await
     }
 
     async fn patch_series(&self, event: &EventRecord, series: Series) -> Result<(), SinkError> {
+        let patch = |state: &mut State, now| state.patch(event, series, now);
         if event.series == Some(series) {
-            self.write(WriteKind::PatchSeries, event).await
+            self.write(WriteKind::PatchSeries, event, patch).await
         } else {
-            self.write(WriteKind::PatchSeries, &event.clone().with_series(series))
-                .await
+            // Logged as it is stored: with the series written.
+            let logged = event.clone().with_series(series);
+            self.write(WriteKind::PatchSeries, &logged, patch).await
         }
     }
 
