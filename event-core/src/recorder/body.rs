@@ -1,9 +1,10 @@
 //! The immutable part of a series: what makes two occurrences the same
 //! event (its key), and what every write of it carries.
 //!
-//! A [`Body`] is one allocation: the canonical encoding of its key (see
-//! [`encode`]) followed by the fields outside the key in the same form. The
-//! cache indexes bodies by [`KeyHash`], a 128-bit hash of that encoding; a
+//! A [`Body`] is one run of bytes: the canonical encoding of its key (see
+//! [`encode`]) followed by the fields outside the key in the same form,
+//! stored right after the series' state in the series' one allocation. The
+//! cache indexes bodies by [`KeyHash`], a 64-bit hash of that encoding; a
 //! lookup hit is confirmed by comparing the occurrence's encoding with the
 //! body's, byte for byte (encodings are equal exactly when the keys are), in
 //! one comparison of contiguous memory. Reading a field back walks the
@@ -15,14 +16,15 @@
 
 use std::collections::BTreeMap;
 
-use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
+use xxhash_rust::xxh3::xxh3_64;
 
 use crate::{Event, EventType, ObjectRef};
 
 use crate::key::NotePolicy;
 
-/// The 128-bit identity of a key within one Recorder.
-pub(crate) type KeyHash = u128;
+/// The 64-bit hash of a key within one Recorder (not stored anywhere:
+/// it may change between releases).
+pub(crate) type KeyHash = u64;
 
 /// The string fields of a key and payload, in storage order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,7 +143,7 @@ pub(crate) fn encode(out: &mut Vec<u8>, type_: EventType, values: &Values<'_>, p
 
 /// The cache's identity for an encoded key.
 pub(crate) fn key_hash(encoded: &[u8]) -> KeyHash {
-    xxh3_128(encoded)
+    xxh3_64(encoded)
 }
 
 /// The hash in a series' Event name: the key, the reporter and the rename
@@ -177,20 +179,26 @@ fn push_field(out: &mut Vec<u8>, value: Option<&str>) {
     }
 }
 
-/// The immutable part of one series.
-pub(crate) struct Body {
+/// What a series' body holds besides its bytes.
+pub(crate) struct BodyHead {
     policy: NotePolicy,
-    /// Where the key's canonical encoding ends in `bytes`.
+    /// Where the key's canonical encoding ends in the bytes.
     key_end: u32,
-    /// The key's canonical encoding, then the fields outside the key (in
-    /// field order) in the same form: every field, in field order.
-    bytes: Box<[u8]>,
     /// Boxed: 8 bytes for the many series without annotations, not 24.
     #[allow(clippy::box_collection)]
     annotations: Option<Box<BTreeMap<String, String>>>,
 }
 
-impl Body {
+/// A new series' body, before it is stored with the series' state (see
+/// [`Entry`](super::entry::Entry), which keeps both in one allocation).
+pub(crate) struct NewBody {
+    head: BodyHead,
+    /// The key's canonical encoding, then the fields outside the key (in
+    /// field order) in the same form: every field, in field order.
+    bytes: Vec<u8>,
+}
+
+impl NewBody {
     /// The body of an occurrence.
     pub(crate) fn new(event: &Event, values: &Values<'_>, policy: NotePolicy) -> Self {
         let total: usize = values.iter().flatten().map(|s| s.len() + 5).sum();
@@ -200,31 +208,59 @@ impl Body {
         for value in &values[key_len(policy)..] {
             push_field(&mut bytes, *value);
         }
+        let annotations =
+            (!event.annotations.is_empty()).then(|| Box::new(event.annotations.clone()));
         Self {
-            policy,
-            key_end,
-            bytes: bytes.into_boxed_slice(),
-            annotations: (!event.annotations.is_empty())
-                .then(|| Box::new(event.annotations.clone())),
+            head: BodyHead {
+                policy,
+                key_end,
+                annotations,
+            },
+            bytes,
         }
     }
 
+    /// The body, to read.
+    #[cfg(test)]
+    pub(crate) fn body(&self) -> Body<'_> {
+        Body::new(&self.head, &self.bytes)
+    }
+
+    pub(crate) fn into_parts(self) -> (BodyHead, Vec<u8>) {
+        (self.head, self.bytes)
+    }
+}
+
+/// The immutable part of one series, read where it is stored.
+#[derive(Clone, Copy)]
+pub(crate) struct Body<'a> {
+    head: &'a BodyHead,
+    bytes: &'a [u8],
+}
+
+impl<'a> Body<'a> {
+    pub(crate) fn new(head: &'a BodyHead, bytes: &'a [u8]) -> Self {
+        Self { head, bytes }
+    }
+
     /// The canonical encoding of this body's key.
-    pub(crate) fn key(&self) -> &[u8] {
-        self.bytes.get(..self.key_end as usize).unwrap_or_default()
+    pub(crate) fn key(self) -> &'a [u8] {
+        self.bytes
+            .get(..self.head.key_end as usize)
+            .unwrap_or_default()
     }
 
     /// Field `f`, or `None` when absent.
-    pub(crate) fn get(&self, f: Field) -> Option<&str> {
+    pub(crate) fn get(self, f: Field) -> Option<&'a str> {
         self.walk().nth(f as usize).flatten()
     }
 
     /// Field `f`, or the empty string when absent.
-    pub(crate) fn str(&self, f: Field) -> &str {
+    pub(crate) fn str(self, f: Field) -> &'a str {
         self.get(f).unwrap_or_default()
     }
 
-    pub(crate) fn type_(&self) -> EventType {
+    pub(crate) fn type_(self) -> EventType {
         match self.bytes.first() {
             Some(1) => EventType::Warning,
             _ => EventType::Normal,
@@ -233,18 +269,18 @@ impl Body {
 
     /// Whether the event has a related object (its kind is always present
     /// then, possibly empty).
-    pub(crate) fn has_related(&self) -> bool {
+    pub(crate) fn has_related(self) -> bool {
         self.bytes.get(1) == Some(&1)
     }
 
-    pub(crate) fn annotations(&self) -> Option<&BTreeMap<String, String>> {
-        self.annotations.as_deref()
+    pub(crate) fn annotations(self) -> Option<&'a BTreeMap<String, String>> {
+        self.head.annotations.as_deref()
     }
 
     /// Every field value, as [`values`] gives them for an occurrence, read
     /// back from the encoding (which was written from strings, so every
     /// field is UTF-8 and every length in range).
-    pub(crate) fn values(&self) -> Values<'_> {
+    pub(crate) fn values(self) -> Values<'a> {
         let mut out = [None; FIELDS];
         for (slot, value) in out.iter_mut().zip(self.walk()) {
             *slot = value;
@@ -253,7 +289,7 @@ impl Body {
     }
 
     /// The fields in order, read from the encoding.
-    fn walk(&self) -> impl Iterator<Item = Option<&str>> {
+    fn walk(self) -> impl Iterator<Item = Option<&'a str>> {
         let mut rest = self.bytes.get(2..).unwrap_or_default();
         std::iter::from_fn(move || {
             let (&present, after) = rest.split_first()?;
@@ -269,14 +305,14 @@ impl Body {
     }
 
     /// Whether an occurrence whose key encodes as `encoded` is this series.
-    pub(crate) fn is_key(&self, encoded: &[u8]) -> bool {
+    pub(crate) fn is_key(self, encoded: &[u8]) -> bool {
         self.key() == encoded
     }
 
     /// Whether an occurrence with these values is this series.
-    pub(crate) fn is_key_of(&self, type_: EventType, values: &Values<'_>) -> bool {
+    pub(crate) fn is_key_of(self, type_: EventType, values: &Values<'_>) -> bool {
         let mut encoded = Vec::new();
-        encode(&mut encoded, type_, values, self.policy);
+        encode(&mut encoded, type_, values, self.head.policy);
         self.is_key(&encoded)
     }
 }
@@ -349,7 +385,8 @@ mod tests {
             let same = key(&a, &ra, p) == key(&b, &rb, p);
             prop_assert_eq!(same, encoded(&a, &ra, p) == encoded(&b, &rb, p));
             let va = values(&a, a.note.as_deref(), &ra);
-            let body = Body::new(&a, &va, p);
+            let new = NewBody::new(&a, &va, p);
+            let body = new.body();
             prop_assert_eq!(body.values(), va);
             prop_assert_eq!(body.is_key_of(b.type_, &values(&b, b.note.as_deref(), &rb)), same);
             prop_assert_eq!(body.key(), &encoded(&a, &ra, p)[..]);
@@ -373,7 +410,6 @@ mod tests {
             name_hash(&enc, "example.com/c", "c-0", 0),
             0xc873_3efe_45c5_09b0
         );
-        assert_eq!(key_hash(&enc), 0x1248_d2e4_ee8a_fbe3_b856_59a6_2da8_4b65);
         assert_ne!(
             name_hash(&enc, "example.com/c", "c-0", 0),
             name_hash(&enc, "example.com/c", "c-1", 0)

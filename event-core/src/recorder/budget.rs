@@ -13,7 +13,6 @@
 //! the instant it stands for, so the requests sent never exceed
 //! `burst + rate × t` in any stretch of time `t`.
 
-use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -188,7 +187,7 @@ impl Engine {
     /// ends the write).
     pub(crate) async fn spend_budget(
         &self,
-        entry: &Arc<Entry>,
+        entry: &Entry,
         mode: Mode,
         asked: Mode,
     ) -> Option<Outcome> {

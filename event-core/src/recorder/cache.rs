@@ -26,7 +26,6 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
 
 use jiff::Timestamp;
 use lru::LruCache;
@@ -36,7 +35,7 @@ use super::decide::{Mode, Timing, decide, later};
 use super::entry::{Abandon, Entry, Identity, Place, State};
 use crate::sink::EventRecord;
 
-/// Keys are already 128-bit hashes: fold them instead of hashing again.
+/// Keys are already 64-bit hashes: use them as they are.
 #[derive(Default)]
 pub(crate) struct KeyHasher(u64);
 
@@ -53,8 +52,8 @@ impl Hasher for KeyHasher {
         }
     }
 
-    fn write_u128(&mut self, n: u128) {
-        self.0 ^= (n as u64) ^ ((n >> 64) as u64);
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
     }
 }
 
@@ -71,14 +70,14 @@ pub(crate) struct Fallout {
     pub(crate) evicted: u32,
     /// Series abandoned because too many that left the cache owed writes,
     /// with the occurrences each had not written.
-    pub(crate) overflowed: Vec<(Arc<Entry>, u32)>,
+    pub(crate) overflowed: Vec<(Entry, u32)>,
 }
 
 /// The cached series: found by their hash in one probe (the hash is kept in
 /// the map's slot, next to the series), with their recency kept apart in
 /// `order` (which a lookup never reads). Both always hold the same hashes.
 struct Cached {
-    by_hash: HashMap<KeyHash, Arc<Entry>, Build>,
+    by_hash: HashMap<KeyHash, Entry, Build>,
     /// Least recently placed first.
     order: LruCache<KeyHash, (), Build>,
 }
@@ -95,12 +94,12 @@ impl Cached {
         self.by_hash.len()
     }
 
-    fn get(&self, hash: KeyHash) -> Option<&Arc<Entry>> {
+    fn get(&self, hash: KeyHash) -> Option<&Entry> {
         self.by_hash.get(&hash)
     }
 
     /// Caches `entry` under `hash` at the recently used end.
-    fn put(&mut self, hash: KeyHash, entry: Arc<Entry>) {
+    fn put(&mut self, hash: KeyHash, entry: Entry) {
         self.by_hash.insert(hash, entry);
         self.order.put(hash, ());
     }
@@ -109,23 +108,23 @@ impl Cached {
         self.order.promote(&hash);
     }
 
-    fn remove(&mut self, hash: KeyHash) -> Option<Arc<Entry>> {
+    fn remove(&mut self, hash: KeyHash) -> Option<Entry> {
         self.order.pop(&hash);
         self.by_hash.remove(&hash)
     }
 
-    fn peek_oldest(&self) -> Option<&Arc<Entry>> {
+    fn peek_oldest(&self) -> Option<&Entry> {
         let (hash, ()) = self.order.peek_lru()?;
         self.by_hash.get(hash)
     }
 
-    fn pop_oldest(&mut self) -> Option<(KeyHash, Arc<Entry>)> {
+    fn pop_oldest(&mut self) -> Option<(KeyHash, Entry)> {
         let (hash, ()) = self.order.pop_lru()?;
         self.by_hash.remove(&hash).map(|entry| (hash, entry))
     }
 
     /// Most recently placed first.
-    fn iter(&self) -> impl Iterator<Item = &Arc<Entry>> {
+    fn iter(&self) -> impl Iterator<Item = &Entry> {
         self.order
             .iter()
             .filter_map(|(hash, ())| self.by_hash.get(hash))
@@ -134,8 +133,8 @@ impl Cached {
 
 pub(crate) struct Cache {
     cached: Cached,
-    retiring: LruCache<KeyHash, Arc<Entry>, Build>,
-    dirty: HashMap<KeyHash, Arc<Entry>, Build>,
+    retiring: LruCache<KeyHash, Entry, Build>,
+    dirty: HashMap<KeyHash, Entry, Build>,
     max_cached: usize,
     max_retiring: usize,
     /// When the heartbeat next looks at the cached series.
@@ -144,8 +143,8 @@ pub(crate) struct Cache {
     last_event_time: Timestamp,
 }
 
-fn is(a: &Arc<Entry>, b: &Arc<Entry>) -> bool {
-    Arc::ptr_eq(a, b)
+fn is(a: &Entry, b: &Entry) -> bool {
+    Entry::same(a, b)
 }
 
 impl Cache {
@@ -187,7 +186,7 @@ impl Cache {
         hash: KeyHash,
         now: Timestamp,
         out: &mut Fallout,
-    ) -> Option<&Arc<Entry>> {
+    ) -> Option<&Entry> {
         if self.cached.get(hash).is_some() {
             return self.cached.get(hash);
         }
@@ -209,13 +208,13 @@ impl Cache {
     pub(crate) fn insert(
         &mut self,
         hash: KeyHash,
-        entry: &Arc<Entry>,
+        entry: &Entry,
         st: &mut State,
         list: bool,
         out: &mut Fallout,
     ) {
         self.make_room(out);
-        self.cached.put(hash, Arc::clone(entry));
+        self.cached.put(hash, entry.clone());
         if list {
             self.list(hash, entry, st);
         }
@@ -241,9 +240,9 @@ impl Cache {
 
     /// Lists `entry` (kept under `hash`) as dirty if it owes a write and
     /// is not listed yet.
-    pub(crate) fn list(&mut self, hash: KeyHash, entry: &Arc<Entry>, st: &mut State) {
+    pub(crate) fn list(&mut self, hash: KeyHash, entry: &Entry, st: &mut State) {
         if Self::to_list(st) {
-            self.put_dirty(hash, Arc::clone(entry));
+            self.put_dirty(hash, entry.clone());
         }
     }
 
@@ -259,13 +258,13 @@ impl Cache {
     }
 
     /// Lists a series marked listed by [`to_list`](Self::to_list).
-    pub(crate) fn put_dirty(&mut self, hash: KeyHash, entry: Arc<Entry>) {
+    pub(crate) fn put_dirty(&mut self, hash: KeyHash, entry: Entry) {
         self.dirty.insert(hash, entry);
     }
 
     /// Removes `entry` (kept under `hash`) from every map it is in, and
     /// abandons it for `why`. Returns the occurrences it had not written.
-    pub(crate) fn forget(&mut self, hash: KeyHash, entry: &Arc<Entry>, why: Abandon) -> u32 {
+    pub(crate) fn forget(&mut self, hash: KeyHash, entry: &Entry, why: Abandon) -> u32 {
         if self.cached.get(hash).is_some_and(|e| is(e, entry)) {
             self.cached.remove(hash);
         }
@@ -279,7 +278,7 @@ impl Cache {
         st.abandon(why)
     }
 
-    fn unlist(&mut self, hash: KeyHash, entry: &Arc<Entry>) {
+    fn unlist(&mut self, hash: KeyHash, entry: &Entry) {
         if self.dirty.get(&hash).is_some_and(|e| is(e, entry)) {
             self.dirty.remove(&hash);
         }
@@ -296,7 +295,7 @@ impl Cache {
 
     /// A series leaves the cache: kept as retiring if it owes a write,
     /// forgotten otherwise.
-    fn retire(&mut self, hash: KeyHash, entry: Arc<Entry>, out: &mut Fallout) {
+    fn retire(&mut self, hash: KeyHash, entry: Entry, out: &mut Fallout) {
         out.evicted = out.evicted.saturating_add(1);
         let mut st = entry.state();
         if !st.owing() {
@@ -329,7 +328,7 @@ impl Cache {
         timing: &Timing,
         ttl: std::time::Duration,
         out: &mut Fallout,
-    ) -> Vec<(Arc<Entry>, Mode)> {
+    ) -> Vec<(Entry, Mode)> {
         if mode == Mode::Tick {
             while let Some(oldest) = self.cached.peek_oldest() {
                 if now < later(oldest.state().last_observed.get(), ttl) {
@@ -347,7 +346,7 @@ impl Cache {
             if !st.owing() {
                 clean.push(*hash);
             } else if decide(&st, mode, now, timing).is_some() {
-                due.push((Arc::clone(entry), mode));
+                due.push((entry.clone(), mode));
             }
         }
         for hash in clean {
@@ -370,7 +369,7 @@ impl Cache {
             for entry in self.cached.iter() {
                 let st = entry.state();
                 if !st.listed && decide(&st, Mode::Heartbeat, now, timing).is_some() {
-                    due.push((Arc::clone(entry), Mode::Heartbeat));
+                    due.push((entry.clone(), Mode::Heartbeat));
                 }
             }
         }
@@ -400,7 +399,7 @@ impl Cache {
 mod tests {
     use super::*;
     use crate::key::NotePolicy;
-    use crate::recorder::body::{Body, values};
+    use crate::recorder::body::{NewBody, values};
     use crate::recorder::entry::Lifecycle;
     use crate::{Event, ObjectRef};
 
@@ -408,14 +407,14 @@ mod tests {
         Timestamp::from_second(1_700_000_000 + s).unwrap()
     }
 
-    fn entry(i: u128) -> Arc<Entry> {
+    fn entry(i: u64) -> Entry {
         let pod = ObjectRef::new("v1", "Pod", format!("p{i}"));
         let e = Event::normal("R", "A");
-        let body = Body::new(&e, &values(&e, None, &pod), NotePolicy::Ignore);
-        Arc::new(Entry::new(body, t(0)))
+        let body = NewBody::new(&e, &values(&e, None, &pod), NotePolicy::Ignore);
+        Entry::new(body, t(0))
     }
 
-    fn insert(cache: &mut Cache, e: &Arc<Entry>, out: &mut Fallout) {
+    fn insert(cache: &mut Cache, e: &Entry, out: &mut Fallout) {
         let mut st = e.state();
         cache.insert(e.hash(), e, &mut st, true, out);
     }
@@ -439,8 +438,11 @@ mod tests {
         );
         // A retiring series is found again, and comes back into the cache.
         let mut out = Fallout::default();
-        let found = Arc::clone(cache.find(entries[2].hash(), t(0), &mut out).unwrap());
-        assert!(Arc::ptr_eq(&found, &entries[2]));
+        let found = cache
+            .find(entries[2].hash(), t(0), &mut out)
+            .unwrap()
+            .clone();
+        assert!(Entry::same(&found, &entries[2]));
         assert_eq!(found.state().place, Place::Cached);
         assert_eq!(cache.sizes(), (2, 2, 4));
         assert_eq!(out.evicted, 1);

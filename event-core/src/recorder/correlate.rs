@@ -2,13 +2,12 @@
 //! must write.
 
 use std::cell::Cell;
-use std::sync::Arc;
 
 use jiff::Timestamp;
 
 use super::DropReason;
 use super::Engine;
-use super::body::{Body, KeyHash, Values, encode, key_hash, values};
+use super::body::{KeyHash, NewBody, Values, encode, key_hash, values};
 use super::cache::{Cache, Fallout};
 use super::decide::{Mode, decide};
 use super::entry::{Abandon, Entry, Lifecycle, lock};
@@ -40,7 +39,7 @@ pub(crate) enum Observation {
 /// A caller's undertaking to bring a series' server count to `level`
 /// (1: created, 2: series started).
 pub(crate) struct Claim {
-    pub(crate) entry: Arc<Entry>,
+    pub(crate) entry: Entry,
     pub(crate) level: u8,
     /// The series was created by this occurrence.
     pub(crate) new: bool,
@@ -160,7 +159,9 @@ impl Engine {
         }
         let mut collision = false;
         if let Some(entry) = cache.find(hash, now, fallout) {
-            if entry.body.is_key(encoded) {
+            // Every line of the key at once, not one after another.
+            entry.warm();
+            if entry.body().is_key(encoded) {
                 let mut st = entry.state();
                 if let Lifecycle::Abandoned(why) = st.life {
                     if why == Abandon::NamespaceTerminating {
@@ -182,8 +183,8 @@ impl Engine {
                 drop(st);
                 // A repeat that only counts, listed already (the common
                 // case), takes no reference to its series.
-                let dirty = list.then(|| Arc::clone(entry));
-                let claimed = claim.map(|level| (Arc::clone(entry), level));
+                let dirty = list.then(|| entry.clone());
+                let claimed = claim.map(|level| (entry.clone(), level));
                 if promote {
                     cache.promote(hash);
                 }
@@ -203,7 +204,7 @@ impl Engine {
                     }
                 });
             }
-            // Another key with the same 128-bit hash: its series is written
+            // Another key with the same 64-bit hash: its series is written
             // without being cached.
             collision = true;
         }
@@ -220,8 +221,8 @@ impl Engine {
         // its note and annotations were checked above and are not written.
         let note_bytes = values[super::body::Field::Note as usize].map_or(0, str::len);
         validate_size(event, note_bytes, regarding).map_err(Error::Invalid)?;
-        let body = Body::new(event, values, self.config.note_policy);
-        let entry = Arc::new(Entry::new(body, cache.event_time(now)));
+        let body = NewBody::new(event, values, self.config.note_policy);
+        let entry = Entry::new(body, cache.event_time(now));
         {
             let mut st = entry.state();
             st.claim = 1;

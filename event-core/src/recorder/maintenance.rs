@@ -38,7 +38,7 @@ impl Engine {
     }
 
     /// The series that need a write in `mode` now.
-    pub(crate) fn collect(&self, mode: Mode) -> Vec<(Arc<Entry>, Mode)> {
+    pub(crate) fn collect(&self, mode: Mode) -> Vec<(Entry, Mode)> {
         let now = self.clock.now();
         let mut fallout = Fallout::default();
         let due = lock(&self.cache).collect(
@@ -53,7 +53,7 @@ impl Engine {
     }
 
     /// Writes `due`, `writers` at a time.
-    pub(crate) async fn run_all(self: &Arc<Self>, due: Vec<(Arc<Entry>, Mode)>) {
+    pub(crate) async fn run_all(self: &Arc<Self>, due: Vec<(Entry, Mode)>) {
         if due.is_empty() {
             return;
         }
@@ -88,8 +88,8 @@ impl Engine {
             if due.is_empty() {
                 return;
             }
-            let entries: Vec<Arc<Entry>> = due.iter().map(|(e, _)| Arc::clone(e)).collect();
-            let owed = |entries: &[Arc<Entry>]| -> u64 {
+            let entries: Vec<Entry> = due.iter().map(|(e, _)| e.clone()).collect();
+            let owed = |entries: &[Entry]| -> u64 {
                 entries.iter().map(|e| u64::from(e.state().owed())).sum()
             };
             let before = owed(&entries);

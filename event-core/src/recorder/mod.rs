@@ -291,9 +291,9 @@ impl Engine {
         for (entry, owed) in fallout.overflowed {
             add(&self.stats.dropped_unwritten, owed);
             tracing::warn!(
-                reason = entry.body.str(body::Field::Reason),
-                kind = entry.body.str(body::Field::RegKind),
-                name = entry.body.str(body::Field::RegName),
+                reason = entry.body().str(body::Field::Reason),
+                kind = entry.body().str(body::Field::RegKind),
+                name = entry.body().str(body::Field::RegName),
                 owed,
                 "series dropped: too many unwritten series left the cache (counted in stats.dropped_unwritten)"
             );

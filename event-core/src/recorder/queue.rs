@@ -20,7 +20,7 @@ use super::writer::Outcome;
 
 /// A queued immediate write.
 pub(crate) struct Job {
-    pub(crate) entry: Arc<Entry>,
+    pub(crate) entry: Entry,
     pub(crate) claim: u8,
 }
 
@@ -29,12 +29,12 @@ pub(crate) struct Job {
 /// again; lists the series if it still owes a write.
 pub(crate) struct ClaimGuard<'a> {
     engine: &'a Engine,
-    entry: &'a Arc<Entry>,
+    entry: &'a Entry,
     claim: u8,
 }
 
 impl<'a> ClaimGuard<'a> {
-    pub(crate) fn new(engine: &'a Engine, entry: &'a Arc<Entry>, claim: u8) -> Self {
+    pub(crate) fn new(engine: &'a Engine, entry: &'a Entry, claim: u8) -> Self {
         Self {
             engine,
             entry,

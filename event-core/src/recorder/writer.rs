@@ -2,8 +2,6 @@
 //! within the budget, a read after a name clash (adopt or rename), and a
 //! re-create after the Event expired.
 
-use std::sync::Arc;
-
 use super::Engine;
 use super::decide::{Mode, Write, decide};
 use super::entry::{Abandon, Adopted, Entry, Lifecycle, Step, lock};
@@ -67,7 +65,7 @@ impl Engine {
     }
 
     /// Writes what `entry` needs in `mode`, holding its write turn.
-    pub(crate) async fn write(&self, entry: &Arc<Entry>, mut mode: Mode) -> Outcome {
+    pub(crate) async fn write(&self, entry: &Entry, mut mode: Mode) -> Outcome {
         let _turn = self.turn(entry).await;
         let id = self.identity();
         let mut budget = Budget::start(self.config.retry);
@@ -237,7 +235,7 @@ impl Engine {
     }
 
     /// Lists `entry` again after a step that leaves it owing a write.
-    fn relist(&self, entry: &Arc<Entry>) {
+    fn relist(&self, entry: &Entry) {
         let mut cache = lock(&self.cache);
         let mut st = entry.state();
         cache.list(entry.hash(), entry, &mut st);
