@@ -198,6 +198,13 @@ pub(crate) struct NewBody {
     bytes: Vec<u8>,
 }
 
+impl BodyHead {
+    /// The length of the key's encoding, at the start of the bytes.
+    pub(crate) fn key_len(&self) -> usize {
+        self.key_end as usize
+    }
+}
+
 impl NewBody {
     /// The body of an occurrence.
     pub(crate) fn new(event: &Event, values: &Values<'_>, policy: NotePolicy) -> Self {

@@ -27,6 +27,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use hashbrown::{HashTable, hash_table as table};
 use jiff::Timestamp;
 use lru::LruCache;
 
@@ -73,11 +74,13 @@ pub(crate) struct Fallout {
     pub(crate) overflowed: Vec<(Entry, u32)>,
 }
 
-/// The cached series: found by their hash in one probe (the hash is kept in
-/// the map's slot, next to the series), with their recency kept apart in
-/// `order` (which a lookup never reads). Both always hold the same hashes.
+/// The cached series: found by their hash in one probe of a table of
+/// 8-byte slots (each series keeps its own hash, so a slot holds only the
+/// series' pointer: at 50,000 keys the table stays within the processor's
+/// second-level cache), with their recency kept apart in `order` (which a
+/// lookup never reads). Both always hold the same hashes, each at most once.
 struct Cached {
-    by_hash: HashMap<KeyHash, Entry, Build>,
+    by_hash: HashTable<Entry>,
     /// Least recently placed first.
     order: LruCache<KeyHash, (), Build>,
 }
@@ -85,7 +88,7 @@ struct Cached {
 impl Cached {
     fn new() -> Self {
         Self {
-            by_hash: HashMap::with_hasher(Build::default()),
+            by_hash: HashTable::new(),
             order: LruCache::unbounded_with_hasher(Build::default()),
         }
     }
@@ -95,12 +98,18 @@ impl Cached {
     }
 
     fn get(&self, hash: KeyHash) -> Option<&Entry> {
-        self.by_hash.get(&hash)
+        self.by_hash.find(hash, |e| e.hash() == hash)
     }
 
-    /// Caches `entry` under `hash` at the recently used end.
+    /// Caches `entry` under `hash` at the recently used end, in place of
+    /// any series cached under it.
     fn put(&mut self, hash: KeyHash, entry: Entry) {
-        self.by_hash.insert(hash, entry);
+        match self.by_hash.entry(hash, |e| e.hash() == hash, Entry::hash) {
+            table::Entry::Occupied(mut slot) => *slot.get_mut() = entry,
+            table::Entry::Vacant(slot) => {
+                slot.insert(entry);
+            }
+        }
         self.order.put(hash, ());
     }
 
@@ -110,24 +119,24 @@ impl Cached {
 
     fn remove(&mut self, hash: KeyHash) -> Option<Entry> {
         self.order.pop(&hash);
-        self.by_hash.remove(&hash)
+        let found = self.by_hash.find_entry(hash, |e| e.hash() == hash).ok()?;
+        Some(found.remove().0)
     }
 
     fn peek_oldest(&self) -> Option<&Entry> {
         let (hash, ()) = self.order.peek_lru()?;
-        self.by_hash.get(hash)
+        self.get(*hash)
     }
 
     fn pop_oldest(&mut self) -> Option<(KeyHash, Entry)> {
-        let (hash, ()) = self.order.pop_lru()?;
-        self.by_hash.remove(&hash).map(|entry| (hash, entry))
+        let (hash, ()) = self.order.peek_lru()?;
+        let hash = *hash;
+        self.remove(hash).map(|entry| (hash, entry))
     }
 
     /// Most recently placed first.
     fn iter(&self) -> impl Iterator<Item = &Entry> {
-        self.order
-            .iter()
-            .filter_map(|(hash, ())| self.by_hash.get(hash))
+        self.order.iter().filter_map(|(hash, ())| self.get(*hash))
     }
 }
 

@@ -366,6 +366,8 @@ pub(crate) struct Entry(ThinArc<Head, u8>);
 struct Head {
     state: Mutex<State>,
     body: BodyHead,
+    /// The hash of the key, which the cache keeps the series under.
+    hash: KeyHash,
 }
 
 /// Locks `m`. A poisoned lock (a panic elsewhere while it was held) still
@@ -380,6 +382,7 @@ impl Entry {
         let (body, bytes) = body.into_parts();
         let head = Head {
             state: Mutex::new(State::first(now)),
+            hash: key_hash(bytes.get(..body.key_len()).unwrap_or_default()),
             body,
         };
         Self(ThinArc::from_header_and_slice(head, &bytes))
@@ -413,12 +416,9 @@ impl Entry {
         a.0.ptr() == b.0.ptr()
     }
 
-    /// The hash the cache keeps this series under, computed again from its
-    /// key: a cached key is not charged 16 bytes for it, and the paths that
-    /// need it without an occurrence at hand (a write that leaves its
-    /// series owing, a dropped queued create) are rare.
+    /// The hash the cache keeps this series under (of its key).
     pub(crate) fn hash(&self) -> KeyHash {
-        key_hash(self.body().key())
+        self.0.header.header.hash
     }
 
     /// The namespace of this series' Event.
