@@ -1,5 +1,7 @@
-//! Time per `publish`: repeats of live series at 1k, 10k and 50k live keys,
-//! and first publishes (the create path), into a sink that does nothing.
+//! Time per `publish`: repeats of live series at 1k, 10k and 50k live keys
+//! (about objects read from an array of them, and about one object rewritten
+//! in place), and first publishes (the create path), into a sink that does
+//! nothing.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 mod common;
@@ -7,6 +9,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use event_core::ObjectRef;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -15,20 +18,44 @@ fn runtime() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-fn repeat_publish(c: &mut Criterion) {
+/// Where a benchmark's objects come from.
+enum Objects {
+    /// One object per key, read from an array: at 50k keys, far away in
+    /// memory.
+    Array(Vec<ObjectRef>),
+    /// One object rewritten in place into each key's: what a controller
+    /// publishes about is usually at hand (it has just reconciled it).
+    InPlace(ObjectRef),
+}
+
+impl Objects {
+    fn get(&mut self, i: usize) -> &ObjectRef {
+        match self {
+            Self::Array(all) => &all[i],
+            Self::InPlace(object) => {
+                common::rewrite(object, i);
+                object
+            }
+        }
+    }
+}
+
+/// Repeats of live series at 1k, 10k and 50k live keys, visiting keys all
+/// over the cache.
+fn repeats(c: &mut Criterion, name: &str, objects: fn(usize) -> Objects) {
     let rt = runtime();
-    let mut group = c.benchmark_group("repeat_publish");
+    let mut group = c.benchmark_group(name);
     group.throughput(Throughput::Elements(1));
     for keys in [1_000usize, 10_000, 50_000] {
         let rec = common::recorder(keys);
-        let objects: Vec<_> = (0..keys).map(common::object).collect();
+        let mut objects = objects(keys);
         let event = common::event();
         rt.block_on(async {
             // Two occurrences each: every key is a live series, so further
             // occurrences only count.
             for _ in 0..2 {
-                for o in &objects {
-                    rec.publish(&event, o).await.unwrap();
+                for i in 0..keys {
+                    rec.publish(&event, objects.get(i)).await.unwrap();
                 }
             }
         });
@@ -41,7 +68,7 @@ fn repeat_publish(c: &mut Criterion) {
                     for _ in 0..iters {
                         // A stride that visits keys all over the cache.
                         next = (next + 7_919) % keys;
-                        let out = rec.publish(&event, &objects[next]).await.unwrap();
+                        let out = rec.publish(&event, objects.get(next)).await.unwrap();
                         std::hint::black_box(out);
                     }
                     start.elapsed()
@@ -50,6 +77,18 @@ fn repeat_publish(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+fn repeat_publish(c: &mut Criterion) {
+    repeats(c, "repeat_publish", |keys| {
+        Objects::Array((0..keys).map(common::object).collect())
+    });
+}
+
+fn repeat_publish_in_place(c: &mut Criterion) {
+    repeats(c, "repeat_publish_in_place", |_| {
+        Objects::InPlace(common::object(0))
+    });
 }
 
 fn first_publish(c: &mut Criterion) {
@@ -78,6 +117,6 @@ criterion_group! {
     config = Criterion::default()
         .measurement_time(Duration::from_secs(3))
         .warm_up_time(Duration::from_secs(1));
-    targets = repeat_publish, first_publish
+    targets = repeat_publish, repeat_publish_in_place, first_publish
 }
 criterion_main!(benches);

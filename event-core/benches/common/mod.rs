@@ -48,3 +48,25 @@ pub fn object(i: usize) -> ObjectRef {
 pub fn event() -> Event {
     Event::warning("BackOff", "Starting").note("Back-off restarting failed container")
 }
+
+/// Writes `n` as `width` decimal digits over the last `width` characters
+/// of `s`, in place.
+fn digits(s: &mut String, mut n: usize, width: usize) {
+    let mut buf = [b'0'; 12];
+    for b in buf[..width].iter_mut().rev() {
+        *b = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    s.truncate(s.len() - width);
+    s.extend(buf[..width].iter().map(|&b| char::from(b)));
+}
+
+/// Turns an object made by [`object`] into the i-th object in place,
+/// without allocating: what a controller publishes about is usually at
+/// hand (it has just reconciled it), not one of thousands of objects far
+/// away in memory.
+pub fn rewrite(object: &mut ObjectRef, i: usize) {
+    digits(&mut object.name, i, 6);
+    digits(object.namespace.as_mut().unwrap(), i % 100, 3);
+    digits(object.uid.as_mut().unwrap(), i, 12);
+}
