@@ -33,7 +33,8 @@ use lru::LruCache;
 
 use super::body::KeyHash;
 use super::decide::{Mode, Timing, decide, later};
-use super::entry::{Abandon, Entry, Identity, Place, State};
+use super::entry::{Entry, Identity};
+use super::state::{Abandon, Place, State};
 use crate::sink::EventRecord;
 
 /// Keys are already 64-bit hashes: use them as they are.
@@ -409,7 +410,7 @@ mod tests {
     use super::*;
     use crate::key::NotePolicy;
     use crate::recorder::body::{NewBody, values};
-    use crate::recorder::entry::Lifecycle;
+    use crate::recorder::state::Lifecycle;
     use crate::{Event, ObjectRef};
 
     fn t(s: i64) -> Timestamp {

@@ -10,9 +10,10 @@ use super::Engine;
 use super::body::{KeyHash, NewBody, Values, encode, key_hash, values};
 use super::cache::{Cache, Fallout};
 use super::decide::{Mode, decide};
-use super::entry::{Abandon, Entry, Lifecycle, lock};
+use super::entry::{Entry, lock};
 use super::filter::SpamKey;
 use super::outcome::bump;
+use super::state::{Abandon, Lifecycle};
 use crate::key::RefKey;
 use crate::spam::Admission;
 use crate::validate::{validate_event, validate_regarding, validate_size};
@@ -227,7 +228,7 @@ impl Engine {
             let mut st = entry.state();
             st.claim = 1;
             if collision {
-                st.place = super::entry::Place::Gone;
+                st.place = super::state::Place::Gone;
             } else {
                 cache.insert(hash, &entry, &mut st, !awaited, fallout);
             }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 
-use super::entry::{Lifecycle, Place, State};
+use super::state::{Lifecycle, Place, State};
 
 /// A write to the sink.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,7 +89,7 @@ pub(crate) fn decide(st: &State, mode: Mode, now: Timestamp, timing: &Timing) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::recorder::entry::{Abandon, Failure, Micros};
+    use crate::recorder::state::{Abandon, Failure, Micros};
 
     const TIMING: Timing = Timing {
         flush_interval: Duration::from_secs(10),

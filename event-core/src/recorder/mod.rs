@@ -85,6 +85,7 @@ mod outcome;
 mod protocol_check;
 mod queue;
 mod retry;
+mod state;
 mod writer;
 
 use std::fmt;

@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use shuttle::sync::{Arc, Condvar, Mutex};
 
 use super::decide::{Mode, Timing, Write, decide};
-use super::entry::{Adopted, State, Step};
+use super::state::{Adopted, State, Step};
 use crate::sink::SinkError;
 use shuttle::rand::RngCore;
 
@@ -133,7 +133,7 @@ fn write(series: &Shared, mut mode: Mode) {
             Step::Read => {
                 let stored = lock(&series.server).stored;
                 if let Some((count, t)) = stored {
-                    let adopted = lock(&series.state).adopt(&super::entry::tests::stored(count, t));
+                    let adopted = lock(&series.state).adopt(&super::state::tests::stored(count, t));
                     if adopted == Adopted::Continued {
                         mode = Mode::Flush;
                     }

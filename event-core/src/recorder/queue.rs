@@ -14,8 +14,9 @@ use tokio::task::JoinHandle;
 use super::Engine;
 use super::correlate::Claim;
 use super::decide::Mode;
-use super::entry::{Abandon, Entry, Lifecycle, lock};
+use super::entry::{Entry, lock};
 use super::outcome::bump;
+use super::state::{Abandon, Lifecycle};
 use super::writer::Outcome;
 
 /// A queued immediate write.

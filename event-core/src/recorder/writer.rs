@@ -4,9 +4,10 @@
 
 use super::Engine;
 use super::decide::{Mode, Write, decide};
-use super::entry::{Abandon, Adopted, Entry, Lifecycle, Step, lock};
+use super::entry::{Entry, lock};
 use super::outcome::{add, bump};
 use super::retry::Budget;
+use super::state::{Abandon, Adopted, Lifecycle, Step};
 use crate::sink::{EventRecord, SinkError};
 
 /// How a write ended.
