@@ -10,9 +10,10 @@
 //! one comparison of contiguous memory. Reading a field back walks the
 //! encoding; that happens when a series is written, never on a repeat.
 //!
-//! The canonical encoding (and so the hash and the Event name derived from
-//! it) is part of the stored state of a cluster: Events written by one
-//! version are found again by the next only while it stays the same.
+//! The canonical encoding (and so the Event name derived from it, see
+//! [`name_hash`]) is part of the stored state of a cluster: Events written
+//! by one version are found again by the next only while it stays the
+//! same. The [`KeyHash`] is not: it lives in one process only.
 
 use std::collections::BTreeMap;
 

@@ -160,7 +160,7 @@ impl Engine {
         }
         let mut collision = false;
         if let Some(entry) = cache.find(hash, now, fallout) {
-            // Every line of the key at once, not one after another.
+            // The key's lines at once, not one after another.
             entry.warm();
             if entry.body().is_key(encoded) {
                 let mut st = entry.state();
@@ -223,7 +223,7 @@ impl Engine {
         let note_bytes = values[super::body::Field::Note as usize].map_or(0, str::len);
         validate_size(event, note_bytes, regarding).map_err(Error::Invalid)?;
         let body = NewBody::new(event, values, self.config.note_policy);
-        let entry = Entry::new(body, cache.event_time(now));
+        let entry = Entry::new(body, hash, cache.event_time(now));
         {
             let mut st = entry.state();
             st.claim = 1;

@@ -39,10 +39,11 @@
 //! A repeat of a live series (the common case, and the one that must stay
 //! cheap) reads two places: an 8-byte slot of the cache's lookup table,
 //! and the series' one allocation (its key's hash, its state, then its
-//! body's bytes, which start with the key). Every cache line of that
-//! allocation is requested at once, before the key comparison, so a series
-//! far from the processor's caches costs about one trip to memory, not one
-//! per line. It allocates nothing and never takes a reference count.
+//! body's bytes, which start with the key). The lines holding the key are
+//! requested together, before the key comparison, so that a series far
+//! from the processor's caches costs one trip to memory for its
+//! allocation rather than one per line. A repeat that only counts
+//! allocates nothing and takes no reference to its series.
 //!
 //! # Locks
 //!

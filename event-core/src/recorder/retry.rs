@@ -21,10 +21,9 @@ pub const DEFAULT_RETRY_MAX_ELAPSED: Duration = Duration::from_secs(30);
 
 /// Exponential backoff with jitter, bounded in attempts and in total time.
 ///
-/// Applies to [`SinkError::Throttled`](crate::sink::SinkError::Throttled) (waiting
-/// at least the server's `Retry-After`) and
-/// [`SinkError::Transient`](crate::sink::SinkError::Transient). Other errors are
-/// never retried with backoff.
+/// Applies to [`SinkError::Throttled`] (waiting at least the server's
+/// `Retry-After`) and [`SinkError::Transient`]. Other errors are never
+/// retried with backoff.
 ///
 /// # Example
 ///
