@@ -384,6 +384,13 @@ async fn describe_prints_what_kubectl_prints_for_multi_line_and_truncated_notes(
         .wait_for_within(expect::warning("Rejected").count(2), PATIENCE)
         .await
         .unwrap();
+    // The watch delivers in the order of the writes: the last one written
+    // seen means every earlier one is too (the count above is not the last
+    // write).
+    events
+        .wait_for_within(expect::normal("Checked"), PATIENCE)
+        .await
+        .unwrap();
     assert_eq!(events.events().len(), 4);
 
     // The truncated note is one row of 1024 bytes of note, the multi-line
