@@ -354,26 +354,41 @@ pub fn validate_event(
     event: &crate::Event,
     overflow: NoteOverflow,
 ) -> Result<Option<Cow<'_, str>>, ValidationError> {
+    check_event(event, overflow)?;
+    Ok(event.note.as_deref().map(fit_note))
+}
+
+/// A note as it is written: itself when it fits, else cut to
+/// [`MAX_NOTE_BYTES`] around the truncation marker.
+pub(crate) fn fit_note(note: &str) -> Cow<'_, str> {
+    if note.len() <= MAX_NOTE_BYTES {
+        Cow::Borrowed(note)
+    } else {
+        Cow::Owned(truncate_note(note, MAX_NOTE_BYTES))
+    }
+}
+
+/// The checks of [`validate_event`], without cutting the note: allocates
+/// nothing for a valid event (a repeat's cost).
+pub(crate) fn check_event(
+    event: &crate::Event,
+    overflow: NoteOverflow,
+) -> Result<(), ValidationError> {
     let mut violations = Vec::new();
     check_identifier("reason", &event.reason, MAX_REASON_BYTES, &mut violations);
     check_identifier("action", &event.action, MAX_ACTION_BYTES, &mut violations);
-    let note = match &event.note {
-        None => None,
-        Some(note) if note.len() <= MAX_NOTE_BYTES => Some(Cow::Borrowed(note.as_str())),
-        Some(note) => match overflow {
-            NoteOverflow::Truncate => Some(Cow::Owned(truncate_note(note, MAX_NOTE_BYTES))),
-            NoteOverflow::Reject => {
-                violations.push(Violation {
-                    field: "note",
-                    rule: Rule::TooLong {
-                        max_bytes: MAX_NOTE_BYTES,
-                        actual_bytes: note.len(),
-                    },
-                });
-                None
-            }
-        },
-    };
+    if let Some(note) = &event.note
+        && note.len() > MAX_NOTE_BYTES
+        && overflow == NoteOverflow::Reject
+    {
+        violations.push(Violation {
+            field: "note",
+            rule: Rule::TooLong {
+                max_bytes: MAX_NOTE_BYTES,
+                actual_bytes: note.len(),
+            },
+        });
+    }
     if let Some(related) = &event.secondary {
         check_namespace(
             "related.namespace",
@@ -384,8 +399,7 @@ pub fn validate_event(
     let mut annotation_bytes = 0;
     for (key, value) in &event.annotations {
         annotation_bytes += key.len() + value.len();
-        // The API server checks annotation keys in lower case.
-        if !is_qualified_name(&key.to_ascii_lowercase()) {
+        if !is_annotation_key(key) {
             violations.push(Violation {
                 field: "metadata.annotations",
                 rule: Rule::Format {
@@ -406,7 +420,7 @@ pub fn validate_event(
     }
     match ValidationError::from_violations(violations) {
         Some(err) => Err(err),
-        None => Ok(note),
+        None => Ok(()),
     }
 }
 
@@ -575,12 +589,26 @@ pub(crate) fn truncate_note(note: &str, max: usize) -> String {
 /// assert!(!is_qualified_name(&format!("example.com/{}", "a".repeat(64))));
 /// ```
 pub fn is_qualified_name(s: &str) -> bool {
+    qualified_name(s, is_lower_alnum)
+}
+
+/// Whether `s` is a valid annotation key: a qualified name whose prefix
+/// the API server checks in lower case (so any case passes).
+fn is_annotation_key(s: &str) -> bool {
+    qualified_name(s, |c| c.is_ascii_alphanumeric())
+}
+
+/// A qualified name whose prefix's labels are made of `alnum` characters
+/// (with inner `-`).
+fn qualified_name(s: &str, alnum: fn(u8) -> bool) -> bool {
     let (prefix, name) = match s.split_once('/') {
         Some((prefix, name)) => (Some(prefix), name),
         None => (None, s),
     };
     if let Some(prefix) = prefix
-        && (prefix.is_empty() || !is_dns_subdomain(prefix))
+        && (prefix.is_empty()
+            || prefix.len() > MAX_DNS_SUBDOMAIN
+            || !prefix.split('.').all(|label| label_shape(label, alnum)))
     {
         return false;
     }
@@ -607,11 +635,16 @@ pub(crate) fn is_dns_label(s: &str) -> bool {
 }
 
 fn is_label_shape(s: &str) -> bool {
+    label_shape(s, is_lower_alnum)
+}
+
+/// `alnum` characters with inner `-`, not empty.
+fn label_shape(s: &str, alnum: fn(u8) -> bool) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
-        && is_lower_alnum(b[0])
-        && is_lower_alnum(b[b.len() - 1])
-        && b.iter().all(|&c| is_lower_alnum(c) || c == b'-')
+        && alnum(b[0])
+        && alnum(b[b.len() - 1])
+        && b.iter().all(|&c| alnum(c) || c == b'-')
 }
 
 fn is_lower_alnum(c: u8) -> bool {

@@ -1,22 +1,24 @@
 //! Correlation: from one occurrence to its series, and whether its caller
 //! must write.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 
 use jiff::Timestamp;
 
 use super::DropReason;
 use super::Engine;
-use super::body::{KeyHash, NewBody, Values, encode, key_hash, values};
+use super::body::{Field, KeyHash, NewBody, Values, encode, key_hash, values};
 use super::cache::{Cache, Fallout};
 use super::decide::{Mode, decide};
 use super::entry::{Entry, lock};
 use super::filter::SpamKey;
 use super::outcome::bump;
 use super::state::{Abandon, Lifecycle};
+use crate::key::NotePolicy;
 use crate::key::RefKey;
 use crate::spam::Admission;
-use crate::validate::{validate_event, validate_regarding, validate_size};
+use crate::validate::{check_event, fit_note, validate_regarding, validate_size};
 use crate::{Error, Event, ObjectRef};
 
 /// What an occurrence needs.
@@ -97,13 +99,19 @@ impl Engine {
             bump(&self.stats.dropped_filtered);
             return Ok(Observation::Filtered);
         }
-        let note = match (
-            validate_event(event, self.config.note_overflow),
+        match (
+            check_event(event, self.config.note_overflow),
             validate_regarding(regarding),
         ) {
-            (Ok(note), Ok(())) => note,
+            (Ok(()), Ok(())) => {}
             (Err(a), Err(b)) => return Err(Error::Invalid(a.merge(b))),
             (Err(e), _) | (_, Err(e)) => return Err(Error::Invalid(e)),
+        }
+        // A note outside the key is cut to size only for a new series'
+        // body (see `correlate`): a repeat never reads it.
+        let note = match self.config.note_policy {
+            NotePolicy::Distinct => event.note.as_deref().map(fit_note),
+            NotePolicy::Ignore => event.note.as_deref().map(Cow::Borrowed),
         };
         let values = values(event, note.as_deref(), regarding);
         let mut buf = KEY_BUF.take();
@@ -220,9 +228,12 @@ impl Engine {
         // The size of the whole event matters only for what is written: a
         // new series' body. A repeat's key was checked with its series;
         // its note and annotations were checked above and are not written.
-        let note_bytes = values[super::body::Field::Note as usize].map_or(0, str::len);
+        let note = values[Field::Note as usize].map(fit_note);
+        let mut values = *values;
+        values[Field::Note as usize] = note.as_deref();
+        let note_bytes = note.as_deref().map_or(0, str::len);
         validate_size(event, note_bytes, regarding).map_err(Error::Invalid)?;
-        let body = NewBody::new(event, values, self.config.note_policy);
+        let body = NewBody::new(event, &values, self.config.note_policy);
         let entry = Entry::new(body, hash, cache.event_time(now));
         {
             let mut st = entry.state();
