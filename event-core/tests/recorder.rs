@@ -1034,3 +1034,36 @@ async fn concurrent_first_publishes_wait_only_for_the_create_and_the_series_star
         [(WriteKind::Create, 1), (WriteKind::PatchSeries, 16)]
     );
 }
+
+/// A repeat moves its series to the recently used end of the cache (at
+/// most once a second), so a full cache evicts the series not used lately.
+#[tokio::test]
+async fn a_full_cache_evicts_the_series_not_used_lately() {
+    let sink = MemorySink::new();
+    let clock = test_clock();
+    let rec = builder(&sink, &clock).max_cached_keys(2).build().unwrap();
+    let e = Event::normal("Synced", "Syncing");
+    for name in ["a", "b"] {
+        for _ in 0..2 {
+            rec.publish(&e, &pod(name)).await.unwrap();
+        }
+    }
+    clock.advance(Duration::from_secs(2));
+    // `a`, the least recently placed, is used; written, so both are clean.
+    let used = rec.publish(&e, &pod("a")).await.unwrap();
+    assert_eq!(used, Published::Coalesced { count: 3 });
+    rec.flush().await;
+    rec.publish(&e, &pod("c")).await.unwrap();
+    assert_eq!(rec.stats().evicted, 1);
+
+    // `a` is still cached: its repeat only counts.
+    let writes = sink.writes().len();
+    let again = rec.publish(&e, &pod("a")).await.unwrap();
+    assert_eq!(again, Published::Coalesced { count: 4 });
+    assert_eq!(sink.writes().len(), writes);
+    // `b` left: its next occurrence tries a create (and adopts the stored
+    // Event it finds under its name).
+    let attempts = sink.attempts().len();
+    rec.publish(&e, &pod("b")).await.unwrap();
+    assert_eq!(sink.attempts()[attempts].kind, WriteKind::Create);
+}

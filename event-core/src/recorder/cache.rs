@@ -470,6 +470,29 @@ mod tests {
     }
 
     #[test]
+    fn a_use_moves_a_series_to_the_recently_used_end_once_a_second() {
+        // (when the least recently placed series is used, which one the
+        // next insert evicts)
+        for (used_at, evicted) in [(PLACED_WITHIN + 1, 1), (PLACED_WITHIN, 0)] {
+            let mut cache = Cache::new(2, 4);
+            let mut out = Fallout::default();
+            let entries = [entry(1), entry(2), entry(3)];
+            insert(&mut cache, &entries[0], &mut out);
+            insert(&mut cache, &entries[1], &mut out);
+            let moved = Cache::touch(&mut entries[0].state(), t(used_at));
+            assert_eq!(moved, evicted == 1, "used at {used_at} s");
+            if moved {
+                cache.promote(entries[0].hash());
+            }
+            insert(&mut cache, &entries[2], &mut out);
+            assert_eq!(out.evicted, 1);
+            // Evicted owing its create: retiring, not cached.
+            assert_eq!(entries[evicted].state().place, Place::Retiring);
+            assert_eq!(entries[1 - evicted].state().place, Place::Cached);
+        }
+    }
+
+    #[test]
     fn clean_series_leave_every_map() {
         let timing = Timing {
             flush_interval: std::time::Duration::from_secs(10),
