@@ -27,7 +27,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use hashbrown::{HashTable, hash_table as table};
+use hashbrown::HashTable;
 use jiff::Timestamp;
 use lru::LruCache;
 
@@ -105,19 +105,13 @@ impl Cached {
 
     /// Caches `entry` under `hash` at the recently used end, in place of
     /// any series cached under it.
-    fn put(&mut self, hash: KeyHash, entry: Entry) {
-        debug_assert_eq!(hash, entry.hash());
-        match self.by_hash.entry(hash, |e| e.hash() == hash, Entry::hash) {
-            table::Entry::Occupied(mut slot) => {
-                // Never reached: a series is cached only after a lookup of
-                // its hash found nothing.
-                debug_assert!(false, "a cached hash cached again");
-                *slot.get_mut() = entry;
-            }
-            table::Entry::Vacant(slot) => {
-                slot.insert(entry);
-            }
-        }
+    /// Caches `entry` at the recently used end. Its hash is not cached
+    /// yet: a series is cached only after a lookup of its hash found
+    /// nothing.
+    fn put(&mut self, entry: Entry) {
+        let hash = entry.hash();
+        debug_assert!(self.get(hash).is_none(), "a cached hash cached again");
+        self.by_hash.insert_unique(hash, entry, Entry::hash);
         self.order.put(hash, ());
     }
 
@@ -136,10 +130,9 @@ impl Cached {
         self.get(*hash)
     }
 
-    fn pop_oldest(&mut self) -> Option<(KeyHash, Entry)> {
+    fn pop_oldest(&mut self) -> Option<Entry> {
         let (hash, ()) = self.order.peek_lru()?;
-        let hash = *hash;
-        self.remove(hash).map(|entry| (hash, entry))
+        self.remove(*hash)
     }
 
     /// Most recently placed first.
@@ -214,7 +207,7 @@ impl Cache {
                 st.placed = now.as_second();
             }
             self.make_room(out);
-            self.cached.put(hash, entry);
+            self.cached.put(entry);
         }
         self.cached.get(hash)
     }
@@ -223,18 +216,11 @@ impl Cache {
     /// listed when `list`: its first occurrence owes the create. A caller
     /// that awaits the create lists it only if the create does not go
     /// through (see `ClaimGuard`).
-    pub(crate) fn insert(
-        &mut self,
-        hash: KeyHash,
-        entry: &Entry,
-        st: &mut State,
-        list: bool,
-        out: &mut Fallout,
-    ) {
+    pub(crate) fn insert(&mut self, entry: &Entry, st: &mut State, list: bool, out: &mut Fallout) {
         self.make_room(out);
-        self.cached.put(hash, entry.clone());
+        self.cached.put(entry.clone());
         if list {
-            self.list(hash, entry, st);
+            self.list(entry, st);
         }
     }
 
@@ -256,11 +242,10 @@ impl Cache {
         self.cached.promote(hash);
     }
 
-    /// Lists `entry` (kept under `hash`) as dirty if it owes a write and
-    /// is not listed yet.
-    pub(crate) fn list(&mut self, hash: KeyHash, entry: &Entry, st: &mut State) {
+    /// Lists `entry` as dirty if it owes a write and is not listed yet.
+    pub(crate) fn list(&mut self, entry: &Entry, st: &mut State) {
         if Self::to_list(st) {
-            self.put_dirty(hash, entry.clone());
+            self.put_dirty(entry.clone());
         }
     }
 
@@ -276,27 +261,29 @@ impl Cache {
     }
 
     /// Lists a series marked listed by [`to_list`](Self::to_list).
-    pub(crate) fn put_dirty(&mut self, hash: KeyHash, entry: Entry) {
-        self.dirty.insert(hash, entry);
+    pub(crate) fn put_dirty(&mut self, entry: Entry) {
+        self.dirty.insert(entry.hash(), entry);
     }
 
-    /// Removes `entry` (kept under `hash`) from every map it is in, and
-    /// abandons it for `why`. Returns the occurrences it had not written.
-    pub(crate) fn forget(&mut self, hash: KeyHash, entry: &Entry, why: Abandon) -> u32 {
+    /// Removes `entry` from every map it is in, and abandons it for `why`.
+    /// Returns the occurrences it had not written.
+    pub(crate) fn forget(&mut self, entry: &Entry, why: Abandon) -> u32 {
+        let hash = entry.hash();
         if self.cached.get(hash).is_some_and(|e| is(e, entry)) {
             self.cached.remove(hash);
         }
         if self.retiring.peek(&hash).is_some_and(|e| is(e, entry)) {
             self.retiring.pop(&hash);
         }
-        self.unlist(hash, entry);
+        self.unlist(entry);
         let mut st = entry.state();
         st.place = Place::Gone;
         st.listed = false;
         st.abandon(why)
     }
 
-    fn unlist(&mut self, hash: KeyHash, entry: &Entry) {
+    fn unlist(&mut self, entry: &Entry) {
+        let hash = entry.hash();
         if self.dirty.get(&hash).is_some_and(|e| is(e, entry)) {
             self.dirty.remove(&hash);
         }
@@ -304,34 +291,34 @@ impl Cache {
 
     fn make_room(&mut self, out: &mut Fallout) {
         while self.cached.len() >= self.max_cached {
-            let Some((hash, old)) = self.cached.pop_oldest() else {
+            let Some(old) = self.cached.pop_oldest() else {
                 break;
             };
-            self.retire(hash, old, out);
+            self.retire(old, out);
         }
     }
 
     /// A series leaves the cache: kept as retiring if it owes a write,
     /// forgotten otherwise.
-    fn retire(&mut self, hash: KeyHash, entry: Entry, out: &mut Fallout) {
+    fn retire(&mut self, entry: Entry, out: &mut Fallout) {
         out.evicted = out.evicted.saturating_add(1);
         let mut st = entry.state();
         if !st.owing() {
             st.place = Place::Gone;
             st.listed = false;
             drop(st);
-            self.unlist(hash, &entry);
+            self.unlist(&entry);
             return;
         }
         st.place = Place::Retiring;
-        self.list(hash, &entry, &mut st);
+        self.list(&entry, &mut st);
         drop(st);
-        self.retiring.put(hash, entry);
+        self.retiring.put(entry.hash(), entry);
         while self.retiring.len() > self.max_retiring {
-            let Some((oldest_hash, oldest)) = self.retiring.pop_lru() else {
+            let Some((_, oldest)) = self.retiring.pop_lru() else {
                 break;
             };
-            let owed = self.forget(oldest_hash, &oldest, Abandon::Overflow);
+            let owed = self.forget(&oldest, Abandon::Overflow);
             out.overflowed.push((oldest, owed));
         }
     }
@@ -352,8 +339,8 @@ impl Cache {
                 if now < later(oldest.state().last_observed.get(), ttl) {
                     break;
                 }
-                if let Some((hash, old)) = self.cached.pop_oldest() {
-                    self.retire(hash, old, out);
+                if let Some(old) = self.cached.pop_oldest() {
+                    self.retire(old, out);
                 }
             }
         }
@@ -437,7 +424,7 @@ mod tests {
 
     fn insert(cache: &mut Cache, e: &Entry, out: &mut Fallout) {
         let mut st = e.state();
-        cache.insert(e.hash(), e, &mut st, true, out);
+        cache.insert(e, &mut st, true, out);
     }
 
     #[test]

@@ -198,7 +198,7 @@ impl Engine {
                     cache.promote(hash);
                 }
                 if let Some(entry) = dirty {
-                    cache.put_dirty(hash, entry);
+                    cache.put_dirty(entry);
                 }
                 return Ok(match claimed {
                     Some((entry, level)) => Observation::Write(Claim {
@@ -241,7 +241,7 @@ impl Engine {
             if collision {
                 st.place = super::state::Place::Gone;
             } else {
-                cache.insert(hash, &entry, &mut st, !awaited, fallout);
+                cache.insert(&entry, &mut st, !awaited, fallout);
             }
         }
         Ok(Observation::Write(Claim {

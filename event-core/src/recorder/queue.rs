@@ -54,7 +54,7 @@ impl Drop for ClaimGuard<'_> {
         if unlisted {
             let mut cache = lock(&self.engine.cache);
             let mut st = self.entry.state();
-            cache.list(self.entry.hash(), self.entry, &mut st);
+            cache.list(self.entry, &mut st);
         }
     }
 }
@@ -206,7 +206,7 @@ impl Engine {
                 !st.writing && st.count == 1 && st.life == Lifecycle::Unsent && st.claim == claim
             };
             if alone {
-                cache.forget(entry.hash(), &entry, Abandon::QueueFull);
+                cache.forget(&entry, Abandon::QueueFull);
             }
             alone
         };

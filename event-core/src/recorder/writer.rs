@@ -239,7 +239,7 @@ impl Engine {
     fn relist(&self, entry: &Entry) {
         let mut cache = lock(&self.cache);
         let mut st = entry.state();
-        cache.list(entry.hash(), entry, &mut st);
+        cache.list(entry, &mut st);
     }
 
     /// Ends a write that failed for good: counted, logged (at warn level
