@@ -79,8 +79,10 @@ pub(crate) struct Fallout {
 /// 8-byte slots (each series keeps its own hash, so a slot holds only the
 /// series' pointer: 576 KiB with its control bytes at 50,000 keys, against
 /// 2 MiB for slots of a 128-bit hash and a pointer), with their recency
-/// kept apart in `order` (which a lookup never reads). Both always hold the
-/// same hashes, each at most once.
+/// kept apart in `order` (which a lookup never reads; it is larger than the
+/// table, a linked node per series, and only a move to the recently used
+/// end, at most once a second per series, touches it). Both always hold
+/// the same hashes, each at most once.
 struct Cached {
     by_hash: HashTable<Entry>,
     /// Least recently placed first.

@@ -84,8 +84,9 @@ impl Entry {
     /// once. At tens of thousands of series a repeat finds its series far
     /// from the processor's caches; the key comparison alone would fetch
     /// one line after another, each a full trip to memory. The stretch does
-    /// not depend on the key's length (stored in the header): waiting for
-    /// that read first measured slower.
+    /// not depend on the key's length, which is kept in the header:
+    /// waiting for that read first would put a trip to memory before the
+    /// others.
     pub(crate) fn warm(&self) {
         let bytes = &self.0.slice;
         let window = bytes.get(..WARM_BYTES).unwrap_or(bytes);
@@ -123,7 +124,8 @@ impl Entry {
     /// The record as it stands, for a write.
     pub(crate) fn record(&self, st: &State, id: &Identity<'_>) -> EventRecord {
         let b = self.body();
-        // Read back once: every field lookup walks the encoding.
+        // Read back once for the fields below (every field lookup walks
+        // the encoding).
         let values = b.values();
         let get = |f: Field| values[f as usize];
         let own = |f: Field| get(f).map(str::to_owned);

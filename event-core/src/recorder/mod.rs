@@ -38,8 +38,8 @@
 //!
 //! A repeat of a live series (the common case, and the one that must stay
 //! cheap) reads two places: an 8-byte slot of the cache's lookup table,
-//! and the series' one allocation (its key's hash, its state, then its
-//! body's bytes, which start with the key). The lines holding the key are
+//! and the series' one allocation (a header with its key's hash and its
+//! state, then its body's bytes, which start with the key). The lines holding the key are
 //! requested together, before the key comparison, so that a series far
 //! from the processor's caches costs one trip to memory for its
 //! allocation rather than one per line. A repeat that only counts
