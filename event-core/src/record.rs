@@ -19,7 +19,9 @@ impl Series {
     /// The JSON merge patch that sets an Event's series to this one and
     /// changes nothing else, as every sink of the events API sends it and
     /// the testing crate logs it:
-    /// `{"series":{"count":N,"lastObservedTime":"<MicroTime>"}}`.
+    /// `{"series":{"count":N,"lastObservedTime":"<MicroTime>"}}`. The API
+    /// keeps counts as 32-bit signed integers: a count past `i32::MAX` is
+    /// written as `i32::MAX`, as every conversion to an API object does.
     ///
     /// # Example
     ///
@@ -34,9 +36,9 @@ impl Series {
     /// ```
     pub fn merge_patch(&self) -> String {
         // Digits and a timestamp: nothing to escape.
+        let count = i32::try_from(self.count).unwrap_or(i32::MAX);
         format!(
-            r#"{{"series":{{"count":{},"lastObservedTime":"{}"}}}}"#,
-            self.count,
+            r#"{{"series":{{"count":{count},"lastObservedTime":"{}"}}}}"#,
             crate::clock::format_micro_time(self.last_observed_time)
         )
     }
@@ -158,6 +160,20 @@ impl EventRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_series_patch_caps_its_count_where_the_api_does() {
+        let patch = |count| {
+            Series {
+                count,
+                last_observed_time: Timestamp::UNIX_EPOCH,
+            }
+            .merge_patch()
+        };
+        assert!(patch(u32::MAX).contains(r#""count":2147483647,"#));
+        assert!(patch(2_147_483_647).contains(r#""count":2147483647,"#));
+        assert!(patch(7).contains(r#""count":7,"#));
+    }
 
     fn record(series: Option<Series>) -> EventRecord {
         EventRecord {
