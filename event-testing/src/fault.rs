@@ -636,7 +636,7 @@ impl<S: ?Sized> FaultySink<S> {
     fn answered(
         &self,
         kind: WriteKind,
-        record: &EventRecord,
+        record: EventRecord,
         result: Result<(), SinkError>,
     ) -> Result<(), SinkError> {
         let mut calls = self.lock_calls();
@@ -645,7 +645,7 @@ impl<S: ?Sized> FaultySink<S> {
         }
         calls.push_back(Write {
             kind,
-            record: record.clone(),
+            record,
             at: event_core::clock::truncate_to_micros(jiff::Timestamp::now()),
             result: result.clone(),
         });
@@ -689,7 +689,7 @@ impl<S: EventSink + ?Sized> EventSink for FaultySink<S> {
             Ok(()) => self.faults.answer(self.inner.create(event).await),
             Err(injected) => Err(injected),
         };
-        self.answered(WriteKind::Create, event, result)
+        self.answered(WriteKind::Create, event.clone(), result)
     }
 
     async fn patch_series(&self, event: &EventRecord, series: Series) -> Result<(), SinkError> {
@@ -699,7 +699,8 @@ impl<S: EventSink + ?Sized> EventSink for FaultySink<S> {
                 .answer(self.inner.patch_series(event, series).await),
             Err(injected) => Err(injected),
         };
-        self.answered(WriteKind::PatchSeries, event, result)
+        let logged = event.clone().with_series(series);
+        self.answered(WriteKind::PatchSeries, logged, result)
     }
 
     async fn get(&self, namespace: &str, name: &str) -> Result<EventRecord, SinkError> {

@@ -43,11 +43,15 @@ impl fmt::Display for WriteKind {
 pub struct Write {
     /// Create or series patch.
     pub kind: WriteKind,
-    /// The record the sink was given.
+    /// The record the sink was given; for a series patch, with the series
+    /// the patch wrote.
     pub record: EventRecord,
     /// When the sink answered, by the sink's clock.
     pub at: Timestamp,
-    /// What the sink answered.
+    /// What the sink answered. A [`MemorySink`] logs what its store did (a
+    /// write whose answer [`Faults::lose_answers`](crate::Faults::lose_answers)
+    /// hid shows `Ok`: it took effect); a [`FaultySink`](crate::FaultySink)
+    /// logs what its caller received.
     pub result: Result<(), SinkError>,
 }
 
@@ -603,21 +607,21 @@ impl MemorySink {
     }
 
     /// One write of `kind`: through the fault plan, then `apply` to the
-    /// store, logged with its answer.
+    /// store, logged as `record` with its answer.
     async fn write(
         &self,
         kind: WriteKind,
-        record: &EventRecord,
+        record: EventRecord,
         apply: impl FnOnce(&mut State, Timestamp) -> Result<(), SinkError>,
     ) -> Result<(), SinkError> {
-        let faulted = self.inner.faults.apply(kind, record).await;
+        let faulted = self.inner.faults.apply(kind, &record).await;
         let now = self.inner.clock.now();
         let mut state = self.lock();
         state.expire(now);
         let result = faulted.and_then(|()| apply(&mut state, now));
         state.log.push(Write {
             kind,
-            record: record.clone(),
+            record,
             at: now,
             result: result.clone(),
         });
@@ -647,21 +651,18 @@ impl fmt::Debug for MemorySink {
 #[async_trait]
 impl EventSink for MemorySink {
     async fn create(&self, event: &EventRecord) -> Result<(), SinkError> {
-        self.write(WriteKind::Create, event, |state, now| {
+        self.write(WriteKind::Create, event.clone(), |state, now| {
             state.create(event, now)
         })
         .await
     }
 
     async fn patch_series(&self, event: &EventRecord, series: Series) -> Result<(), SinkError> {
-        let patch = |state: &mut State, now| state.patch(event, series, now);
-        if event.series == Some(series) {
-            self.write(WriteKind::PatchSeries, event, patch).await
-        } else {
-            // Logged as it is stored: with the series written.
-            let logged = event.clone().with_series(series);
-            self.write(WriteKind::PatchSeries, &logged, patch).await
-        }
+        let logged = event.clone().with_series(series);
+        self.write(WriteKind::PatchSeries, logged, |state, now| {
+            state.patch(event, series, now)
+        })
+        .await
     }
 
     /// Reads are not logged as writes and take no write faults; they are

@@ -365,3 +365,20 @@ async fn a_release_frees_held_writes_even_if_the_hold_is_back() {
     task.await.unwrap().unwrap();
     assert_eq!((sink.faults().waiting(), sink.creates()), (0, 1));
 }
+
+#[tokio::test]
+async fn both_sinks_log_a_series_patch_with_the_series_it_wrote() {
+    let memory = MemorySink::new();
+    let faulty = FaultySink::new(memory.clone());
+    let r = sample_record();
+    faulty.create(&r).await.unwrap();
+    // The record still carries no series: the patch's own is what is written.
+    let written = event_core::sink::Series {
+        count: 3,
+        last_observed_time: r.event_time,
+    };
+    faulty.patch_series(&r, written).await.unwrap();
+    let expected = Some(written.merge_patch());
+    assert_eq!(faulty.calls()[1].patch_body(), expected);
+    assert_eq!(memory.writes()[1].patch_body(), expected);
+}
