@@ -319,17 +319,23 @@ async fn the_script_picks_writes_in_the_order_they_are_counted() {
     sink.faults()
         .latency(Duration::from_millis(10))
         .fail_after(1, [transient()]);
-    let (first, second) = {
-        let mut a = sample_record();
-        a.name = "web-0.a".into();
-        let mut b = sample_record();
-        b.name = "web-0.b".into();
-        let (sa, sb) = (sink.clone(), sink.clone());
-        tokio::join!(async move { sa.create(&a).await }, async move {
-            sb.create(&b).await
-        })
-    };
-    // Both were in flight at once; the second counted is the one failed.
+    let mut a = sample_record();
+    a.name = "web-0.a".into();
+    let mut b = sample_record();
+    b.name = "web-0.b".into();
+    let sa = sink.clone();
+    let first = tokio::spawn(async move { sa.create(&a).await });
+    while sink.faults().counts().attempts < 1 {
+        tokio::task::yield_now().await;
+    }
+    // The second write counted waits less, and is answered first.
+    sink.faults().latency(Duration::from_millis(1));
+    let sb = sink.clone();
+    let second = tokio::spawn(async move { sb.create(&b).await });
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert!(second.is_finished() && !first.is_finished());
+    // Yet the script's failure is the second counted.
+    let (first, second) = (first.await.unwrap(), second.await.unwrap());
     assert_eq!((first, second), (Ok(()), Err(transient())));
 }
 
