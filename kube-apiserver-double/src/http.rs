@@ -59,8 +59,6 @@ impl std::fmt::Display for DropConnection {
 
 impl std::error::Error for DropConnection {}
 
-/// Accepts connections until the task is aborted; dropping the task drops
-/// every connection with it.
 /// Sends every watch that asked for bookmarks a `BOOKMARK` each `interval`.
 pub(crate) async fn bookmark_loop(shared: Arc<Shared>, interval: Duration) {
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
@@ -71,6 +69,8 @@ pub(crate) async fn bookmark_loop(shared: Arc<Shared>, interval: Duration) {
     }
 }
 
+/// Accepts connections until the task is aborted; dropping the task drops
+/// every connection with it.
 pub(crate) async fn accept_loop(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
