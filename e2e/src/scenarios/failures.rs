@@ -185,14 +185,16 @@ async fn create_only_account(suite: &Suite) -> Res<String> {
     Ok(format!("system:serviceaccount:{ns}:{name}"))
 }
 
-/// On a cluster: waits until the impersonated user may create events (RBAC
-/// takes a moment to apply), probing with a dry-run create. `Err` carries a
-/// skip reason when impersonation itself is refused.
+/// On a cluster: waits until the impersonated user may create events
+/// through the suite's transport (RBAC takes a moment to apply), probing
+/// with a dry-run create. Authorization comes before decoding, so any
+/// answer but 403 means the create is allowed, whichever API the body
+/// suits. `Err` carries a skip reason when impersonation itself is refused.
 async fn wait_until_allowed(suite: &Suite, config: &kube::Config) -> Result<(), Outcome> {
     let client = kube::Client::try_from(config.clone())
         .map_err(|e| Outcome::Fail(format!("building the impersonating client: {e}")))?;
     let ns = suite.namespace.as_str();
-    let probe: K8sEvent = serde_json::from_value(json!({
+    let probe = json!({
         "metadata": {"name": format!("e2e-probe-{}", random_suffix()), "namespace": ns},
         "eventTime": event_core::clock::format_micro_time(event_core::clock::truncate_to_micros(jiff::Timestamp::now())),
         "reportingController": CONTROLLER,
@@ -201,16 +203,19 @@ async fn wait_until_allowed(suite: &Suite, config: &kube::Config) -> Result<(), 
         "reason": "Probe",
         "type": "Normal",
         "regarding": {"apiVersion": "v1", "kind": "ConfigMap", "name": CONFIGMAP, "namespace": ns},
-    }))
-    .map_err(|e| Outcome::Fail(format!("probe event: {e}")))?;
+    });
     let dry_run = PostParams {
         dry_run: true,
         ..PostParams::default()
     };
-    let api = Api::<K8sEvent>::namespaced(client, ns);
+    let request = || {
+        kube::core::Request::new(suite.events_path())
+            .create(&dry_run, probe.to_string().into_bytes())
+            .map_err(|e| Outcome::Fail(format!("probe request: {e}")))
+    };
     let mut last = String::new();
     for _ in 0..20 {
-        match api.create(&dry_run, &probe).await {
+        match client.request_text(request()?).await {
             // Past authorization: anything but 403 means the create is allowed.
             Ok(_) => return Ok(()),
             Err(kube::Error::Api(s)) if s.code != 403 => return Ok(()),
