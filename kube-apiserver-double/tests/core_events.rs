@@ -232,11 +232,7 @@ async fn core_v1_sink_keeps_count_and_last_timestamp_with_the_series() {
     let stats = recorder.stats();
     assert_eq!((stats.created, stats.patched, stats.failed), (1, 2, 0));
 
-    let stored = Api::<CoreEvent>::namespaced(client.clone(), "shop")
-        .list(&Default::default())
-        .await
-        .unwrap()
-        .items;
+    let stored = server.core_events();
     assert_eq!(stored.len(), 1);
     let e = &stored[0];
     let series = e.series.as_ref().unwrap();
@@ -290,11 +286,7 @@ async fn core_v1_sink_continues_a_stored_series_after_a_restart() {
     }
     let stored = server.events();
     assert_eq!(stored.len(), 1);
-    let core = Api::<CoreEvent>::namespaced(client, "shop")
-        .list(&Default::default())
-        .await
-        .unwrap()
-        .items;
+    let core = server.core_events();
     assert_eq!(core[0].count, Some(6));
     assert_eq!(core[0].series.as_ref().unwrap().count, Some(6));
 }
@@ -383,11 +375,7 @@ async fn automatic_selection_follows_discovery() {
         }
         recorder.flush().await;
         assert_eq!(recorder.stats().failed, 0);
-        let core = Api::<CoreEvent>::namespaced(client.clone(), "shop")
-            .list(&Default::default())
-            .await
-            .unwrap()
-            .items;
+        let core = server.core_events();
         assert_eq!(core.len(), 1);
         assert_eq!(core[0].series.as_ref().unwrap().count, Some(3));
         // Only the core/v1 transport writes the legacy count.
