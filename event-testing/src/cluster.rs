@@ -267,12 +267,6 @@ impl Drop for ClusterEvents {
     }
 }
 
-/// The outcome of one look at the store during a wait.
-enum Look<T> {
-    Done(T),
-    Again,
-}
-
 impl ClusterEvents {
     /// Settings for a handle over `client`: all namespaces unless narrowed,
     /// [`DEFAULT_WAIT_TIMEOUT`], [`DEFAULT_QUIET_WINDOW`].
@@ -390,10 +384,7 @@ impl ClusterEvents {
         let deadline = deadline_after(timeout);
         let outcome = self
             .watch_until(deadline, |records| {
-                match records.iter().find(|r| expectation.matches(r)) {
-                    Some(found) => Look::Done(found.clone()),
-                    None => Look::Again,
-                }
+                records.iter().find(|r| expectation.matches(r)).cloned()
             })
             .await;
         match outcome {
@@ -436,11 +427,7 @@ impl ClusterEvents {
                     .filter(|r| expectation.matches(r))
                     .cloned()
                     .collect();
-                if found.is_empty() {
-                    Look::Again
-                } else {
-                    Look::Done(found)
-                }
+                (!found.is_empty()).then_some(found)
             })
             .await;
         match outcome {
@@ -520,7 +507,7 @@ impl ClusterEvents {
     async fn watch_until<T>(
         &self,
         deadline: Instant,
-        mut look: impl FnMut(&[EventRecord]) -> Look<T>,
+        mut look: impl FnMut(&[EventRecord]) -> Option<T>,
     ) -> Result<Option<T>, String> {
         self.listed_by(deadline).await?;
         let mut changes = self.changes.clone();
@@ -528,7 +515,7 @@ impl ClusterEvents {
             // Marked seen before reading the store: a change after the read
             // wakes the select below.
             changes.borrow_and_update();
-            if let Look::Done(found) = look(&self.events()) {
+            if let Some(found) = look(&self.events()) {
                 return Ok(Some(found));
             }
             tokio::select! {
