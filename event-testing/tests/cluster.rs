@@ -127,10 +127,7 @@ async fn none_within_a_window() {
     let recorder = recorder(&t.client);
     recorder.publish(&backoff(), &t.settings).await.unwrap();
     let backoff_seen = expect::warning("BackOff").regarding(&t.settings);
-    events
-        .wait_for_within(&backoff_seen, PATIENCE)
-        .await
-        .unwrap();
+    events.assert_emitted(&backoff_seen).await;
 
     // Nothing else arrives: the window passes and the check holds.
     let failed = expect::warning("SyncFailed").regarding(&t.settings);
@@ -289,22 +286,14 @@ async fn cluster_wide_and_narrowed_by_a_field_selector() {
     sync(&recorder, &t.settings).await;
 
     let in_staging = expect::normal("Synced").regarding(&other);
-    everywhere
-        .wait_for_within(&in_staging, PATIENCE)
-        .await
-        .unwrap();
-    everywhere
-        .wait_for_within(expect::warning("BackOff"), PATIENCE)
-        .await
-        .unwrap();
+    everywhere.assert_emitted(&in_staging).await;
+    everywhere.assert_emitted(expect::warning("BackOff")).await;
     only_shop
-        .wait_for_within(expect::normal("Synced").regarding(&t.settings), PATIENCE)
-        .await
-        .unwrap();
+        .assert_emitted(expect::normal("Synced").regarding(&t.settings))
+        .await;
     everywhere
-        .wait_for_within(expect::normal("Synced").regarding(&t.settings), PATIENCE)
-        .await
-        .unwrap();
+        .assert_emitted(expect::normal("Synced").regarding(&t.settings))
+        .await;
     assert_eq!(everywhere.events().len(), 3);
     assert_eq!(
         only_shop.none_within(&in_staging, Duration::ZERO).await,
@@ -381,16 +370,12 @@ async fn describe_prints_what_kubectl_prints_for_multi_line_and_truncated_notes(
     }
     recorder.flush().await;
     events
-        .wait_for_within(expect::warning("Rejected").count(2), PATIENCE)
-        .await
-        .unwrap();
+        .assert_emitted(expect::warning("Rejected").count(2))
+        .await;
     // The watch delivers in the order of the writes: the last one written
     // seen means every earlier one is too (the count above is not the last
     // write).
-    events
-        .wait_for_within(expect::normal("Checked"), PATIENCE)
-        .await
-        .unwrap();
+    events.assert_emitted(expect::normal("Checked")).await;
     assert_eq!(events.events().len(), 4);
 
     // The truncated note is one row of 1024 bytes of note, the multi-line
@@ -445,10 +430,7 @@ async fn narrowed_by_a_label_selector() {
         .unwrap();
         api.create(&PostParams::default(), &event).await.unwrap();
     }
-    let found = labelled
-        .wait_for_within(expect::normal("Synced"), PATIENCE)
-        .await
-        .unwrap();
+    let found = labelled.assert_emitted(expect::normal("Synced")).await;
     assert_eq!(found.name, "settings.a");
     let names: Vec<String> = labelled.events().into_iter().map(|r| r.name).collect();
     assert_eq!(names, ["settings.a"]);
