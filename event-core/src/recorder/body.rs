@@ -207,11 +207,17 @@ impl BodyHead {
 }
 
 impl NewBody {
-    /// The body of an occurrence.
-    pub(crate) fn new(event: &Event, values: &Values<'_>, policy: NotePolicy) -> Self {
+    /// The body of an occurrence whose key encodes as `key` (see
+    /// [`encode`]; the occurrence encoded it to look its series up).
+    pub(crate) fn new(key: &[u8], event: &Event, values: &Values<'_>, policy: NotePolicy) -> Self {
+        debug_assert!({
+            let mut again = Vec::new();
+            encode(&mut again, event.type_, values, policy);
+            again == key
+        });
         let total: usize = values.iter().flatten().map(|s| s.len() + 5).sum();
         let mut bytes = Vec::with_capacity(2 + FIELDS + total);
-        encode(&mut bytes, event.type_, values, policy);
+        bytes.extend_from_slice(key);
         let key_end = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
         for value in &values[key_len(policy)..] {
             push_field(&mut bytes, *value);
@@ -393,7 +399,7 @@ mod tests {
             let same = key(&a, &ra, p) == key(&b, &rb, p);
             prop_assert_eq!(same, encoded(&a, &ra, p) == encoded(&b, &rb, p));
             let va = values(&a, a.note.as_deref(), &ra);
-            let new = NewBody::new(&a, &va, p);
+            let new = NewBody::new(&encoded(&a, &ra, p), &a, &va, p);
             let body = new.body();
             prop_assert_eq!(body.values(), va);
             prop_assert_eq!(body.is_key_of(b.type_, &values(&b, b.note.as_deref(), &rb)), same);

@@ -420,7 +420,7 @@ mod tests {
         let values = values(&e, None, &pod);
         let mut key = Vec::new();
         encode(&mut key, e.type_, &values, NotePolicy::Ignore);
-        let body = NewBody::new(&e, &values, NotePolicy::Ignore);
+        let body = NewBody::new(&key, &e, &values, NotePolicy::Ignore);
         Entry::new(body, key_hash(&key), t(0))
     }
 

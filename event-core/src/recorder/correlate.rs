@@ -233,7 +233,7 @@ impl Engine {
         values[Field::Note as usize] = note.as_deref();
         let note_bytes = note.as_deref().map_or(0, str::len);
         validate_size(event, note_bytes, regarding).map_err(Error::Invalid)?;
-        let body = NewBody::new(event, &values, self.config.note_policy);
+        let body = NewBody::new(encoded, event, &values, self.config.note_policy);
         let entry = Entry::new(body, hash, cache.event_time(now));
         {
             let mut st = entry.state();
