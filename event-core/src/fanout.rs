@@ -201,14 +201,21 @@ impl FanOut {
     }
 
     async fn write(&self, op: Op, event: &EventRecord) -> Result<(), SinkError> {
-        let key = (event.namespace.clone(), event.name.clone());
-        let this = Pending::of(op, event, self.outlets.len());
-        // Mirrors that took this very write when the Recorder tried it before.
-        let done = self
-            .pending()
-            .get(&key)
-            .filter(|p| p.same_write(&this))
-            .map(|p| p.done.clone());
+        let key = || (event.namespace.clone(), event.name.clone());
+        // Mirrors that took this very write when the Recorder tried it
+        // before. Nothing is remembered while the primary keeps up (the
+        // usual case): then a write looks no further.
+        let done = {
+            let mut pending = self.pending();
+            if pending.is_empty() {
+                None
+            } else {
+                pending
+                    .get(&key())
+                    .filter(|p| p.is_write(op, event))
+                    .map(|p| p.done.clone())
+            }
+        };
         let writes = self.outlets.iter().enumerate().map(|(i, outlet)| {
             let skip = i > 0 && done.as_ref().is_some_and(|d| d[i]);
             let future: Write<'_> = Box::pin(async move {
@@ -222,18 +229,25 @@ impl FanOut {
         });
         let results = join_all(writes.collect()).await;
         let primary = results.first().cloned().flatten().unwrap_or(Ok(()));
+        // Forgets what was remembered of this Event's writes, if anything.
+        let forget = || {
+            let mut pending = self.pending();
+            if !pending.is_empty() {
+                pending.pop(&key());
+            }
+        };
         if primary.is_ok() {
-            self.pending().pop(&key);
+            forget();
         } else {
-            let mut remembered = this;
+            let mut remembered = Pending::of(op, event, self.outlets.len());
             for (i, result) in results.iter().enumerate() {
                 let before = done.as_ref().is_some_and(|d| d[i]);
                 remembered.done[i] = before || matches!(result, Some(Ok(())));
             }
             if remembered.done.iter().skip(1).any(|&d| d) {
-                self.pending().put(key, remembered);
+                self.pending().put(key(), remembered);
             } else {
-                self.pending().pop(&key);
+                forget();
             }
         }
         primary
@@ -285,9 +299,10 @@ impl Pending {
         }
     }
 
-    fn same_write(&self, other: &Pending) -> bool {
+    /// Whether this is the write of `op` for `event`.
+    fn is_write(&self, op: Op, event: &EventRecord) -> bool {
         (self.op, self.count, self.last_seen, self.event_time)
-            == (other.op, other.count, other.last_seen, other.event_time)
+            == (op, event.count(), event.last_seen(), event.event_time)
     }
 }
 
