@@ -143,26 +143,23 @@ pub fn core_event_record(object: &CoreEvent) -> EventRecord {
         .map(|t| t.0)
         .or_else(|| object.first_timestamp.as_ref().map(|t| t.0))
         .unwrap_or(Timestamp::UNIX_EPOCH);
+    // A count that makes a series (2 or more), if `count` is one.
+    let series_count = |count: Option<i32>| {
+        count
+            .and_then(|c| u32::try_from(c).ok())
+            .filter(|&c| c >= 2)
+    };
     let series = match &object.series {
         Some(s) => Some(Series {
             // A series without its count: the legacy count, else the least
             // a series has.
-            count: s
-                .count
-                .or(object.count)
-                .and_then(|c| u32::try_from(c).ok())
-                .filter(|&c| c >= 2)
-                .unwrap_or(2),
+            count: series_count(s.count.or(object.count)).unwrap_or(2),
             last_observed_time: s.last_observed_time.as_ref().map_or(event_time, |t| t.0),
         }),
-        None => object
-            .count
-            .and_then(|c| u32::try_from(c).ok())
-            .filter(|&c| c >= 2)
-            .map(|count| Series {
-                count,
-                last_observed_time: object.last_timestamp.as_ref().map_or(event_time, |t| t.0),
-            }),
+        None => series_count(object.count).map(|count| Series {
+            count,
+            last_observed_time: object.last_timestamp.as_ref().map_or(event_time, |t| t.0),
+        }),
     };
     let event = stored_event(
         object.type_.as_deref(),
