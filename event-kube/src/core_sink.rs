@@ -7,11 +7,10 @@ use async_trait::async_trait;
 use event_core::sink::{EventRecord, EventSink, Series, SinkError};
 
 use k8s_openapi::api::core::v1::Event as CoreEvent;
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::Patch;
 use kube::{Client, Config, Resource};
 use tracing::Instrument;
 
-use crate::sink::build_failed;
 use crate::{KubeSink, core_event_object, core_event_record, core_series_patch};
 
 /// The RBAC rule a publisher through core/v1 needs, in the messages of
@@ -183,17 +182,11 @@ fn core_events(namespace: &str) -> kube::core::Request {
 impl EventSink for CoreV1Sink {
     async fn create(&self, event: &EventRecord) -> Result<(), SinkError> {
         let span = tracing::debug_span!("create core/v1 event", name = %event.name, namespace = %event.namespace);
-        async {
-            let object = core_event_object(event, self.source_host.as_deref());
-            let body = serde_json::to_vec(&object).map_err(build_failed)?;
-            let mut request = core_events(&event.namespace)
-                .create(&PostParams::default(), body)
-                .map_err(build_failed)?;
-            request.extensions_mut().insert("create");
-            self.api.exchange(request).await.map(drop)
-        }
-        .instrument(span)
-        .await
+        let object = core_event_object(event, self.source_host.as_deref());
+        self.api
+            .create_in(&core_events(&event.namespace), &object)
+            .instrument(span)
+            .await
     }
 
     async fn patch_series(&self, event: &EventRecord, series: Series) -> Result<(), SinkError> {
@@ -203,30 +196,17 @@ impl EventSink for CoreV1Sink {
             namespace = %event.namespace,
             count = series.count,
         );
-        async {
-            let patch = Patch::Merge(core_series_patch(series));
-            let mut request = core_events(&event.namespace)
-                .patch(&event.name, &PatchParams::default(), &patch)
-                .map_err(build_failed)?;
-            request.extensions_mut().insert("patch");
-            self.api.exchange(request).await.map(drop)
-        }
-        .instrument(span)
-        .await
+        let patch = Patch::Merge(core_series_patch(series));
+        self.api
+            .patch_in(&core_events(&event.namespace), &event.name, &patch)
+            .instrument(span)
+            .await
     }
 
     async fn get(&self, namespace: &str, name: &str) -> Result<EventRecord, SinkError> {
         let span = tracing::debug_span!("get core/v1 event", %name, %namespace);
         async {
-            let mut request = core_events(namespace)
-                .get(name, &kube::api::GetParams::default())
-                .map_err(build_failed)?;
-            request.extensions_mut().insert("get");
-            let body = self.api.exchange(request).await?;
-            let object: CoreEvent =
-                serde_json::from_slice(&body).map_err(|e| SinkError::Fatal {
-                    message: format!("the API server's event could not be read: {e}"),
-                })?;
+            let object: CoreEvent = self.api.get_in(&core_events(namespace), name).await?;
             Ok(core_event_record(&object))
         }
         .instrument(span)

@@ -169,9 +169,56 @@ impl KubeSink {
         self.timeout
     }
 
-    /// Sends one request and classifies the answer.
-    async fn send(&self, request: http::Request<Vec<u8>>) -> Result<(), SinkError> {
-        self.exchange(request).await.map(drop)
+    /// POSTs `body` (an Event object) to the collection `events`.
+    pub(crate) async fn create_in(
+        &self,
+        events: &kube::core::Request,
+        body: &impl k8s_openapi::serde::Serialize,
+    ) -> Result<(), SinkError> {
+        let body = serde_json::to_vec(body).map_err(build_failed)?;
+        let request = events
+            .create(&PostParams::default(), body)
+            .map_err(build_failed)?;
+        self.labelled(request, "create").await.map(drop)
+    }
+
+    /// Merge-PATCHes the Event `name` of the collection `events`.
+    pub(crate) async fn patch_in(
+        &self,
+        events: &kube::core::Request,
+        name: &str,
+        patch: &Patch<impl k8s_openapi::serde::Serialize>,
+    ) -> Result<(), SinkError> {
+        let request = events
+            .patch(name, &PatchParams::default(), patch)
+            .map_err(build_failed)?;
+        self.labelled(request, "patch").await.map(drop)
+    }
+
+    /// GETs the Event `name` of the collection `events`, as a `K`.
+    pub(crate) async fn get_in<K: k8s_openapi::serde::de::DeserializeOwned>(
+        &self,
+        events: &kube::core::Request,
+        name: &str,
+    ) -> Result<K, SinkError> {
+        let request = events
+            .get(name, &kube::api::GetParams::default())
+            .map_err(build_failed)?;
+        let body = self.labelled(request, "get").await?;
+        serde_json::from_slice(&body).map_err(|e| SinkError::Fatal {
+            message: format!("the API server's event could not be read: {e}"),
+        })
+    }
+
+    /// [`exchange`](Self::exchange) of a request marked with the operation
+    /// it is (for the request metrics).
+    async fn labelled(
+        &self,
+        mut request: http::Request<Vec<u8>>,
+        op: &'static str,
+    ) -> Result<Vec<u8>, SinkError> {
+        request.extensions_mut().insert(op);
+        self.exchange(request).await
     }
 
     /// Sends one request within the timeout; the body of a success.
@@ -227,16 +274,9 @@ impl EventSink for KubeSink {
     async fn create(&self, event: &EventRecord) -> Result<(), SinkError> {
         let span =
             tracing::debug_span!("create event", name = %event.name, namespace = %event.namespace);
-        async {
-            let body = serde_json::to_vec(&event_object(event)).map_err(build_failed)?;
-            let mut request = events_request(&event.namespace)
-                .create(&PostParams::default(), body)
-                .map_err(build_failed)?;
-            request.extensions_mut().insert("create");
-            self.send(request).await
-        }
-        .instrument(span)
-        .await
+        self.create_in(&events_request(&event.namespace), &event_object(event))
+            .instrument(span)
+            .await
     }
 
     async fn patch_series(&self, event: &EventRecord, series: Series) -> Result<(), SinkError> {
@@ -247,6 +287,8 @@ impl EventSink for KubeSink {
             count = series.count,
         );
         async {
+            // Sent as `Series::merge_patch` writes it: the one series patch
+            // body of the events API.
             let body =
                 serde_json::value::RawValue::from_string(series.merge_patch()).map_err(|e| {
                     SinkError::Fatal {
@@ -254,11 +296,8 @@ impl EventSink for KubeSink {
                     }
                 })?;
             let patch = Patch::Merge(body);
-            let mut request = events_request(&event.namespace)
-                .patch(&event.name, &PatchParams::default(), &patch)
-                .map_err(build_failed)?;
-            request.extensions_mut().insert("patch");
-            self.send(request).await
+            self.patch_in(&events_request(&event.namespace), &event.name, &patch)
+                .await
         }
         .instrument(span)
         .await
@@ -267,14 +306,7 @@ impl EventSink for KubeSink {
     async fn get(&self, namespace: &str, name: &str) -> Result<EventRecord, SinkError> {
         let span = tracing::debug_span!("get event", %name, %namespace);
         async {
-            let mut request = events_request(namespace)
-                .get(name, &kube::api::GetParams::default())
-                .map_err(build_failed)?;
-            request.extensions_mut().insert("get");
-            let body = self.exchange(request).await?;
-            let object: K8sEvent = serde_json::from_slice(&body).map_err(|e| SinkError::Fatal {
-                message: format!("the API server's event could not be read: {e}"),
-            })?;
+            let object: K8sEvent = self.get_in(&events_request(namespace), name).await?;
             Ok(event_record(&object))
         }
         .instrument(span)
