@@ -18,6 +18,11 @@ struct Step {
 /// The workspace's `rust-version`, which every crate inherits.
 const MSRV: &str = env!("CARGO_PKG_RUST_VERSION");
 
+/// The Kubernetes version the library packages are built against where a
+/// build needs one (k8s-openapi refuses to build without; a library never
+/// picks one, its users' binaries do): the oldest k8s-openapi 0.29 supports.
+const K8S_OPENAPI_VERSION: (&str, &str) = ("K8S_OPENAPI_ENABLED_VERSION", "1.33");
+
 const STEPS: &[Step] = &[
     Step {
         name: "format",
@@ -89,11 +94,7 @@ const STEPS: &[Step] = &[
             "event-core/mock,event-core/k8s-openapi,event-testing/cluster",
             "--allow-dirty",
         ],
-        // k8s-openapi refuses to build without a Kubernetes version, and a
-        // library never picks one (its users' binaries do); this names one
-        // for the build of the packages alone: the oldest k8s-openapi 0.29
-        // supports.
-        env: &[("K8S_OPENAPI_ENABLED_VERSION", "1.33")],
+        env: &[K8S_OPENAPI_VERSION],
     },
     Step {
         name: "docs",
@@ -122,34 +123,36 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         if step.name == "packages" {
             forget_unpacked_packages();
         }
-        let runner = step
-            .toolchain
-            .map_or(String::new(), |t| format!("rustup run {t} "));
-        println!(
-            "==> ci step `{}`: {runner}cargo {}",
-            step.name,
-            step.args.join(" ")
-        );
-        let step_started = Instant::now();
-        let status = cargo::command_of(step.toolchain)
-            .args(step.args)
-            .envs(step.env.iter().copied())
-            .status()
-            .map_err(|e| format!("ci step `{}` could not start cargo: {e}", step.name))?;
-        if !status.success() {
-            let hint = step.toolchain.map_or(String::new(), |t| {
-                format!("; it needs Rust {t}: `rustup toolchain install {t} --profile minimal`")
-            });
-            return Err(format!("ci step `{}` failed ({status}){hint}", step.name));
-        }
-        println!(
-            "==> ci step `{}` passed in {:.0?}",
-            step.name,
-            step_started.elapsed()
-        );
+        run_step(step.name, step.toolchain, step.args, step.env)?;
     }
     semver()?;
     println!("==> ci passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+/// Runs one step: cargo (with `toolchain`, if one is named) with `args`
+/// and `env`, printed, timed and failed on a non-zero exit.
+fn run_step(
+    name: &str,
+    toolchain: Option<&str>,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<(), String> {
+    let runner = toolchain.map_or(String::new(), |t| format!("rustup run {t} "));
+    println!("==> ci step `{name}`: {runner}cargo {}", args.join(" "));
+    let started = Instant::now();
+    let status = cargo::command_of(toolchain)
+        .args(args)
+        .envs(env.iter().copied())
+        .status()
+        .map_err(|e| format!("ci step `{name}` could not start cargo: {e}"))?;
+    if !status.success() {
+        let hint = toolchain.map_or(String::new(), |t| {
+            format!("; it needs Rust {t}: `rustup toolchain install {t} --profile minimal`")
+        });
+        return Err(format!("ci step `{name}` failed ({status}){hint}"));
+    }
+    println!("==> ci step `{name}` passed in {:.0?}", started.elapsed());
     Ok(())
 }
 
@@ -175,13 +178,10 @@ fn semver() -> Result<(), String> {
         );
         return Ok(());
     }
-    println!(
-        "==> ci step `semver`: cargo semver-checks check-release --workspace \
-         --default-features --baseline-rev {release}"
-    );
-    let step_started = Instant::now();
-    let status = cargo::command()
-        .args([
+    run_step(
+        "semver",
+        None,
+        &[
             "semver-checks",
             "check-release",
             "--workspace",
@@ -190,21 +190,10 @@ fn semver() -> Result<(), String> {
             "--default-features",
             "--baseline-rev",
             &release,
-        ])
+        ],
         // As for `packages`: a library never picks a Kubernetes version.
-        .env("K8S_OPENAPI_ENABLED_VERSION", "1.33")
-        .status()
-        .map_err(|e| format!("ci step `semver` could not start cargo: {e}"))?;
-    if !status.success() {
-        return Err(format!(
-            "ci step `semver` failed ({status}) against {release}"
-        ));
-    }
-    println!(
-        "==> ci step `semver` passed in {:.0?}",
-        step_started.elapsed()
-    );
-    Ok(())
+        &[K8S_OPENAPI_VERSION],
+    )
 }
 
 /// The newest tag `v*` reachable from HEAD, if any.
