@@ -12,7 +12,7 @@ use super::body::{Body, BodyHead, Field, KeyHash, NewBody, key_hash, name_hash};
 use super::state::State;
 use crate::ObjectRef;
 use crate::name::series_name;
-use crate::sink::{EventRecord, Series};
+use crate::sink::EventRecord;
 use crate::validate::ClusterScopedNamespace;
 
 /// What a write needs to know about the Recorder.
@@ -165,10 +165,7 @@ impl Entry {
             name: self.name(id, st.generation),
             namespace: self.namespace(id),
             event_time: st.event_time.get(),
-            series: (st.count >= 2).then_some(Series {
-                count: st.count,
-                last_observed_time: st.last_observed.get(),
-            }),
+            series: (st.count >= 2).then(|| st.series()),
             regarding,
             related,
             reason: str(Field::Reason),

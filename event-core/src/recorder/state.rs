@@ -8,7 +8,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::decide::{Write, later};
-use crate::sink::{EventRecord, SinkError};
+use crate::sink::{EventRecord, Series, SinkError};
 
 /// Where a series stands with the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -170,6 +170,15 @@ impl State {
             let factor = 1u32 << f.in_a_row.saturating_sub(1).min(6);
             now < later(f.at.get(), interval.saturating_mul(factor))
         })
+    }
+
+    /// The series as it stands: the count and the latest occurrence (an
+    /// Event's `series` from its second occurrence on).
+    pub(crate) fn series(&self) -> Series {
+        Series {
+            count: self.count,
+            last_observed_time: self.last_observed.get(),
+        }
     }
 
     /// Counts one more occurrence at `now`.

@@ -78,26 +78,21 @@ impl Engine {
                 return done.unwrap_or(ended);
             }
             let now = self.clock.now();
-            let (op, record, before) = {
+            let (op, record, series, before) = {
                 let mut st = entry.state();
                 let Some(op) = decide(&st, mode, now, &self.timing) else {
                     return done.unwrap_or(Outcome::Nothing(st.count));
                 };
                 let before = st.begin(op, now);
-                (op, entry.record(&st, &id), before)
+                (op, entry.record(&st, &id), st.series(), before)
             };
             let sent = record.count();
             let sent_at = tokio::time::Instant::now();
             let result = match op {
                 Write::Create => self.sink.create(&record).await,
-                Write::Patch => match record.series {
-                    Some(series) => self.sink.patch_series(&record, series).await,
-                    // `decide` patches only a series (count >= 2), and
-                    // `Entry::record` fills `series` for every such count.
-                    None => Err(SinkError::Fatal {
-                        message: "a series patch was due for a single occurrence".to_owned(),
-                    }),
-                },
+                // `decide` patches only a series (count >= 2), whose record
+                // carries this same series.
+                Write::Patch => self.sink.patch_series(&record, series).await,
             };
             self.note_answer(&result, sent_at);
             let step = entry.state().finish(op, sent, &result, before, now);
