@@ -7,6 +7,11 @@
 //! exactly one Event with every occurrence, no two writes of the series ran
 //! at once, and every claim was released.
 //!
+//! What the model does not check: the write turn is modelled with a
+//! `Condvar`; the engine's (`Engine::turn`, one `Notify` shared by all
+//! series, armed before `writing` is read) is exercised by the tokio tests
+//! of concurrent publishes (`tests/recorder.rs`), not explored here.
+//!
 //! shuttle rather than loom: the protocol is a handful of locks around
 //! blocking calls, and shuttle explores schedules of whole threads with
 //! random and PCT strategies cheaply and boundedly; loom's exhaustive
