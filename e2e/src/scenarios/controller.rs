@@ -10,7 +10,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
 
 use super::basic::SHUTDOWN;
-use super::{ScenarioResult, short, watch_namespace};
+use super::{AbortOnDrop, ScenarioResult, short, watch_namespace};
 use crate::counting::describe_writes;
 use crate::report::Outcome;
 use crate::suite::{Context, Suite, ensure};
@@ -59,7 +59,7 @@ pub(super) async fn configmap_controller(suite: &Suite) -> ScenarioResult {
     let events = watch_namespace(suite).await?;
     let (recorder, sink) = suite.stack(suite.config.clone(), cc::CONTROLLER, |b| b)?;
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let controller = {
+    let mut controller = {
         let client = suite.client.clone();
         let recorder = recorder.clone();
         let ns = ns.clone();
@@ -70,6 +70,9 @@ pub(super) async fn configmap_controller(suite: &Suite) -> ScenarioResult {
             cc::run(client, recorder, Some(&ns), stop).await
         })
     };
+    // Stops the controller however this scenario ends, even when it is
+    // dropped at its deadline.
+    let _stop_controller = AbortOnDrop(controller.abort_handle());
 
     let mut figures = Vec::new();
     for (_, expectation) in &expectations {
@@ -90,7 +93,7 @@ pub(super) async fn configmap_controller(suite: &Suite) -> ScenarioResult {
         }
     }
     let _ = stop_tx.send(());
-    let summary = tokio::time::timeout(Duration::from_secs(30), controller)
+    let summary = tokio::time::timeout(Duration::from_secs(30), &mut controller)
         .await
         .map_err(|_| "the controller did not stop within 30s".to_owned())?
         .map_err(|e| format!("the controller task ended: {e}"))?;

@@ -345,14 +345,16 @@ pub(super) async fn faults(suite: &Suite) -> ScenarioResult {
         RandomFaults::new(FAULT_SEED, FAULT_RATE).path_prefix(prefix.clone()),
     ));
     let event = Event::warning("ProbeFailed", "Probing").note("liveness probe failed");
-    let mut tasks = Vec::new();
+    // A set, not a list of handles: a scenario that times out aborts its
+    // tasks by dropping it.
+    let mut tasks = tokio::task::JoinSet::new();
     for i in 0..FLOOD_OBJECTS {
         let recorder = recorder.clone();
         let event = event.clone();
         let regarding = ObjectRef::new("v1", "ConfigMap", format!("flood-{i:03}"))
             .within(&suite.namespace)
             .with_uid(format!("00000000-0000-4000-8000-{i:012}"));
-        tasks.push(tokio::spawn(async move {
+        tasks.spawn(async move {
             let mut errors = 0_u32;
             for _ in 0..FLOOD_PER_OBJECT {
                 if recorder.publish(&event, &regarding).await.is_err() {
@@ -360,12 +362,12 @@ pub(super) async fn faults(suite: &Suite) -> ScenarioResult {
                 }
             }
             errors
-        }));
+        });
     }
     let mut publish_errors = 0;
     let mut panics = 0;
-    for task in tasks {
-        match task.await {
+    while let Some(task) = tasks.join_next().await {
+        match task {
             Ok(errors) => publish_errors += errors,
             Err(e) if e.is_panic() => panics += 1,
             Err(e) => return Err(format!("a publishing task ended: {e}")),

@@ -160,3 +160,13 @@ pub(crate) fn short(message: &str) -> String {
 
 /// Shorthand for scenario results.
 pub(crate) type ScenarioResult = Res<Outcome>;
+
+/// Aborts a spawned task when dropped: a scenario that fails, or is
+/// dropped at [`SCENARIO_TIMEOUT`], leaves nothing of its own running.
+pub(crate) struct AbortOnDrop(pub(crate) tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
