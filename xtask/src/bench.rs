@@ -4,6 +4,9 @@
 
 use crate::cargo;
 
+/// The fewest runs `bench` takes (it reports medians and spreads).
+const MIN_RUNS: usize = 5;
+
 /// The arguments `bench` accepts; anything else is refused here, before a
 /// release build starts.
 fn check(args: &[String]) -> Result<(), String> {
@@ -13,8 +16,10 @@ fn check(args: &[String]) -> Result<(), String> {
             "--quick" | "-h" | "--help" => {}
             "--runs" => {
                 it.next()
-                    .filter(|n| n.parse::<usize>().is_ok())
-                    .ok_or("bench: --runs needs a number")?;
+                    .filter(|n| n.parse::<usize>().is_ok_and(|n| n >= MIN_RUNS))
+                    .ok_or_else(|| {
+                        format!("bench: --runs needs a number of at least {MIN_RUNS}")
+                    })?;
             }
             other => {
                 return Err(format!(
@@ -54,6 +59,8 @@ mod tests {
         assert!(check(&strings(&["--quick", "--runs", "7"])).is_ok());
         assert!(check(&strings(&["--runs"])).is_err());
         assert!(check(&strings(&["--runs", "many"])).is_err());
+        assert!(check(&strings(&["--runs", "2"])).is_err());
+        assert!(check(&strings(&["--runs", "5"])).is_ok());
         assert!(check(&strings(&["--fast"])).is_err());
         assert_eq!(
             cargo_args(&strings(&["--quick"])),

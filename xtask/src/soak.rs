@@ -22,11 +22,19 @@ fn split(args: &[String]) -> Result<(Vec<String>, String), String> {
                     .cloned()
                     .ok_or("soak: --cases needs a whole number")?;
             }
-            "--minutes" | "--seed" => {
+            "--minutes" => {
                 let value = it
                     .next()
-                    .filter(|n| n.parse::<f64>().is_ok())
-                    .ok_or_else(|| format!("soak: {arg} needs a number"))?;
+                    .filter(|n| n.parse::<f64>().is_ok_and(|m| m.is_finite() && m > 0.0))
+                    .ok_or("soak: --minutes needs a number above 0")?;
+                program.push(arg.clone());
+                program.push(value.clone());
+            }
+            "--seed" => {
+                let value = it
+                    .next()
+                    .filter(|n| n.parse::<u64>().is_ok())
+                    .ok_or("soak: --seed needs a whole number")?;
                 program.push(arg.clone());
                 program.push(value.clone());
             }
@@ -106,5 +114,16 @@ mod tests {
         assert!(split(&strings(&["--cases", "many"])).is_err());
         assert!(split(&strings(&["--minutes"])).is_err());
         assert!(split(&strings(&["--fast"])).is_err());
+        // What the soak program would refuse only after the release build.
+        assert!(split(&strings(&["--seed", "1.5"])).is_err());
+        assert!(split(&strings(&["--minutes", "-1"])).is_err());
+        assert!(split(&strings(&["--minutes", "0"])).is_err());
+        assert!(split(&strings(&["--minutes", "NaN"])).is_err());
+        assert_eq!(
+            split(&strings(&["--minutes", "0.5", "--seed", "9"]))
+                .unwrap()
+                .0,
+            strings(&["--minutes", "0.5", "--seed", "9"])
+        );
     }
 }

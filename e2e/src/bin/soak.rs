@@ -44,8 +44,10 @@ fn parse(args: &[String]) -> Result<(f64, u64), String> {
         match arg.as_str() {
             "--minutes" => {
                 minutes = value()?
-                    .parse()
-                    .map_err(|_| format!("--minutes takes a number; {}", usage()))?;
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|m| m.is_finite() && *m > 0.0)
+                    .ok_or_else(|| format!("--minutes takes a number above 0; {}", usage()))?;
                 it.next();
             }
             "--seed" => {
@@ -125,7 +127,8 @@ async fn run(minutes: f64, seed: u64) -> Result<bool, String> {
     let mut accepted: HashMap<usize, u32> = HashMap::new();
     let mut errors = 0u64;
     let started = Instant::now();
-    let length = Duration::from_secs_f64(minutes * 60.0);
+    let length = Duration::try_from_secs_f64(minutes * 60.0)
+        .map_err(|_| format!("--minutes {minutes} is too long"))?;
     let mut next_report = Duration::ZERO;
     let mut rss = Vec::new();
     // Time of every `emit` call, in nanoseconds (it must never wait).
