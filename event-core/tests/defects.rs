@@ -296,6 +296,39 @@ fn a_recorder_outlives_the_runtime_it_was_first_used_on() {
     assert_eq!((c["First"], c["Second"], c["Third"]), (1, 1, 1));
 }
 
+/// Defect 6e: `emit` inside the context of a runtime that has shut down
+/// (a `Drop` of a task's state calling it while its runtime shuts down)
+/// spun for ever: the runtime dropped each writer it was given at once, and
+/// the Recorder spawned another, holding its task lock.
+#[test]
+fn emit_on_a_runtime_that_shut_down_is_no_runtime_not_a_hang() {
+    let sink = MemorySink::new();
+    let rec = builder(&sink).build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let handle = runtime.handle().clone();
+    runtime.block_on(async {
+        rec.emit(&Event::normal("First", "A"), &pod("p")).unwrap();
+        rec.flush().await;
+    });
+    drop(runtime);
+    let (tx, rx) = std::sync::mpsc::channel();
+    // A thread of its own, so that a hang fails this test instead of
+    // holding up the others.
+    std::thread::spawn(move || {
+        let _inside = handle.enter();
+        let emitted = rec.emit(&Event::normal("Second", "A"), &pod("p"));
+        let _ = tx.send(emitted);
+    });
+    let emitted = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("emit returned");
+    assert!(matches!(emitted, Err(Error::NoRuntime)), "{emitted:?}");
+    assert_eq!(counts(&sink)["First"], 1);
+}
+
 /// Defect 6d: with emits offered faster than the sink writes, `flush` did
 /// not return (it waited for the queue to be empty).
 #[tokio::test(start_paused = true)]

@@ -117,7 +117,8 @@ impl Tasks {
 impl Engine {
     /// Starts the background tasks that are not running (all of them on
     /// first use; again when the runtime they ran on has shut down) on the
-    /// caller's runtime. Returns whether they run.
+    /// caller's runtime. Returns whether they run: not when there is no
+    /// runtime, or the caller's has shut down.
     pub(crate) fn ensure_started(self: &Arc<Self>) -> bool {
         let tasks = &self.tasks;
         let expected = self.config.writers;
@@ -134,7 +135,11 @@ impl Engine {
         };
         let mut handles = lock(&tasks.handles);
         handles.writers.retain(|h| !h.is_finished());
-        while tasks.live_writers.load(Ordering::Acquire) < expected {
+        // Each missing writer once: a runtime that has shut down drops what
+        // it is given at once (which uncounts it), so spawning until the
+        // count is full would never end there.
+        let missing = expected.saturating_sub(tasks.live_writers.load(Ordering::Acquire));
+        for _ in 0..missing {
             tasks.live_writers.fetch_add(1, Ordering::AcqRel);
             let alive = Alive {
                 engine: Arc::clone(self),
@@ -155,7 +160,10 @@ impl Engine {
                 engine.maintain().await;
             }));
         }
-        true
+        // What the runtime dropped instead of running is not counted any
+        // more.
+        tasks.live_writers.load(Ordering::Acquire) >= expected
+            && tasks.maintenance_live.load(Ordering::Acquire)
     }
 
     /// One background writer: immediate writes from the queue until it is
