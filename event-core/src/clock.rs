@@ -48,20 +48,30 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> Timestamp {
-        // Read once per occurrence: whole seconds and microseconds from the
-        // system time directly, without the 128-bit nanosecond arithmetic of
-        // a round trip through `as_nanosecond` (a fifth of a repeat's cost).
-        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-        since
-            .ok()
-            .and_then(|d| {
-                let secs = i64::try_from(d.as_secs()).ok()?;
-                let nanos = i32::try_from(d.subsec_micros() * 1_000).ok()?;
-                Timestamp::new(secs, nanos).ok()
-            })
-            // Before the epoch, or past jiff's range: the general path.
-            .unwrap_or_else(|| truncate_to_micros(Timestamp::now()))
+        from_system_time(std::time::SystemTime::now())
     }
+}
+
+/// A system time as a timestamp truncated to microseconds. Read once per
+/// occurrence: whole seconds and microseconds from the system time
+/// directly, without the 128-bit nanosecond arithmetic of a round trip
+/// through `as_nanosecond` (a fifth of a repeat's cost). A system clock set
+/// outside the years jiff represents (-9999 to 9999) gives the nearest end
+/// of that range, never a panic.
+fn from_system_time(now: std::time::SystemTime) -> Timestamp {
+    let since = now.duration_since(std::time::UNIX_EPOCH).ok();
+    since
+        .and_then(|d| {
+            let secs = i64::try_from(d.as_secs()).ok()?;
+            let nanos = i32::try_from(d.subsec_micros() * 1_000).ok()?;
+            Timestamp::new(secs, nanos).ok()
+        })
+        // Before the epoch, or past jiff's range: the general path.
+        .unwrap_or_else(|| match Timestamp::try_from(now) {
+            Ok(t) => truncate_to_micros(t),
+            Err(_) if since.is_some() => Timestamp::MAX,
+            Err(_) => Timestamp::MIN,
+        })
 }
 
 /// Drops the sub-microsecond part of a timestamp.
@@ -101,6 +111,26 @@ pub fn format_micro_time(ts: Timestamp) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn system_times_outside_jiffs_range_are_clamped_not_a_panic() {
+        use std::time::{Duration, SystemTime, UNIX_EPOCH};
+        let year = Duration::from_secs(366 * 24 * 3600);
+        let far = UNIX_EPOCH + year * 10_000;
+        assert_eq!(from_system_time(far), Timestamp::MAX);
+        let long_ago = UNIX_EPOCH - year * 13_000;
+        assert_eq!(from_system_time(long_ago), Timestamp::MIN);
+        // Before the epoch, within range: truncated like any other time.
+        let before = UNIX_EPOCH - Duration::from_nanos(1_500);
+        assert_eq!(from_system_time(before).as_nanosecond(), -2_000);
+        let t = UNIX_EPOCH + Duration::from_nanos(1_700_000_000_123_456_789);
+        assert_eq!(
+            from_system_time(t).as_nanosecond(),
+            1_700_000_000_123_456_000
+        );
+        let now = from_system_time(SystemTime::now());
+        assert_eq!(now.subsec_nanosecond() % 1_000, 0);
+    }
 
     #[test]
     fn truncation_drops_nanoseconds_only() {

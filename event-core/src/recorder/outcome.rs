@@ -159,7 +159,7 @@ pub struct Stats {
 impl Stats {
     /// Successful writes: creates plus patches.
     pub fn writes(&self) -> u64 {
-        self.created + self.patched
+        self.created.saturating_add(self.patched)
     }
 }
 
