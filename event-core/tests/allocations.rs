@@ -76,5 +76,21 @@ fn a_coalesced_repeat_allocates_nothing() {
         }
         let after = dhat::HeapStats::get().total_blocks;
         assert_eq!(after - before, 0, "allocations in 4,000 coalesced repeats");
+
+        // An event about an object with a name far over any limit is
+        // refused, and keeps nothing of its size.
+        let held = dhat::HeapStats::get().curr_bytes;
+        let huge = ObjectRef::new("v1", "Pod", "n".repeat(1 << 20)).within("shop");
+        let refused = rec.publish(&short, &huge).await;
+        assert!(
+            matches!(refused, Err(event_core::Error::Invalid(_))),
+            "{refused:?}"
+        );
+        drop(huge);
+        let kept = dhat::HeapStats::get().curr_bytes.saturating_sub(held);
+        assert!(
+            kept < 64 * 1024,
+            "{kept} bytes kept after a refused 1 MiB name"
+        );
     });
 }

@@ -329,6 +329,32 @@ fn emit_on_a_runtime_that_shut_down_is_no_runtime_not_a_hang() {
     assert_eq!(counts(&sink)["First"], 1);
 }
 
+/// Defect 6f: an event refused for its size had already taken a spam
+/// token for its object (and left a spam bucket keyed by its oversized
+/// reference), so the object's next valid event could be dropped as spam.
+#[tokio::test]
+async fn an_event_refused_for_its_size_takes_no_spam_token() {
+    let sink = MemorySink::new();
+    let rec = Recorder::builder(Arc::new(sink.clone()), CTL)
+        .spam_filter(event_core::config::SpamFilter::new(
+            1,
+            Duration::from_secs(300),
+        ))
+        .write_budget(event_core::config::WriteBudget::unlimited())
+        .build()
+        .unwrap();
+    let object = pod("p").with_field_path("x".repeat(event_core::validate::MAX_EVENT_BYTES + 1));
+    let refused = rec.publish(&Event::warning("Huge", "A"), &object).await;
+    assert!(matches!(refused, Err(Error::Invalid(_))), "{refused:?}");
+    let object = pod("p").with_field_path("spec.containers{app}");
+    let out = rec
+        .publish(&Event::warning("Small", "A"), &object)
+        .await
+        .unwrap();
+    assert_eq!(out, Published::Created);
+    assert_eq!(rec.stats().dropped_spam, 0);
+}
+
 /// Defect 6d: with emits offered faster than the sink writes, `flush` did
 /// not return (it waited for the queue to be empty).
 #[tokio::test(start_paused = true)]

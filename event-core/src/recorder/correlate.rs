@@ -68,6 +68,12 @@ thread_local! {
     static KEY_BUF: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
+/// The largest encoding buffer kept for reuse. Every key an event can be
+/// written with is far smaller; an oversized reference (refused once its
+/// size is checked, after its key was encoded) does not leave its size
+/// behind on every thread that saw it.
+const KEY_BUF_KEPT: usize = 16 * 1024;
+
 /// The spam filter's key for an object: the reference without its field
 /// path (one budget per object, as client-go has it), and the reason when
 /// the setting asks for one budget per reason.
@@ -129,7 +135,9 @@ impl Engine {
             awaited,
         };
         let seen = self.correlate(&occurrence, &mut fallout);
-        KEY_BUF.set(buf);
+        if buf.capacity() <= KEY_BUF_KEPT {
+            KEY_BUF.set(buf);
+        }
         // Logged with no lock held: a subscriber may do anything, even
         // publish events.
         self.settle(fallout);
@@ -217,6 +225,16 @@ impl Engine {
             // without being cached.
             collision = true;
         }
+        // The size of the whole event matters only for what is written: a
+        // new series' body. A repeat's key was checked with its series;
+        // its note and annotations were checked above and are not written.
+        let note = values[Field::Note as usize].map(fit_note);
+        let mut values = *values;
+        values[Field::Note as usize] = note.as_deref();
+        let note_bytes = note.as_deref().map_or(0, str::len);
+        // Before the spam filter: an event refused for its size takes no
+        // token, and leaves no bucket keyed by its oversized reference.
+        validate_size(event, note_bytes, regarding).map_err(Error::Invalid)?;
         if let Some(spam) = &self.spam {
             let (object, reason) = spam_key(regarding, &event.reason, self.config.spam_key);
             if let Admission::Denied { first } = lock(spam).admit(&object, reason, event.type_, now)
@@ -225,14 +243,6 @@ impl Engine {
                 return Ok(Observation::Dropped { first });
             }
         }
-        // The size of the whole event matters only for what is written: a
-        // new series' body. A repeat's key was checked with its series;
-        // its note and annotations were checked above and are not written.
-        let note = values[Field::Note as usize].map(fit_note);
-        let mut values = *values;
-        values[Field::Note as usize] = note.as_deref();
-        let note_bytes = note.as_deref().map_or(0, str::len);
-        validate_size(event, note_bytes, regarding).map_err(Error::Invalid)?;
         let body = NewBody::new(encoded, event, &values, self.config.note_policy);
         let entry = Entry::new(body, hash, cache.event_time(now));
         {
