@@ -57,6 +57,9 @@ pub fn classify_response(
 }
 
 /// [`classify_response`] for an API whose RBAC rule is `rbac_hint`.
+/// The bytes of a body that is not a Status kept in an error's message.
+const MAX_BODY_IN_MESSAGE: usize = 1024;
+
 pub(crate) fn classify_response_for(
     status: StatusCode,
     headers: &HeaderMap,
@@ -70,14 +73,19 @@ pub(crate) fn classify_response_for(
         .ok()
         .filter(|s| !s.message.is_empty() || !s.reason.is_empty() || s.details.is_some());
     let parsed = parsed.unwrap_or_else(|| {
-        let text = String::from_utf8_lossy(body);
+        // Only the start of a body that is not a Status (a proxy's error
+        // page, say): the message is logged and kept with the error.
+        let start = body.get(..MAX_BODY_IN_MESSAGE).unwrap_or(body);
+        let text = String::from_utf8_lossy(start);
         let text = text.trim();
-        let text = if text.is_empty() {
-            status.canonical_reason().unwrap_or("")
+        if text.is_empty() {
+            Status::failure(status.canonical_reason().unwrap_or(""), "")
+        } else if start.len() < body.len() {
+            let more = body.len() - start.len();
+            Status::failure(&format!("{text}... ({more} more bytes)"), "")
         } else {
-            text
-        };
-        Status::failure(text, "")
+            Status::failure(text, "")
+        }
     });
     let retry_after = headers.get(RETRY_AFTER).and_then(|v| {
         v.to_str()
@@ -347,6 +355,14 @@ mod tests {
                 message: "HTTP 503: Service Unavailable".into()
             }
         );
+        // A large page: its start, and how much was left out.
+        let page = format!("<html>{}</html>", "é".repeat(2_000));
+        let SinkError::Transient { message } = classify(502, &page) else {
+            panic!("not Transient")
+        };
+        assert!(message.starts_with("HTTP 502: <html>éé"), "{message}");
+        assert!(message.ends_with("... (2989 more bytes)"), "{message}");
+        assert!(message.len() < 1100, "{} bytes", message.len());
     }
 
     #[test]
