@@ -395,6 +395,7 @@ pub struct Context {
 /// assert_eq!((sink.creates(), sink.patches()), (1, 1));
 /// # Ok(()) }
 /// ```
+// README: begin
 pub async fn reconcile(widget: &Widget, ctx: &Context) -> Result<(), ReconcileError> {
     let deployment = format!("{}/{}", widget.namespace, widget.name);
     let (event, result) = match ctx.cluster.apply(widget).await {
@@ -413,3 +414,4 @@ pub async fn reconcile(widget: &Widget, ctx: &Context) -> Result<(), ReconcileEr
     }
     result
 }
+// README: end

@@ -181,3 +181,20 @@ Widget shop/w1:
 "
     );
 }
+
+#[test]
+fn the_readme_shows_the_reconcile_as_it_is() {
+    let source = include_str!("../src/reconcile.rs");
+    let readme = include_str!("../../README.md");
+    let begin = "// README: begin\n";
+    let start = source.find(begin).map(|i| i + begin.len());
+    let end = source.find("// README: end");
+    let (Some(start), Some(end)) = (start, end) else {
+        panic!("the README markers are missing");
+    };
+    let block = format!("```rust\n{}```\n", &source[start..end]);
+    assert!(
+        readme.contains(&block),
+        "README.md must show the reconcile exactly:\n{block}"
+    );
+}
