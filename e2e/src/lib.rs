@@ -57,8 +57,8 @@ pub use report::Summary;
 /// # Example
 ///
 /// ```
-/// let opts = e2e::Options::parse(["--kubeconfig", "/tmp/kind.yaml"])?;
-/// assert_eq!(opts.kubeconfig.unwrap().to_str(), Some("/tmp/kind.yaml"));
+/// let opts = e2e::Options::parse(["--kubeconfig", "kind.kubeconfig"])?;
+/// assert_eq!(opts.kubeconfig.unwrap().to_str(), Some("kind.kubeconfig"));
 /// assert!(e2e::Options::parse(Vec::<String>::new())?.kubeconfig.is_none());
 /// # Ok::<(), String>(())
 /// ```

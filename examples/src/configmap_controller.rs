@@ -170,7 +170,6 @@ pub const REASON_FAILED: &str = "ReconcileFailed";
 /// let cm = Arc::new(managed_configmap("shop", "web", &[]));
 /// let action = error_policy(cm, &ConfigError::MissingReplicas, ctx);
 /// assert_eq!(action, Action::requeue(RETRY_FAILED_AFTER));
-/// assert_eq!(RETRY_FAILED_AFTER, std::time::Duration::from_secs(300));
 /// # Ok(()) }
 /// ```
 pub const RETRY_FAILED_AFTER: Duration = Duration::from_secs(300);

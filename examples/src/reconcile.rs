@@ -49,7 +49,6 @@ use event_core::{Event, ObjectRef, Recorder};
 ///     let event = event_core::Event::normal(reason, ACTION);
 ///     assert!(event_core::validate::validate_event(&event, Default::default()).is_ok());
 /// }
-/// assert_eq!(ACTION, "Reconciling");
 /// ```
 pub const ACTION: &str = "Reconciling";
 /// The `reason` of the Normal event after a successful reconcile.

@@ -11,7 +11,7 @@ use super::{ApiServer, ApiServerError, DEFAULT_EVENT_TTL};
 /// use kube_apiserver_double::ServeOptions;
 ///
 /// let opts = ServeOptions {
-///     kubeconfig: Some("/tmp/events-kubeconfig".into()),
+///     kubeconfig: Some("events.kubeconfig".into()),
 ///     ..ServeOptions::default()
 /// };
 /// assert_eq!(opts.port, 0);
