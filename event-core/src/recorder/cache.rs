@@ -61,10 +61,6 @@ impl Hasher for KeyHasher {
 
 type Build = BuildHasherDefault<KeyHasher>;
 
-/// How far the clock may go back before [`Cache::event_time`] stops
-/// counting on from the latest first-occurrence time it gave.
-const CLOCK_SET_BACK: jiff::SignedDuration = jiff::SignedDuration::from_secs(1);
-
 /// A cached series used this many seconds after it was last moved to the
 /// recently used end stays where it is.
 pub(crate) const PLACED_WITHIN: i64 = 1;
@@ -179,17 +175,13 @@ impl Cache {
     /// The first-occurrence time for a new series at `now`: never the same
     /// as an earlier series' of this Recorder (one microsecond later when
     /// the clock has not moved), so a stored Event with this series' exact
-    /// `eventTime` can only be from its own create. After the clock is set
-    /// back by more than [`CLOCK_SET_BACK`], `now` itself: new series do not
-    /// keep first-occurrence times from before the correction (times in
-    /// the future, which would also hold them in the cache past their TTL).
+    /// `eventTime` can only be from its own create.
     pub(crate) fn event_time(&mut self, now: Timestamp) -> Timestamp {
         let next = self
             .last_event_time
             .checked_add(jiff::SignedDuration::from_micros(1))
             .unwrap_or(Timestamp::MAX);
-        let set_back = next.duration_since(now) > CLOCK_SET_BACK;
-        self.last_event_time = if set_back { now } else { now.max(next) };
+        self.last_event_time = now.max(next);
         self.last_event_time
     }
 
@@ -420,22 +412,6 @@ mod tests {
 
     fn t(s: i64) -> Timestamp {
         Timestamp::from_second(1_700_000_000 + s).unwrap()
-    }
-
-    #[test]
-    fn first_occurrence_times_are_unique_and_follow_a_clock_set_back() {
-        let mut cache = Cache::new(10, 10);
-        let micro = jiff::SignedDuration::from_micros(1);
-        assert_eq!(cache.event_time(t(0)), t(0));
-        // The clock has not moved, or moved back a little: one microsecond on.
-        assert_eq!(cache.event_time(t(0)), t(0) + micro);
-        assert_eq!(cache.event_time(t(5)), t(5));
-        let back = t(5) - jiff::SignedDuration::from_millis(500);
-        assert_eq!(cache.event_time(back), t(5) + micro);
-        // An hour ahead, then set right: the real time again.
-        assert_eq!(cache.event_time(t(3600)), t(3600));
-        assert_eq!(cache.event_time(t(6)), t(6));
-        assert_eq!(cache.event_time(t(6)), t(6) + micro);
     }
 
     fn entry(i: u64) -> Entry {
