@@ -17,9 +17,11 @@ pub enum Error {
     Sink(SinkError),
     /// The recorder was shut down; nothing more is accepted.
     ShutDown,
-    /// [`Recorder::emit`](crate::Recorder::emit) was called outside a tokio
-    /// runtime before the Recorder was first used inside one, so there is no
-    /// runtime for its background writers.
+    /// [`Recorder::emit`](crate::Recorder::emit) found no tokio runtime for
+    /// its background writers: it was called outside a runtime while they
+    /// were not running (before the Recorder's first use inside one, or
+    /// after the runtime they ran on shut down), or inside a runtime that is
+    /// shutting down (which drops every task it is given).
     NoRuntime,
 }
 

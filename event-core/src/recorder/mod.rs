@@ -424,7 +424,8 @@ impl Recorder {
     /// - [`Error::ShutDown`] after [`shutdown`](Self::shutdown).
     /// - [`Error::NoRuntime`] when called outside a tokio runtime while the
     ///   background writers are not running (before first use inside one,
-    ///   or after the runtime they ran on shut down).
+    ///   or after the runtime they ran on shut down), or inside a runtime
+    ///   that is shutting down.
     pub fn emit(&self, event: &Event, regarding: &ObjectRef) -> Result<(), Error> {
         let engine = &self.engine;
         if engine.is_shut_down() {

@@ -137,7 +137,10 @@ impl Engine {
         handles.writers.retain(|h| !h.is_finished());
         // Each missing writer once: a runtime that has shut down drops what
         // it is given at once (which uncounts it), so spawning until the
-        // count is full would never end there.
+        // count is full would never end there. Whether the tasks run is
+        // read from those spawned here, not from the counts, which tasks
+        // still ending on an earlier runtime may yet lower.
+        let mut running = true;
         let missing = expected.saturating_sub(tasks.live_writers.load(Ordering::Acquire));
         for _ in 0..missing {
             tasks.live_writers.fetch_add(1, Ordering::AcqRel);
@@ -145,9 +148,9 @@ impl Engine {
                 engine: Arc::clone(self),
                 writer: true,
             };
-            handles
-                .writers
-                .push(runtime.spawn(Arc::clone(self).run_writer(alive)));
+            let writer = runtime.spawn(Arc::clone(self).run_writer(alive));
+            running &= !writer.is_finished();
+            handles.writers.push(writer);
         }
         if !tasks.maintenance_live.swap(true, Ordering::AcqRel) {
             let alive = Alive {
@@ -155,15 +158,14 @@ impl Engine {
                 writer: false,
             };
             let engine = Arc::clone(self);
-            handles.maintenance = Some(runtime.spawn(async move {
+            let maintenance = runtime.spawn(async move {
                 let _alive = alive;
                 engine.maintain().await;
-            }));
+            });
+            running &= !maintenance.is_finished();
+            handles.maintenance = Some(maintenance);
         }
-        // What the runtime dropped instead of running is not counted any
-        // more.
-        tasks.live_writers.load(Ordering::Acquire) >= expected
-            && tasks.maintenance_live.load(Ordering::Acquire)
+        running
     }
 
     /// One background writer: immediate writes from the queue until it is
