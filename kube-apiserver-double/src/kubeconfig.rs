@@ -93,33 +93,53 @@ impl Drop for TempDir {
 }
 
 /// Writes `text` to `path`, readable by the owner only where that applies.
-/// The file is written whole under another name, created private, then
-/// renamed into place: a reader never finds it half written, and the token
-/// in it is never readable by others, not even for a moment.
+/// The file is written whole under a new name of its own (created private,
+/// never an existing file or a link), then renamed into place: a reader
+/// never finds it half written, and the token in it is never readable by
+/// others, not even for a moment.
 pub(crate) fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
 
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(format!(".{}.partial", std::process::id()));
-    let partial = path.with_file_name(name);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let written = options
-        .open(&partial)
-        .and_then(|mut file| file.write_all(text.as_bytes()))
+    let (partial, mut file) = create_partial(path)?;
+    let written = file
+        .write_all(text.as_bytes())
         .and_then(|()| std::fs::rename(&partial, path));
     if written.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
     written
+}
+
+/// A new private file next to `path`, under a name no other file has.
+fn create_partial(path: &Path) -> std::io::Result<(PathBuf, std::fs::File)> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    for _ in 0..16 {
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(format!(
+            ".{}-{:016x}.partial",
+            std::process::id(),
+            fastrand::u64(..)
+        ));
+        let partial = path.with_file_name(name);
+        match options.open(&partial) {
+            Ok(file) => return Ok((partial, file)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::other(format!(
+        "could not create a file next to {}",
+        path.display()
+    )))
 }
 
 #[cfg(test)]
