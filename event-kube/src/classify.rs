@@ -56,10 +56,10 @@ pub fn classify_response(
     classify_response_for(status, headers, body, RBAC_HINT)
 }
 
-/// [`classify_response`] for an API whose RBAC rule is `rbac_hint`.
 /// The bytes of a body that is not a Status kept in an error's message.
 const MAX_BODY_IN_MESSAGE: usize = 1024;
 
+/// [`classify_response`] for an API whose RBAC rule is `rbac_hint`.
 pub(crate) fn classify_response_for(
     status: StatusCode,
     headers: &HeaderMap,
@@ -75,7 +75,12 @@ pub(crate) fn classify_response_for(
     let parsed = parsed.unwrap_or_else(|| {
         // Only the start of a body that is not a Status (a proxy's error
         // page, say): the message is logged and kept with the error.
-        let start = body.get(..MAX_BODY_IN_MESSAGE).unwrap_or(body);
+        let mut cut = MAX_BODY_IN_MESSAGE.min(body.len());
+        // Not inside a character.
+        while cut > 0 && body.get(cut).is_some_and(|b| b & 0xC0 == 0x80) {
+            cut -= 1;
+        }
+        let start = body.get(..cut).unwrap_or(body);
         let text = String::from_utf8_lossy(start);
         let text = text.trim();
         if text.is_empty() {
@@ -355,13 +360,15 @@ mod tests {
                 message: "HTTP 503: Service Unavailable".into()
             }
         );
-        // A large page: its start, and how much was left out.
-        let page = format!("<html>{}</html>", "é".repeat(2_000));
+        // A large page: its start, cut between characters, and how much
+        // was left out.
+        let page = format!("<html>x{}</html>", "é".repeat(2_000));
         let SinkError::Transient { message } = classify(502, &page) else {
             panic!("not Transient")
         };
-        assert!(message.starts_with("HTTP 502: <html>éé"), "{message}");
-        assert!(message.ends_with("... (2989 more bytes)"), "{message}");
+        assert!(message.starts_with("HTTP 502: <html>xéé"), "{message}");
+        assert!(message.ends_with("é... (2991 more bytes)"), "{message}");
+        assert!(!message.contains('\u{FFFD}'), "{message}");
         assert!(message.len() < 1100, "{} bytes", message.len());
     }
 

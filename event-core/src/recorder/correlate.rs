@@ -68,10 +68,10 @@ thread_local! {
     static KEY_BUF: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
-/// The largest encoding buffer kept for reuse. Every key an event can be
-/// written with is far smaller; an oversized reference (refused once its
-/// size is checked, after its key was encoded) does not leave its size
-/// behind on every thread that saw it.
+/// The largest encoding buffer kept for reuse. Keys are seldom over a few
+/// hundred bytes; a larger one (a long field path, or an oversized
+/// reference refused once its size is checked, after its key was encoded)
+/// is encoded in a buffer of its own, so no thread keeps more than this.
 const KEY_BUF_KEPT: usize = 16 * 1024;
 
 /// The spam filter's key for an object: the reference without its field
