@@ -25,7 +25,11 @@ fn split(args: &[String]) -> Result<(Vec<String>, String), String> {
             "--minutes" => {
                 let value = it
                     .next()
-                    .filter(|n| n.parse::<f64>().is_ok_and(|m| m.is_finite() && m > 0.0))
+                    .filter(|n| {
+                        n.parse::<f64>().is_ok_and(|m| {
+                            m > 0.0 && std::time::Duration::try_from_secs_f64(m * 60.0).is_ok()
+                        })
+                    })
                     .ok_or("soak: --minutes needs a number above 0")?;
                 program.push(arg.clone());
                 program.push(value.clone());
@@ -119,6 +123,7 @@ mod tests {
         assert!(split(&strings(&["--minutes", "-1"])).is_err());
         assert!(split(&strings(&["--minutes", "0"])).is_err());
         assert!(split(&strings(&["--minutes", "NaN"])).is_err());
+        assert!(split(&strings(&["--minutes", "1e300"])).is_err());
         assert_eq!(
             split(&strings(&["--minutes", "0.5", "--seed", "9"]))
                 .unwrap()
