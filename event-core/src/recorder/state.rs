@@ -296,8 +296,13 @@ impl State {
         });
     }
 
-    /// Takes over the stored Event of this series found under its name.
+    /// Takes over the stored Event of this series found under its name,
+    /// unless the series was given up while the Event was read: what it had
+    /// not written was counted as dropped then, and it stays given up.
     pub(crate) fn adopt(&mut self, stored: &EventRecord) -> Adopted {
+        if let Lifecycle::Abandoned(_) = self.life {
+            return Adopted::GivenUp;
+        }
         let stored_count = stored.count();
         if self.life == Lifecycle::Creating && stored.event_time == self.event_time.get() {
             // Our own earlier create, whose answer was lost.
@@ -347,6 +352,8 @@ pub(crate) enum Adopted {
     Own,
     /// An earlier life of the same series: its count continues.
     Continued,
+    /// Nothing: the series was given up meanwhile.
+    GivenUp,
 }
 
 #[cfg(test)]
@@ -413,6 +420,30 @@ pub(crate) mod tests {
         let mut st = State::first(t(0));
         assert_eq!(st.adopt(&stored(1, t(0))), Adopted::Continued);
         assert_eq!((st.count, st.written()), (2, 1));
+    }
+
+    #[test]
+    fn a_series_given_up_while_its_event_was_read_adopts_nothing() {
+        let mut st = State::first(t(0));
+        let before = st.begin(Write::Create, t(0));
+        let lost = Err(SinkError::Transient {
+            message: String::new(),
+        });
+        st.finish(Write::Create, 1, &lost, before, t(0));
+        let before = st.begin(Write::Create, t(0));
+        let exists = Err(SinkError::AlreadyExists);
+        assert_eq!(
+            st.finish(Write::Create, 1, &exists, before, t(0)),
+            Step::Read
+        );
+        // Left the cache while too many others owed writes, before the
+        // read came back: its one occurrence was counted as dropped.
+        assert_eq!(st.abandon(Abandon::Overflow), 1);
+        for stored in [stored(1, t(0)), stored(4, t(-60))] {
+            assert_eq!(st.adopt(&stored), Adopted::GivenUp);
+            assert_eq!(st.life, Lifecycle::Abandoned(Abandon::Overflow));
+            assert_eq!((st.count, st.written()), (1, 0));
+        }
     }
 
     #[test]

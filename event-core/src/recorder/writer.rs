@@ -136,6 +136,9 @@ impl Engine {
                                     // The occurrence that found it is written now.
                                     mode = Mode::Flush;
                                 }
+                                // Nothing is due: the next turn of the loop
+                                // ends the write.
+                                Adopted::GivenUp => {}
                             }
                         }
                         Ok(_) => self.rename(entry, &record, "another series' event has this name"),
