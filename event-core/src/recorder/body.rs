@@ -16,15 +16,16 @@
 //! same. The [`KeyHash`] is not: it lives in one process only.
 
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
-use xxhash_rust::xxh3::xxh3_64;
+use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use crate::{Event, EventType, ObjectRef};
 
 use crate::key::NotePolicy;
 
-/// The 64-bit hash of a key within one Recorder (not stored anywhere:
-/// it may change between releases).
+/// The 64-bit hash of a key within one process (not stored anywhere: it
+/// changes from one process to the next).
 pub(crate) type KeyHash = u64;
 
 /// The string fields of a key and payload, in storage order.
@@ -142,9 +143,24 @@ pub(crate) fn encode(out: &mut Vec<u8>, type_: EventType, values: &Values<'_>, p
     }
 }
 
-/// The cache's identity for an encoded key.
+#[cfg(test)]
+thread_local! {
+    /// Every key's hash on this thread, when set: collisions on demand.
+    pub(crate) static SAME_HASH: std::cell::Cell<Option<KeyHash>> =
+        const { std::cell::Cell::new(None) };
+}
+
+/// The cache's identity for an encoded key: seeded anew in every process,
+/// so that nobody who names objects can work out two keys of the same hash
+/// in advance (the cache keeps one series per hash; a second key of that
+/// hash is written uncached, and dropped if that write fails).
 pub(crate) fn key_hash(encoded: &[u8]) -> KeyHash {
-    xxh3_64(encoded)
+    static SEED: OnceLock<u64> = OnceLock::new();
+    #[cfg(test)]
+    if let Some(hash) = SAME_HASH.get() {
+        return hash;
+    }
+    xxh3_64_with_seed(encoded, *SEED.get_or_init(|| fastrand::u64(..)))
 }
 
 /// The hash in a series' Event name: the key, the reporter and the rename

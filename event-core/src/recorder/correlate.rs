@@ -262,3 +262,61 @@ impl Engine {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use async_trait::async_trait;
+
+    use super::super::body::SAME_HASH;
+    use crate::config::WriteBudget;
+    use crate::sink::{EventRecord, EventSink, Series, SinkError};
+    use crate::{Error, Event, ObjectRef, Recorder};
+
+    /// Refuses every write for good.
+    struct Refusing;
+
+    #[async_trait]
+    impl EventSink for Refusing {
+        async fn create(&self, _: &EventRecord) -> Result<(), SinkError> {
+            Err(SinkError::Forbidden {
+                message: "no".into(),
+            })
+        }
+        async fn patch_series(&self, _: &EventRecord, _: Series) -> Result<(), SinkError> {
+            Err(SinkError::Forbidden {
+                message: "no".into(),
+            })
+        }
+    }
+
+    /// A key whose hash is a cached key's cannot be kept for a later
+    /// write: when its own write fails, its occurrence is counted as
+    /// dropped, not lost without a trace.
+    #[test]
+    fn a_colliding_series_whose_write_fails_is_counted_as_dropped() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let rec = Recorder::builder(Arc::new(Refusing), "example.com/c")
+            .no_spam_filter()
+            .write_budget(WriteBudget::unlimited())
+            .build()
+            .unwrap();
+        let pod = |name: &str| ObjectRef::new("v1", "Pod", name).within("shop");
+        SAME_HASH.set(Some(7));
+        runtime.block_on(async {
+            let first = rec.publish(&Event::normal("A", "A"), &pod("a")).await;
+            assert!(matches!(first, Err(Error::Sink(_))), "{first:?}");
+            let colliding = rec.publish(&Event::normal("B", "B"), &pod("b")).await;
+            assert!(matches!(colliding, Err(Error::Sink(_))), "{colliding:?}");
+        });
+        SAME_HASH.set(None);
+        // The first is cached and owes its write; the second is gone.
+        assert_eq!(rec.cached_keys(), 1);
+        let stats = rec.stats();
+        assert_eq!((stats.published, stats.dropped_unwritten), (2, 1));
+    }
+}

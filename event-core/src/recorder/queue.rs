@@ -15,8 +15,8 @@ use super::Engine;
 use super::correlate::Claim;
 use super::decide::Mode;
 use super::entry::{Entry, lock};
-use super::outcome::bump;
-use super::state::{Abandon, Lifecycle};
+use super::outcome::{add, bump};
+use super::state::{Abandon, Lifecycle, Place};
 use super::writer::Outcome;
 
 /// A queued immediate write.
@@ -51,10 +51,27 @@ impl Drop for ClaimGuard<'_> {
             st.release(self.claim);
             st.owing() && !st.listed
         };
-        if unlisted {
+        if !unlisted {
+            return;
+        }
+        let dropped = {
             let mut cache = lock(&self.engine.cache);
             let mut st = self.entry.state();
             cache.list(self.entry, &mut st);
+            // Owing and in no map (a key whose hash collided with a cached
+            // one): no later write will find it.
+            if st.place == Place::Gone && st.owing() {
+                st.abandon(Abandon::Uncached)
+            } else {
+                0
+            }
+        };
+        if dropped > 0 {
+            add(&self.engine.stats.dropped_unwritten, dropped);
+            tracing::debug!(
+                dropped,
+                "an event whose key's hash is another cached key's was not written; dropped (counted in stats.dropped_unwritten)"
+            );
         }
     }
 }

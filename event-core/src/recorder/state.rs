@@ -37,6 +37,9 @@ pub(crate) enum Abandon {
     QueueFull,
     /// It left the cache owing a write while too many others did.
     Overflow,
+    /// It could not be kept for a later write (its key's 64-bit hash is
+    /// another cached key's), and its own write did not go through.
+    Uncached,
     /// Its namespace is being deleted.
     NamespaceTerminating,
 }
