@@ -296,7 +296,7 @@ mod tests {
     #[test]
     fn invalid_carries_message_and_new_causes() {
         let body = r#"{"kind":"Status","apiVersion":"v1","status":"Failure",
-            "message":"Event.events.k8s.io \"x\" is invalid: note: Too long: may not be more than 1024 bytes",
+            "message":"Event \"x\" is invalid: note: Too long: may not be more than 1024 bytes",
             "reason":"Invalid","code":422,
             "details":{"name":"x","group":"events.k8s.io","kind":"Event","causes":[
                 {"reason":"FieldValueTooLong","message":"Too long: may not be more than 1024 bytes","field":"note"},
@@ -306,7 +306,7 @@ mod tests {
         };
         assert_eq!(
             message,
-            "Event.events.k8s.io \"x\" is invalid: note: Too long: may not be more than 1024 bytes; \
+            "Event \"x\" is invalid: note: Too long: may not be more than 1024 bytes; \
              reportingController: Required value"
         );
     }

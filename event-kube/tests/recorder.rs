@@ -249,7 +249,7 @@ async fn a_dropped_connection_is_retried() {
 #[tokio::test(start_paused = true)]
 async fn invalid_is_not_retried() {
     let (recorder, api) = recorder();
-    let message = "Event.events.k8s.io \"x\" is invalid: regarding.namespace: Invalid value";
+    let message = "Event \"x\" is invalid: regarding.namespace: Invalid value";
     api.script([Answer::status(422, "Invalid", message)]);
     let err = recorder.publish(&backoff(), &pod()).await.unwrap_err();
     assert_eq!(

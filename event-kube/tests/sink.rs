@@ -158,8 +158,7 @@ async fn already_exists_on_create() {
 
 #[tokio::test]
 async fn invalid_carries_the_servers_message() {
-    let message =
-        "Event.events.k8s.io \"x\" is invalid: reason: Too long: may not be more than 128 bytes";
+    let message = "Event \"x\" is invalid: reason: Too long: may not be more than 128 bytes";
     let (create, patch) = both_writes(Answer::status(422, "Invalid", message)).await;
     for err in [create, patch] {
         assert_eq!(

@@ -230,7 +230,11 @@ impl ApiError {
             .iter()
             .map(|e| json!({"reason": e.reason, "message": e.message, "field": e.field}))
             .collect();
-        e.details = Some(json!({"name": name, "group": group, "kind": kind, "causes": causes}));
+        let mut details = json!({"name": name, "kind": kind, "causes": causes});
+        if !group.is_empty() {
+            details["group"] = json!(group);
+        }
+        e.details = Some(details);
         e
     }
 
@@ -429,10 +433,10 @@ mod tests {
             FieldError::invalid("reason", &quote("B"), "field is immutable"),
             FieldError::invalid("reason", &quote("B"), "field is immutable"),
         ];
-        let e = ApiError::invalid("Event", "events.k8s.io", "e1", &errs);
+        let e = ApiError::invalid("Widget", "example.com", "e1", &errs);
         assert_eq!(
             e.message,
-            "Event.events.k8s.io \"e1\" is invalid: reason: Invalid value: \"B\": field is immutable"
+            "Widget.example.com \"e1\" is invalid: reason: Invalid value: \"B\": field is immutable"
         );
         let s = e.to_status();
         assert_eq!(s["details"]["causes"].as_array().map(Vec::len), Some(2));
