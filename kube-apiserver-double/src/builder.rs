@@ -13,8 +13,8 @@ use super::http::{self, Shared};
 use super::resources::{Kind, View};
 use super::store::Store;
 use super::{
-    ADMIN_USER, ApiServer, ApiServerError, DEFAULT_EVENT_TTL, DEFAULT_WATCH_BOOKMARK_INTERVAL,
-    INITIAL_NAMESPACES, kubeconfig, objects, tls,
+    ADMIN_USER, ApiServer, ApiServerError, DEFAULT_EVENT_TTL, DEFAULT_NAMESPACE_TERMINATION,
+    DEFAULT_WATCH_BOOKMARK_INTERVAL, INITIAL_NAMESPACES, kubeconfig, objects, tls,
 };
 
 /// Configures an [`ApiServer`].
@@ -39,6 +39,7 @@ pub struct ApiServerBuilder {
     plain_http: bool,
     port: u16,
     event_ttl: Duration,
+    namespace_termination: Duration,
     admin_token: Option<String>,
     tokens: Vec<TokenEntry>,
     clock: Arc<dyn Clock>,
@@ -53,6 +54,7 @@ impl Default for ApiServerBuilder {
             plain_http: false,
             port: 0,
             event_ttl: DEFAULT_EVENT_TTL,
+            namespace_termination: DEFAULT_NAMESPACE_TERMINATION,
             admin_token: None,
             tokens: Vec::new(),
             clock: Arc::new(SystemClock),
@@ -116,6 +118,41 @@ impl ApiServerBuilder {
     #[must_use]
     pub fn event_ttl(mut self, ttl: Duration) -> ApiServerBuilder {
         self.event_ttl = ttl;
+        self
+    }
+
+    /// How long a deleted namespace stays `Terminating` (refusing new
+    /// content, with its `deletionTimestamp` set) before it and everything
+    /// in it are removed, as a real cluster's namespace controller takes a
+    /// few seconds to (default [`DEFAULT_NAMESPACE_TERMINATION`]; zero
+    /// removes a namespace at once).
+    ///
+    /// # Example
+    ///
+    /// A controller's handling of a namespace being deleted, tested over a
+    /// window long enough to see it:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    /// use k8s_openapi::api::core::v1::Namespace;
+    /// use kube::api::{Api, DeleteParams};
+    /// use kube_apiserver_double::ApiServer;
+    ///
+    /// let server = ApiServer::builder()
+    ///     .namespace_termination(Duration::from_secs(30))
+    ///     .start()
+    ///     .await?;
+    /// server.create_namespace("shop")?;
+    /// let namespaces: Api<Namespace> = Api::all(server.client().await?);
+    /// namespaces.delete("shop", &DeleteParams::default()).await?;
+    /// let shop = namespaces.get("shop").await?;
+    /// assert_eq!(shop.status.and_then(|s| s.phase).as_deref(), Some("Terminating"));
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn namespace_termination(mut self, for_: Duration) -> ApiServerBuilder {
+        self.namespace_termination = for_;
         self
     }
 
@@ -320,7 +357,8 @@ impl ApiServerBuilder {
         }];
         tokens.extend(self.tokens);
         let shared = Arc::new(Shared {
-            store: Store::new(self.clock, self.event_ttl),
+            store: Store::new(self.clock, self.event_ttl)
+                .namespace_termination(self.namespace_termination),
             tokens,
             faults: ServerFaults::default(),
             log: RequestLog::default(),

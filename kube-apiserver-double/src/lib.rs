@@ -173,6 +173,11 @@ use status::ApiError;
 /// `--event-ttl`): one hour.
 pub const DEFAULT_EVENT_TTL: Duration = Duration::from_secs(3600);
 
+/// Default time a deleted namespace stays `Terminating` before it and its
+/// contents are removed: one second (a real cluster's namespace controller
+/// takes a few).
+pub const DEFAULT_NAMESPACE_TERMINATION: Duration = Duration::from_secs(1);
+
 /// How often a watch that asked for bookmarks (`allowWatchBookmarks=true`,
 /// which kube's watcher and client-go's reflector send) gets a `BOOKMARK`
 /// with the current resource version: every minute, as the API server's

@@ -213,24 +213,52 @@ impl State {
             Some(t) if t <= now => {}
             _ => return 0,
         }
-        let expired: Vec<ObjKey> = self
-            .objects
-            .get(&Kind::Event)
-            .map(|m| {
-                m.iter()
-                    .filter(|(_, e)| e.expires.is_some_and(|t| t <= now))
-                    .map(|(k, _)| k.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
+        let due = |st: &State, kind: &Kind| -> Vec<ObjKey> {
+            st.objects
+                .get(kind)
+                .map(|m| {
+                    m.iter()
+                        .filter(|(_, e)| e.expires.is_some_and(|t| t <= now))
+                        .map(|(k, _)| k.clone())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let expired = due(self, &Kind::Event);
         for key in &expired {
             self.remove(&Kind::Event, key);
         }
-        self.next_expiry = self
-            .objects
-            .get(&Kind::Event)
-            .and_then(|m| m.values().filter_map(|e| e.expires).min());
+        for (_, name) in due(self, &Kind::Namespace) {
+            self.finalize_namespace(&name);
+        }
+        self.next_expiry = [Kind::Event, Kind::Namespace]
+            .iter()
+            .filter_map(|k| self.objects.get(k))
+            .flat_map(|m| m.values().filter_map(|e| e.expires))
+            .min();
         expired.len()
+    }
+
+    /// What the namespace controller does once a deleted namespace's
+    /// contents are gone: removes them, then the namespace.
+    fn finalize_namespace(&mut self, name: &str) -> Option<Value> {
+        let kinds: Vec<Kind> = self
+            .objects
+            .keys()
+            .filter(|k| k.namespaced())
+            .cloned()
+            .collect();
+        for k in kinds {
+            let keys: Vec<ObjKey> = self
+                .objects
+                .get(&k)
+                .map(|m| m.keys().filter(|(ns, _)| ns == name).cloned().collect())
+                .unwrap_or_default();
+            for key in keys {
+                self.remove(&k, &key);
+            }
+        }
+        self.remove(&Kind::Namespace, &(String::new(), name.to_owned()))
     }
 
     fn remove(&mut self, kind: &Kind, key: &ObjKey) -> Option<Value> {
@@ -296,6 +324,9 @@ pub(crate) struct Store {
     state: Mutex<State>,
     clock: Arc<dyn Clock>,
     event_ttl: Duration,
+    /// How long a deleted namespace stays `Terminating` before it and its
+    /// contents are removed.
+    namespace_termination: Duration,
 }
 
 impl std::fmt::Debug for Store {
@@ -312,7 +343,15 @@ impl Store {
             state: Mutex::new(State::default()),
             clock,
             event_ttl,
+            namespace_termination: Duration::ZERO,
         }
+    }
+
+    /// Deleted namespaces stay `Terminating` for `for_` before they and
+    /// their contents are removed (at once when zero).
+    pub(crate) fn namespace_termination(mut self, for_: Duration) -> Store {
+        self.namespace_termination = for_;
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -483,8 +522,11 @@ impl Store {
         Ok(new)
     }
 
-    /// Deletes an object (a namespace takes its contents with it). A dry
-    /// run answers the same but deletes nothing.
+    /// Deletes an object. A namespace is first marked for deletion (its
+    /// `deletionTimestamp` set, its phase `Terminating`, which refuses new
+    /// content), and removed with its contents once the namespace
+    /// termination time has passed, as a real server's namespace
+    /// controller does. A dry run answers the same but deletes nothing.
     pub(crate) fn delete(
         &self,
         kind: &Kind,
@@ -492,6 +534,7 @@ impl Store {
         (namespace, name): (&str, &str),
         dry_run: bool,
     ) -> Result<Value, ApiError> {
+        let now = self.now();
         let mut st = self.lock();
         let key = (namespace.to_owned(), name.to_owned());
         if dry_run {
@@ -502,28 +545,47 @@ impl Store {
                 .map(|e| e.value.clone())
                 .ok_or_else(|| ApiError::not_found(kind.plural(), group, name));
         }
-        let gone = st
-            .remove(kind, &key)
-            .ok_or_else(|| ApiError::not_found(kind.plural(), group, name))?;
-        if *kind == Kind::Namespace {
-            let kinds: Vec<Kind> = st
-                .objects
-                .keys()
-                .filter(|k| k.namespaced())
-                .cloned()
-                .collect();
-            for k in kinds {
-                let keys: Vec<ObjKey> = st
-                    .objects
-                    .get(&k)
-                    .map(|m| m.keys().filter(|(ns, _)| ns == name).cloned().collect())
-                    .unwrap_or_default();
-                for key in keys {
-                    st.remove(&k, &key);
-                }
-            }
+        if *kind != Kind::Namespace {
+            return st
+                .remove(kind, &key)
+                .ok_or_else(|| ApiError::not_found(kind.plural(), group, name));
         }
-        Ok(gone)
+        if self.namespace_termination.is_zero() {
+            return st
+                .finalize_namespace(name)
+                .ok_or_else(|| ApiError::not_found(kind.plural(), group, name));
+        }
+        let termination = jiff::SignedDuration::try_from(self.namespace_termination)
+            .unwrap_or(jiff::SignedDuration::MAX);
+        let finalize_at = now.checked_add(termination).unwrap_or(Timestamp::MAX);
+        let rv = st.rv + 1;
+        let entry = st
+            .objects
+            .get_mut(kind)
+            .and_then(|m| m.get_mut(&key))
+            .ok_or_else(|| ApiError::not_found(kind.plural(), group, name))?;
+        if entry.expires.is_some() {
+            // Already being deleted.
+            return Ok(entry.value.clone());
+        }
+        let old = entry.value.clone();
+        entry.expires = Some(finalize_at);
+        let ns = &mut entry.value;
+        set_meta(ns, "deletionTimestamp", json!(format_time(now)));
+        set_meta(ns, "resourceVersion", json!(rv.to_string()));
+        ns["spec"] = json!({"finalizers": ["kubernetes"]});
+        ns["status"] = json!({"phase": "Terminating"});
+        let new = ns.clone();
+        st.bump();
+        st.next_expiry = Some(st.next_expiry.map_or(finalize_at, |n| n.min(finalize_at)));
+        st.record(Change {
+            rv,
+            kind: kind.clone(),
+            type_: ChangeType::Modified,
+            old: Some(old),
+            new: new.clone(),
+        });
+        Ok(new)
     }
 
     /// Removes every object of `kind` (its definition is gone); returns how

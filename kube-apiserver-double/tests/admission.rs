@@ -294,3 +294,66 @@ async fn kubectl_create_shows_the_same_answers() {
     assert!(ok, "{err}");
     assert_eq!(out.trim(), "configmap/c created");
 }
+
+/// A namespace being deleted, as a real server has it: the Recorder's
+/// series patches still go through, a new Event is refused and counted as
+/// dropped for the namespace, through both APIs.
+#[tokio::test]
+async fn a_recorder_in_a_namespace_being_deleted_patches_and_drops_new_events() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use event_core::sink::EventSink;
+    use event_core::{DropReason, Published, Recorder};
+
+    let server = ApiServer::builder()
+        .namespace_termination(Duration::from_secs(3600))
+        .start()
+        .await
+        .unwrap();
+    let client = server.client().await.unwrap();
+    let sinks: [(&str, Arc<dyn EventSink>); 2] = [
+        (
+            "closing-a",
+            Arc::new(event_kube::KubeSink::new(client.clone())),
+        ),
+        (
+            "closing-b",
+            Arc::new(event_kube::CoreV1Sink::new(client.clone())),
+        ),
+    ];
+    for (ns, sink) in sinks {
+        server.create_namespace(ns).unwrap();
+        let rec = Recorder::builder(sink, "example.com/c").build().unwrap();
+        let pod = event_core::ObjectRef::new("v1", "Pod", "web-0").within(ns);
+        let backoff = event_core::Event::warning("BackOff", "Starting");
+        assert_eq!(
+            rec.publish(&backoff, &pod).await.unwrap(),
+            Published::Created
+        );
+        Api::<Namespace>::all(client.clone())
+            .delete(ns, &DeleteParams::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            rec.publish(&backoff, &pod).await.unwrap(),
+            Published::SeriesUpdated { count: 2 },
+            "{ns}"
+        );
+        let new = event_core::Event::normal("Pulled", "Pulling");
+        assert_eq!(
+            rec.publish(&new, &pod).await.unwrap(),
+            Published::Dropped(DropReason::NamespaceTerminating),
+            "{ns}"
+        );
+        assert_eq!(rec.stats().dropped_namespace_terminating, 1, "{ns}");
+        let stored: Vec<_> = server
+            .events()
+            .into_iter()
+            .filter(|e| e.metadata.namespace.as_deref() == Some(ns))
+            .collect();
+        assert_eq!(stored.len(), 1, "{ns}");
+        let count = stored[0].series.as_ref().map(|s| s.count);
+        assert_eq!(count, Some(2), "{ns}");
+    }
+}

@@ -153,11 +153,19 @@ async fn objects_get_uids_versions_and_timestamps() {
         .unwrap();
     assert_eq!(applied.data.unwrap()["x"], "y");
 
-    // Deleting the namespace takes its contents with it.
+    // Deleting the namespace takes its contents with it (once it has been
+    // terminating for the server's namespace termination time: see
+    // `a_deleted_namespace_terminates_then_goes_with_its_contents`).
     namespaces
         .delete("shop", &DeleteParams::default())
         .await
         .unwrap();
+    for _ in 0..100 {
+        if server.object("configmaps", "shop", "settings").is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert!(server.object("configmaps", "shop", "settings").is_none());
     assert!(
         all_pods
@@ -167,6 +175,71 @@ async fn objects_get_uids_versions_and_timestamps() {
             .items
             .is_empty()
     );
+}
+
+#[tokio::test]
+async fn a_deleted_namespace_terminates_then_goes_with_its_contents() {
+    let clock = Arc::new(TestClock(Mutex::new(
+        Timestamp::from_second(1_700_000_000).unwrap(),
+    )));
+    let server = ApiServer::builder()
+        .clock(clock.clone())
+        .namespace_termination(Duration::from_secs(5))
+        .start()
+        .await
+        .unwrap();
+    server.create_namespace("shop").unwrap();
+    let client = server.client().await.unwrap();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "shop");
+    let cm = |name: &str| -> ConfigMap {
+        serde_json::from_value(json!({"metadata": {"name": name}})).unwrap()
+    };
+    cms.create(&PostParams::default(), &cm("settings"))
+        .await
+        .unwrap();
+
+    let deleted = namespaces
+        .delete("shop", &DeleteParams::default())
+        .await
+        .unwrap()
+        .left()
+        .unwrap();
+    assert_eq!(
+        deleted.metadata.deletion_timestamp.map(|t| t.0.as_second()),
+        Some(1_700_000_000)
+    );
+    assert_eq!(
+        deleted.status.and_then(|s| s.phase).as_deref(),
+        Some("Terminating")
+    );
+    // While it terminates: its contents are there and can change, nothing
+    // new comes in, and its name is taken.
+    let mut settings = cms.get("settings").await.unwrap();
+    settings.data = Some([("k".to_owned(), "v".to_owned())].into());
+    cms.replace("settings", &PostParams::default(), &settings)
+        .await
+        .unwrap();
+    let refused = status(
+        cms.create(&PostParams::default(), &cm("new"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((refused.code, refused.reason.as_str()), (403, "Forbidden"));
+    assert!(matches!(
+        server.create_namespace("shop"),
+        Err(kube_apiserver_double::ApiServerError::Rejected { code: 409, .. })
+    ));
+    // A second delete changes nothing.
+    namespaces
+        .delete("shop", &DeleteParams::default())
+        .await
+        .unwrap();
+
+    clock.advance(5);
+    assert!(namespaces.get("shop").await.is_err());
+    assert!(server.object("configmaps", "shop", "settings").is_none());
+    server.create_namespace("shop").unwrap();
 }
 
 #[tokio::test]
