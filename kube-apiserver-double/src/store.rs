@@ -469,37 +469,49 @@ impl Store {
         f: impl FnOnce(&Value) -> Result<Value, ApiError>,
     ) -> Result<Value, ApiError> {
         let key = (namespace.to_owned(), name.to_owned());
-        let expires = self.expiry(kind);
         let mut st = self.lock();
-        let Some(current) = st
+        let Some((current, kept_until)) = st
             .objects
             .get(kind)
             .and_then(|m| m.get(&key))
-            .map(|e| e.value.clone())
+            .map(|e| (e.value.clone(), e.expires))
         else {
             return Err(ApiError::not_found(kind.plural(), group, name));
+        };
+        // An event lives for its TTL after its last write; anything else
+        // keeps its deadline (a namespace being deleted, its removal).
+        let expires = if *kind == Kind::Event {
+            self.expiry(kind)
+        } else {
+            kept_until
         };
         let mut new = f(&current)?;
         let wanted_rv = meta_str(&new, "resourceVersion");
         if !wanted_rv.is_empty() && wanted_rv != meta_str(&current, "resourceVersion") {
             return Err(ApiError::conflict(kind.plural(), group, name));
         }
-        for k in ["uid", "creationTimestamp", "name", "namespace"] {
+        for k in [
+            "uid",
+            "creationTimestamp",
+            "name",
+            "namespace",
+            "deletionTimestamp",
+            "resourceVersion",
+        ] {
             if let Some(v) = current.get("metadata").and_then(|m| m.get(k)) {
                 set_meta(&mut new, k, v.clone());
             }
         }
-        if dry_run {
-            if let Some(v) = current.pointer("/metadata/resourceVersion") {
-                set_meta(&mut new, "resourceVersion", v.clone());
-            }
+        if let Some(o) = new.get_mut("metadata").and_then(Value::as_object_mut) {
+            o.remove("managedFields");
+        }
+        // A write that changes nothing is not made, as etcd's store skips
+        // it: no new version, no watch event, no longer life for an event.
+        if dry_run || new == current {
             return Ok(new);
         }
         let rv = st.bump();
         set_meta(&mut new, "resourceVersion", json!(rv.to_string()));
-        if let Some(o) = new.get_mut("metadata").and_then(Value::as_object_mut) {
-            o.remove("managedFields");
-        }
         if let Some(m) = st.objects.get_mut(kind) {
             m.insert(
                 key,
@@ -715,8 +727,21 @@ mod tests {
         s.create(&Kind::Event, "events.k8s.io", ev("b"), false)
             .unwrap();
         *clock.0.lock().unwrap() = Timestamp::from_second(1_700_003_000).unwrap();
-        s.update(&Kind::Event, "", ("ns", "b"), false, |v| Ok(v.clone()))
+        // A write that changes nothing is not made: no new version, and
+        // the event's life is not extended.
+        let same = s
+            .update(&Kind::Event, "", ("ns", "a"), false, |v| Ok(v.clone()))
             .unwrap();
+        assert_eq!(Some(&same), s.get(&Kind::Event, "ns", "a").as_ref());
+        let rv = |s: &Store| s.list(&Kind::Event, None).1;
+        let before = rv(&s);
+        s.update(&Kind::Event, "", ("ns", "b"), false, |v| {
+            let mut v = v.clone();
+            v["note"] = json!("changed");
+            Ok(v)
+        })
+        .unwrap();
+        assert_eq!(rv(&s), before + 1);
         *clock.0.lock().unwrap() = Timestamp::from_second(1_700_003_600).unwrap();
         assert!(s.get(&Kind::Event, "ns", "a").is_none());
         assert!(s.get(&Kind::Event, "ns", "b").is_some());

@@ -115,3 +115,39 @@ async fn kubectl_patch_type_json() {
     let cm = server.object("configmaps", "shop", "settings").unwrap();
     assert_eq!(cm["data"], json!({"mode": "slow", "size": "3"}));
 }
+
+/// A patch that changes nothing is not written, as on a real server (its
+/// store skips a write of the same bytes): the resource version stays, and
+/// a patch that does change something gets a new one.
+#[tokio::test]
+async fn a_patch_that_changes_nothing_keeps_the_resource_version() {
+    let server = ApiServer::start().await.unwrap();
+    let created = server
+        .create_configmap("shop", "settings", &[("mode", "fast")])
+        .unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(server.client().await.unwrap(), "shop");
+    let same = cms
+        .patch(
+            "settings",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"mode": "fast"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        same.metadata.resource_version,
+        created.metadata.resource_version
+    );
+    let changed = cms
+        .patch(
+            "settings",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"mode": "slow"}})),
+        )
+        .await
+        .unwrap();
+    assert_ne!(
+        changed.metadata.resource_version,
+        created.metadata.resource_version
+    );
+}
