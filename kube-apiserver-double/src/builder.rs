@@ -125,7 +125,10 @@ impl ApiServerBuilder {
     /// content, with its `deletionTimestamp` set) before it and everything
     /// in it are removed, as a real cluster's namespace controller takes a
     /// few seconds to (default [`DEFAULT_NAMESPACE_TERMINATION`]; zero
-    /// removes a namespace at once).
+    /// removes a namespace at once). The time is the server's clock's (see
+    /// [`clock`](Self::clock)): under a clock that does not move, a deleted
+    /// namespace stays until it is moved on. A second DELETE meanwhile is
+    /// answered 409, as a real server answers it.
     ///
     /// # Example
     ///

@@ -184,6 +184,19 @@ impl ApiError {
         .about(plural, group, name)
     }
 
+    /// 409 for a DELETE of a namespace already being deleted.
+    pub(crate) fn namespace_being_removed(name: &str) -> ApiError {
+        ApiError::new(
+            409,
+            "Conflict",
+            format!(
+                "Operation cannot be fulfilled on namespaces {}: The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.",
+                quote(name)
+            ),
+        )
+        .about("namespaces", "", name)
+    }
+
     /// 409 for a stale `resourceVersion`.
     pub(crate) fn conflict(plural: &str, group: &str, name: &str) -> ApiError {
         ApiError::new(

@@ -277,6 +277,39 @@ impl State {
     }
 }
 
+/// Marks a namespace as being deleted at `now`, as a real server does on
+/// its DELETE.
+fn mark_terminating(ns: &mut Value, now: Timestamp) {
+    set_meta(ns, "deletionTimestamp", json!(format_time(now)));
+    ns["spec"] = json!({"finalizers": ["kubernetes"]});
+    ns["status"] = json!({"phase": "Terminating"});
+}
+
+/// A namespace's phase follows its deletion, whatever an update says: a
+/// namespace being deleted keeps its status and finalizers, and one that
+/// is not may not say it is terminating.
+fn keep_namespace_lifecycle(current: &Value, new: &mut Value, name: &str) -> Result<(), ApiError> {
+    if current.pointer("/metadata/deletionTimestamp").is_some() {
+        for part in ["status", "spec"] {
+            if let Some(v) = current.get(part) {
+                new[part] = v.clone();
+            }
+        }
+        return Ok(());
+    }
+    let phase = new.pointer("/status/phase").and_then(Value::as_str);
+    if phase.is_some_and(|p| p != "Active") {
+        let value = super::status::quote(phase.unwrap_or_default());
+        let error = super::status::FieldError::invalid(
+            "status.phase",
+            &value,
+            "may only be 'Active' if `deletionTimestamp` is empty",
+        );
+        return Err(ApiError::invalid("Namespace", "", name, &[error]));
+    }
+    Ok(())
+}
+
 fn set_meta(obj: &mut Value, key: &str, value: Value) {
     if let Some(o) = obj.as_object_mut() {
         let meta = o.entry("metadata").or_insert_with(|| json!({}));
@@ -490,6 +523,11 @@ impl Store {
         if !wanted_rv.is_empty() && wanted_rv != meta_str(&current, "resourceVersion") {
             return Err(ApiError::conflict(kind.plural(), group, name));
         }
+        if let Some(o) = new.get_mut("metadata").and_then(Value::as_object_mut) {
+            // Set by the server only: kept as they are, or left unset.
+            o.remove("managedFields");
+            o.remove("deletionTimestamp");
+        }
         for k in [
             "uid",
             "creationTimestamp",
@@ -502,8 +540,8 @@ impl Store {
                 set_meta(&mut new, k, v.clone());
             }
         }
-        if let Some(o) = new.get_mut("metadata").and_then(Value::as_object_mut) {
-            o.remove("managedFields");
+        if *kind == Kind::Namespace {
+            keep_namespace_lifecycle(&current, &mut new, name)?;
         }
         // A write that changes nothing is not made, as etcd's store skips
         // it: no new version, no watch event, no longer life for an event.
@@ -549,13 +587,19 @@ impl Store {
         let now = self.now();
         let mut st = self.lock();
         let key = (namespace.to_owned(), name.to_owned());
+        let terminates = *kind == Kind::Namespace && !self.namespace_termination.is_zero();
+        let current = st.objects.get(kind).and_then(|m| m.get(&key));
+        if terminates && current.is_some_and(|e| e.expires.is_some()) {
+            return Err(ApiError::namespace_being_removed(name));
+        }
         if dry_run {
-            return st
-                .objects
-                .get(kind)
-                .and_then(|m| m.get(&key))
+            let mut v = current
                 .map(|e| e.value.clone())
-                .ok_or_else(|| ApiError::not_found(kind.plural(), group, name));
+                .ok_or_else(|| ApiError::not_found(kind.plural(), group, name))?;
+            if terminates {
+                mark_terminating(&mut v, now);
+            }
+            return Ok(v);
         }
         if *kind != Kind::Namespace {
             return st
@@ -576,17 +620,11 @@ impl Store {
             .get_mut(kind)
             .and_then(|m| m.get_mut(&key))
             .ok_or_else(|| ApiError::not_found(kind.plural(), group, name))?;
-        if entry.expires.is_some() {
-            // Already being deleted.
-            return Ok(entry.value.clone());
-        }
         let old = entry.value.clone();
         entry.expires = Some(finalize_at);
         let ns = &mut entry.value;
-        set_meta(ns, "deletionTimestamp", json!(format_time(now)));
+        mark_terminating(ns, now);
         set_meta(ns, "resourceVersion", json!(rv.to_string()));
-        ns["spec"] = json!({"finalizers": ["kubernetes"]});
-        ns["status"] = json!({"phase": "Terminating"});
         let new = ns.clone();
         st.bump();
         st.next_expiry = Some(st.next_expiry.map_or(finalize_at, |n| n.min(finalize_at)));
@@ -626,7 +664,11 @@ impl Store {
         for key in &keys {
             st.remove(&Kind::Event, key);
         }
-        st.next_expiry = None;
+        // Namespaces being deleted keep their deadlines.
+        st.next_expiry = st
+            .objects
+            .get(&Kind::Namespace)
+            .and_then(|m| m.values().filter_map(|e| e.expires).min());
         keys.len()
     }
 

@@ -113,16 +113,44 @@ async fn core_v1_errors_name_the_reporting_component() {
 
 #[tokio::test]
 async fn a_terminating_namespace_takes_no_new_objects() {
-    let server = ApiServer::start().await.unwrap();
+    let server = ApiServer::builder()
+        .namespace_termination(std::time::Duration::from_secs(3600))
+        .start()
+        .await
+        .unwrap();
     server.create_namespace("closing").unwrap();
     let client = server.client().await.unwrap();
     let namespaces: Api<Namespace> = Api::all(client.clone());
+    // Only a deletion makes a namespace terminate: a status that says so
+    // is refused.
     let mut ns = namespaces.get("closing").await.unwrap();
     ns.status = Some(serde_json::from_value(json!({"phase": "Terminating"})).unwrap());
+    let refused = status(
+        namespaces
+            .replace_status("closing", &PostParams::default(), &ns)
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        refused.message,
+        "Namespace \"closing\" is invalid: status.phase: Invalid value: \"Terminating\": may only be 'Active' if `deletionTimestamp` is empty"
+    );
     namespaces
+        .delete("closing", &DeleteParams::default())
+        .await
+        .unwrap();
+    // Nor can an update make it active again.
+    let mut ns = namespaces.get("closing").await.unwrap();
+    ns.status = Some(serde_json::from_value(json!({"phase": "Active"})).unwrap());
+    let kept = namespaces
         .replace_status("closing", &PostParams::default(), &ns)
         .await
         .unwrap();
+    assert_eq!(
+        kept.status.and_then(|s| s.phase).as_deref(),
+        Some("Terminating")
+    );
+    assert!(kept.metadata.deletion_timestamp.is_some());
 
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "closing");
     let mut cm = ConfigMap::default();

@@ -199,6 +199,23 @@ async fn a_deleted_namespace_terminates_then_goes_with_its_contents() {
         .await
         .unwrap();
 
+    // A dry run shows what a delete would do, and does nothing.
+    let shown = namespaces
+        .delete("shop", &DeleteParams::default().dry_run())
+        .await
+        .unwrap()
+        .left()
+        .unwrap();
+    assert_eq!(
+        shown.status.and_then(|s| s.phase).as_deref(),
+        Some("Terminating")
+    );
+    let still = namespaces.get("shop").await.unwrap();
+    assert_eq!(
+        still.status.and_then(|s| s.phase).as_deref(),
+        Some("Active")
+    );
+
     let deleted = namespaces
         .delete("shop", &DeleteParams::default())
         .await
@@ -230,11 +247,16 @@ async fn a_deleted_namespace_terminates_then_goes_with_its_contents() {
         server.create_namespace("shop"),
         Err(kube_apiserver_double::ApiServerError::Rejected { code: 409, .. })
     ));
-    // A second delete changes nothing.
-    namespaces
-        .delete("shop", &DeleteParams::default())
-        .await
-        .unwrap();
+    // A second delete is refused, as a real server refuses it.
+    let again = status(
+        namespaces
+            .delete("shop", &DeleteParams::default())
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((again.code, again.reason.as_str()), (409, "Conflict"));
+    // Events expired by hand leave the namespace's deadline as it was.
+    server.expire_events();
 
     clock.advance(5);
     assert!(namespaces.get("shop").await.is_err());

@@ -136,8 +136,10 @@ pub struct Stats {
     /// series continued past an eviction or a restart.
     pub adopted: u64,
     /// Accepted occurrences given up without being written: the server
-    /// refused their event as invalid, or too many series that left the
-    /// cache were still owing writes.
+    /// refused their event as invalid, too many series that left the cache
+    /// were still owing writes, or (very seldom: two keys of one 64-bit
+    /// hash) a series that could not be cached was not written by its own
+    /// first write.
     pub dropped_unwritten: u64,
     /// Occurrences turned off by the filter settings (not in `published`).
     pub dropped_filtered: u64,
