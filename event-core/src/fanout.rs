@@ -416,21 +416,7 @@ async fn join_all<T>(mut futures: Vec<Pin<Box<dyn Future<Output = T> + Send + '_
 mod tests {
     use super::*;
     use crate::ObjectRef;
-
-    /// Answers every write the same way, and counts them.
-    struct Answer(Result<(), SinkError>, AtomicU64);
-
-    #[async_trait]
-    impl EventSink for Answer {
-        async fn create(&self, _: &EventRecord) -> Result<(), SinkError> {
-            self.1.fetch_add(1, Ordering::Relaxed);
-            self.0.clone()
-        }
-        async fn patch_series(&self, _: &EventRecord, _: Series) -> Result<(), SinkError> {
-            self.1.fetch_add(1, Ordering::Relaxed);
-            self.0.clone()
-        }
-    }
+    use crate::sink::Answer;
 
     fn record(name: &str) -> EventRecord {
         EventRecord::new(
@@ -446,13 +432,10 @@ mod tests {
 
     /// A fan-out whose primary fails every write, and its healthy mirror.
     fn primary_down() -> (FanOut, Arc<Answer>) {
-        let failing = Arc::new(Answer(
-            Err(SinkError::Transient {
-                message: "down".into(),
-            }),
-            AtomicU64::new(0),
-        ));
-        let mirror = Arc::new(Answer(Ok(()), AtomicU64::new(0)));
+        let failing = Arc::new(Answer::new(Err(SinkError::Transient {
+            message: "down".into(),
+        })));
+        let mirror = Arc::new(Answer::new(Ok(())));
         let sinks = FanOut::builder("primary", failing)
             .mirror("mirror", mirror.clone())
             .build();
@@ -471,9 +454,9 @@ mod tests {
         // The newest is remembered: its repeat spares the mirror. The
         // oldest was forgotten: its repeat reaches the mirror again.
         let _ = sinks.create(&record(&format!("e{}", total - 1))).await;
-        assert_eq!(mirror.1.load(Ordering::Relaxed), total as u64);
+        assert_eq!(mirror.writes(), total as u64);
         let _ = sinks.create(&record("e0")).await;
-        assert_eq!(mirror.1.load(Ordering::Relaxed), total as u64 + 1);
+        assert_eq!(mirror.writes(), total as u64 + 1);
         let report = sinks.report("mirror").unwrap();
         assert_eq!(
             (report.written, report.repeats_skipped),
@@ -491,13 +474,13 @@ mod tests {
         let r = record("e").with_series(two);
         let _ = sinks.patch_series(&r, two).await;
         let _ = sinks.patch_series(&r, two).await;
-        assert_eq!(mirror.1.load(Ordering::Relaxed), 1);
+        assert_eq!(mirror.writes(), 1);
         // More occurrences since: the mirror gets the newer count.
         let five = Series {
             count: 5,
             last_observed_time: Timestamp::UNIX_EPOCH,
         };
         let _ = sinks.patch_series(&r.clone().with_series(five), five).await;
-        assert_eq!(mirror.1.load(Ordering::Relaxed), 2);
+        assert_eq!(mirror.writes(), 2);
     }
 }

@@ -3,6 +3,9 @@
 use std::fmt;
 use std::time::Duration;
 
+#[cfg(test)]
+use std::sync::atomic::AtomicU64;
+
 use async_trait::async_trait;
 
 pub use crate::fanout::{FanOut, FanOutBuilder, MAX_PENDING_WRITES, SinkReport};
@@ -182,6 +185,36 @@ impl fmt::Display for SinkError {
 }
 
 impl std::error::Error for SinkError {}
+
+/// A sink for the crate's own tests: answers every write the same way, and
+/// counts them.
+#[cfg(test)]
+pub(crate) struct Answer(pub(crate) Result<(), SinkError>, pub(crate) AtomicU64);
+
+#[cfg(test)]
+impl Answer {
+    pub(crate) fn new(answer: Result<(), SinkError>) -> Self {
+        Self(answer, AtomicU64::new(0))
+    }
+
+    /// Writes answered so far.
+    pub(crate) fn writes(&self) -> u64 {
+        self.1.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+#[async_trait]
+impl EventSink for Answer {
+    async fn create(&self, _: &EventRecord) -> Result<(), SinkError> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.0.clone()
+    }
+    async fn patch_series(&self, _: &EventRecord, _: Series) -> Result<(), SinkError> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.0.clone()
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -267,29 +267,10 @@ impl Engine {
 mod tests {
     use std::sync::Arc;
 
-    use async_trait::async_trait;
-
     use super::super::body::SAME_HASH;
     use crate::config::WriteBudget;
-    use crate::sink::{EventRecord, EventSink, Series, SinkError};
+    use crate::sink::{Answer, SinkError};
     use crate::{Error, Event, ObjectRef, Recorder};
-
-    /// Refuses every write for good.
-    struct Refusing;
-
-    #[async_trait]
-    impl EventSink for Refusing {
-        async fn create(&self, _: &EventRecord) -> Result<(), SinkError> {
-            Err(SinkError::Forbidden {
-                message: "no".into(),
-            })
-        }
-        async fn patch_series(&self, _: &EventRecord, _: Series) -> Result<(), SinkError> {
-            Err(SinkError::Forbidden {
-                message: "no".into(),
-            })
-        }
-    }
 
     /// A key whose hash is a cached key's cannot be kept for a later
     /// write: when its own write fails, its occurrence is counted as
@@ -300,7 +281,10 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
-        let rec = Recorder::builder(Arc::new(Refusing), "example.com/c")
+        let refusing = Answer::new(Err(SinkError::Forbidden {
+            message: "no".into(),
+        }));
+        let rec = Recorder::builder(Arc::new(refusing), "example.com/c")
             .no_spam_filter()
             .write_budget(WriteBudget::unlimited())
             .build()
