@@ -17,7 +17,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use event_core::ObjectRef;
@@ -123,7 +123,7 @@ fn exact_lookup(c: &mut Criterion) {
             b.iter_custom(|iters| {
                 let start = Instant::now();
                 for _ in 0..iters {
-                    next = (next + 7_919) % keys;
+                    next = common::next_key(next, keys);
                     common::rewrite(&mut object, next);
                     encode(&mut key, &object);
                     let hash = xxh3_64(&key);
@@ -140,9 +140,7 @@ fn exact_lookup(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_secs(1));
+    config = common::criterion();
     targets = exact_lookup
 }
 criterion_main!(benches);

@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use event_core::ObjectRef;
@@ -67,8 +67,7 @@ fn repeats(c: &mut Criterion, name: &str, objects: fn(usize) -> Objects) {
                 rt.block_on(async {
                     let start = Instant::now();
                     for _ in 0..iters {
-                        // A stride that visits keys all over the cache.
-                        next = (next + 7_919) % keys;
+                        next = common::next_key(next, keys);
                         let out = rec.publish(&event, objects.get(next)).await.unwrap();
                         std::hint::black_box(out);
                     }
@@ -115,9 +114,7 @@ fn first_publish(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_secs(1));
+    config = common::criterion();
     targets = repeat_publish, repeat_publish_in_place, first_publish
 }
 criterion_main!(benches);

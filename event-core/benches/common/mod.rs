@@ -8,6 +8,7 @@
 )]
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use event_core::sink::{EventRecord, EventSink, Series, SinkError};
@@ -69,4 +70,17 @@ pub fn rewrite(object: &mut ObjectRef, i: usize) {
     digits(&mut object.name, i, 6);
     digits(object.namespace.as_mut().unwrap(), i % 100, 3);
     digits(object.uid.as_mut().unwrap(), i, 12);
+}
+
+/// The settings every timing benchmark here runs with.
+pub fn criterion() -> criterion::Criterion {
+    criterion::Criterion::default()
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1))
+}
+
+/// The key after `key` of `keys`: a stride that visits keys all over the
+/// cache, so that no two in a row are near each other in memory.
+pub fn next_key(key: usize, keys: usize) -> usize {
+    (key + 7_919) % keys
 }
