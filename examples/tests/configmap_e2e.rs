@@ -3,6 +3,8 @@
 //! shows the end-to-end test exactly as it is written here (a test below
 //! checks that), so the example there always compiles and passes.
 
+mod support;
+
 use std::sync::Arc;
 
 use event_core::Recorder;
@@ -55,17 +57,5 @@ async fn the_same_expectation_in_a_unit_test() -> Result<(), Box<dyn std::error:
 
 #[test]
 fn the_readme_shows_the_end_to_end_test_as_it_is() {
-    let source = include_str!("configmap_e2e.rs");
-    let readme = include_str!("../../README.md");
-    let begin = "// README: begin\n";
-    let start = source.find(begin).map(|i| i + begin.len());
-    let end = source.find("// README: end");
-    let (Some(start), Some(end)) = (start, end) else {
-        panic!("the README markers are missing");
-    };
-    let block = format!("```rust\n{}```\n", &source[start..end]);
-    assert!(
-        readme.contains(&block),
-        "README.md must show this test exactly:\n{block}"
-    );
+    support::assert_readme_shows(include_str!("configmap_e2e.rs"), "this test");
 }

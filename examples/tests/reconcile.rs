@@ -1,6 +1,8 @@
 //! Offline tests of the example reconcile: no cluster, deterministic time,
 //! each case asserted in a few lines.
 
+mod support;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -184,17 +186,5 @@ Widget shop/w1:
 
 #[test]
 fn the_readme_shows_the_reconcile_as_it_is() {
-    let source = include_str!("../src/reconcile.rs");
-    let readme = include_str!("../../README.md");
-    let begin = "// README: begin\n";
-    let start = source.find(begin).map(|i| i + begin.len());
-    let end = source.find("// README: end");
-    let (Some(start), Some(end)) = (start, end) else {
-        panic!("the README markers are missing");
-    };
-    let block = format!("```rust\n{}```\n", &source[start..end]);
-    assert!(
-        readme.contains(&block),
-        "README.md must show the reconcile exactly:\n{block}"
-    );
+    support::assert_readme_shows(include_str!("../src/reconcile.rs"), "the reconcile");
 }
