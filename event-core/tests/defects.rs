@@ -26,6 +26,14 @@ fn builder(sink: &MemorySink) -> RecorderBuilder {
         .write_budget(event_core::config::WriteBudget::unlimited())
 }
 
+/// A runtime of its own, on this thread.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 /// Stored count per reason.
 fn counts(sink: &MemorySink) -> HashMap<String, u32> {
     let mut out = HashMap::new();
@@ -264,20 +272,14 @@ async fn a_panicking_sink_call_does_not_stop_the_writers() {
 fn a_recorder_outlives_the_runtime_it_was_first_used_on() {
     let sink = MemorySink::new();
     let rec = builder(&sink).build().unwrap();
-    let first = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let first = runtime();
     first.block_on(async {
         rec.publish(&Event::normal("First", "A"), &pod("p"))
             .await
             .unwrap();
     });
     drop(first);
-    let second = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let second = runtime();
     second.block_on(async {
         rec.emit(&Event::normal("Second", "A"), &pod("p")).unwrap();
         let flushed = tokio::time::timeout(Duration::from_secs(30), rec.flush()).await;
@@ -304,10 +306,7 @@ fn a_recorder_outlives_the_runtime_it_was_first_used_on() {
 fn emit_on_a_runtime_that_shut_down_is_no_runtime_not_a_hang() {
     let sink = MemorySink::new();
     let rec = builder(&sink).build().unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let handle = runtime.handle().clone();
     runtime.block_on(async {
         rec.emit(&Event::normal("First", "A"), &pod("p")).unwrap();
